@@ -1,0 +1,39 @@
+/// Loss and errors of one batch.
+public struct BatchStats: Equatable, Sendable {
+    /// Mean hinge loss over the batch.
+    public var loss: Float
+    /// Prompts with sign(F) ≠ z.
+    public var errors: Int
+    public var prompts: Int
+    public init(loss: Float, errors: Int, prompts: Int) {
+        self.loss = loss; self.errors = errors; self.prompts = prompts
+    }
+    public var errorRate: Double { prompts == 0 ? 0 : Double(errors) / Double(prompts) }
+}
+
+/// Where a model trains and runs: the CPU reference or an OpenCL device. Weights stay resident in the
+/// backend between calls; only scalars come back per step.
+///
+/// A step is: sample the step's prompts → forward → hinge gradient → backward → SGD update with the
+/// neuron mask. Prompts are a pure function of (seed, step, prompt index), so two backends given the
+/// same weights and step draw the same prompts.
+public protocol Backend: AnyObject {
+    /// A line naming the device and driver.
+    var deviceDescription: String { get }
+    /// Replaces the resident weights and neuron mask ([m] of 0/1).
+    func load(weights: ModelWeights<Float>, mask: [Float]) throws
+    /// Copies the resident weights back to the host.
+    func readWeights() throws -> ModelWeights<Float>
+    /// One SGD step on the training prompts of `step`; returns that batch's loss and errors
+    /// (computed before the update).
+    func trainStep(step: Int) throws -> BatchStats
+    /// Loss and errors of the resident model on prompts 0..<count of `spec` (drawn at step 0).
+    func evaluate(_ spec: PromptSpec, prompts count: Int) throws -> BatchStats
+}
+
+extension Backend {
+    /// Evaluation in chunks; both backends share it.
+    func chunks(of count: Int, size: Int) -> [(first: Int, count: Int)] {
+        stride(from: 0, to: count, by: size).map { ($0, min(size, count - $0)) }
+    }
+}

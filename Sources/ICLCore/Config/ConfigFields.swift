@@ -1,0 +1,204 @@
+import Foundation
+
+/// The table of config fields: how each is parsed from text, printed, and checked.
+/// One entry per field keeps `--set`, JSON files and validation in step.
+extension Config {
+    struct Field {
+        let name: String
+        let help: String
+        let get: (Config) -> Any
+        let set: (inout Config, String) throws -> Void
+    }
+
+    static func intField(_ name: String, _ kp: WritableKeyPath<Config, Int>, _ help: String) -> Field {
+        Field(name: name, help: help, get: { $0[keyPath: kp] }, set: { c, text in
+            guard let v = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                throw ConfigError("config field '\(name)' must be an integer, got '\(text)'.")
+            }
+            c[keyPath: kp] = v
+        })
+    }
+
+    static func floatField(_ name: String, _ kp: WritableKeyPath<Config, Float>, _ help: String) -> Field {
+        Field(name: name, help: help, get: { Double($0[keyPath: kp]) }, set: { c, text in
+            guard let v = Float(text.trimmingCharacters(in: .whitespaces)) else {
+                throw ConfigError("config field '\(name)' must be a number, got '\(text)'.")
+            }
+            guard v.isFinite else {
+                throw ConfigError("config field '\(name)' must be a finite number, got '\(text)'.")
+            }
+            c[keyPath: kp] = v
+        })
+    }
+
+    static func choiceField(_ name: String, _ kp: WritableKeyPath<Config, String>, _ choices: [String], _ help: String) -> Field {
+        Field(name: name, help: help, get: { $0[keyPath: kp] }, set: { c, text in
+            guard choices.contains(text) else {
+                throw ConfigError("config field '\(name)' must be one of \(choices.joined(separator: ", ")), got '\(text)'.")
+            }
+            c[keyPath: kp] = text
+        })
+    }
+
+    static let fields: [Field] = [
+        intField("M1", \.M1, "number of IDR patterns (≥ 2)"),
+        intField("M2", \.M2, "number of IDI patterns (≥ 1)"),
+        intField("dX", \.dX, "input dimension (≥ M1 + M2)"),
+        intField("dY", \.dY, "label dimension (≥ 1)"),
+        floatField("beta", \.beta, "norm of IDR patterns (> 0)"),
+        floatField("K", \.K, "κ ~ U(−K, K) (≥ 0)"),
+        choiceField("basis", \.basis, ["random", "identity"], "pattern basis"),
+        floatField("alpha", \.alpha, "training α in [0, 1]"),
+        intField("lTrain", \.lTrain, "training context length (≥ 1)"),
+        floatField("alphaTest", \.alphaTest, "evaluation α′ in [0, 1]"),
+        intField("lTest", \.lTest, "evaluation context length (≥ 1)"),
+        floatField("S1", \.S1, "sum of ODR coefficients (> 0)"),
+        intField("M1ood", \.M1ood, "number of ODR patterns M1′ (2 ≤ M1′ ≤ M1/2)"),
+        Field(name: "trainShifts", help: "training-task shifts, e.g. 1,2,3 (empty: 1..M1/2)",
+              get: { $0.trainShifts }, set: { c, text in
+                  let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                  var out: [Int] = []
+                  for p in parts where !p.isEmpty {
+                      guard let v = Int(p) else {
+                          throw ConfigError("config field 'trainShifts' must be a comma-separated list of integers, got '\(text)'.")
+                      }
+                      out.append(v)
+                  }
+                  c.trainShifts = out
+              }),
+        Field(name: "attendQuery", help: "softmax also over the query column (true/false)",
+              get: { $0.attendQuery }, set: { c, text in
+                  switch text.lowercased() {
+                  case "true", "1", "yes": c.attendQuery = true
+                  case "false", "0", "no": c.attendQuery = false
+                  default: throw ConfigError("config field 'attendQuery' must be true or false, got '\(text)'.")
+                  }
+              }),
+        intField("m", \.m, "number of neurons (≥ 1)"),
+        floatField("delta", \.delta, "W_Q = W_K = W_V = δI at init"),
+        floatField("xi", \.xi, "std of initial W_O entries (≥ 0)"),
+        intField("batch", \.batch, "prompts per SGD step (≥ 1)"),
+        floatField("lr", \.lr, "SGD step size η (> 0)"),
+        intField("steps", \.steps, "SGD steps (≥ 0)"),
+        Field(name: "seed", help: "random seed (unsigned 64-bit)", get: { $0.seed }, set: { c, text in
+            guard let v = UInt64(text.trimmingCharacters(in: .whitespaces)) else {
+                throw ConfigError("config field 'seed' must be an unsigned integer, got '\(text)'.")
+            }
+            c.seed = v
+        }),
+        intField("evalEvery", \.evalEvery, "evaluate every N steps (0: at the end only)"),
+        intField("evalPrompts", \.evalPrompts, "prompts per evaluation (≥ 1)"),
+        intField("checkpointEvery", \.checkpointEvery, "checkpoint every N steps (0: at the end only)"),
+        choiceField("pruneBy", \.pruneBy, ["wo", "wowv"], "magnitude for pruning"),
+    ]
+
+    static var fieldNames: [String] { fields.map(\.name) }
+
+    /// Sets one field from its text form, as in `--set lr=0.5`. Throws for an unknown key or a malformed value.
+    public mutating func set(_ key: String, _ value: String) throws {
+        guard let field = Config.fields.first(where: { $0.name == key }) else {
+            throw ConfigError("unknown config key '\(key)'; known keys: \(Config.fieldNames.joined(separator: ", ")).")
+        }
+        try field.set(&self, value)
+    }
+
+    /// Applies one `key=value` assignment.
+    public mutating func apply(assignment: String) throws {
+        guard let eq = assignment.firstIndex(of: "="), eq != assignment.startIndex else {
+            throw ConfigError("'\(assignment)' is not of the form key=value (for example --set lr=0.5).")
+        }
+        try set(String(assignment[..<eq]), String(assignment[assignment.index(after: eq)...]))
+    }
+
+    /// The config as a JSON object (sorted keys), the form written into checkpoints and results.
+    public func jsonString(pretty: Bool = false) -> String {
+        var dict: [String: Any] = [:]
+        for f in Config.fields { dict[f.name] = f.get(self) }
+        var opts: JSONSerialization.WritingOptions = [.sortedKeys]
+        if pretty { opts.insert(.prettyPrinted) }
+        let data = try! JSONSerialization.data(withJSONObject: dict, options: opts)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Reads fields from a JSON object on top of `self`; unknown keys and ill-typed values are errors.
+    public mutating func merge(json text: String, source: String = "config") throws {
+        let obj: Any
+        do {
+            obj = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        } catch {
+            throw ConfigError("\(source) is not valid JSON; check its syntax (\(error.localizedDescription)).")
+        }
+        guard let dict = obj as? [String: Any] else {
+            throw ConfigError("\(source) must be a JSON object of config fields, like {\"lr\": 0.5}.")
+        }
+        for key in dict.keys.sorted() {
+            let value = dict[key]!
+            let text: String
+            switch value {
+            case let b as Bool where type(of: value) == type(of: true as Any) || "\(type(of: value))".contains("Bool"):
+                text = b ? "true" : "false"
+            case let n as NSNumber:
+                text = Config.numberText(n)
+            case let s as String:
+                text = s
+            case let arr as [Any]:
+                text = arr.map { ($0 as? NSNumber).map(Config.numberText) ?? "\($0)" }.joined(separator: ",")
+            default:
+                throw ConfigError("\(source): field '\(key)' has an unsupported value \(value).")
+            }
+            try set(key, text)
+        }
+    }
+
+    static func numberText(_ n: NSNumber) -> String {
+        let d = n.doubleValue
+        if d == d.rounded(), abs(d) < 1e18 { return String(Int64(d)) }
+        return "\(d)"
+    }
+
+    /// Loads a JSON config file on top of the defaults.
+    public static func load(jsonFile path: String) throws -> Config {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError("cannot read config file '\(path)'; check the path.")
+        }
+        var c = Config()
+        try c.merge(json: String(decoding: data, as: UTF8.self), source: "config file '\(path)'")
+        return c
+    }
+
+    /// Checks every field against its allowed range; the first violation is thrown.
+    public func validate() throws {
+        func fail(_ name: String, _ value: Any, _ allowed: String) throws -> Never {
+            throw ConfigError("config field '\(name)' = \(value) is out of range: \(allowed).")
+        }
+        if M1 < 2 { try fail("M1", M1, "need at least 2 IDR patterns") }
+        if M2 < 1 { try fail("M2", M2, "need at least 1 IDI pattern") }
+        if dY < 1 { try fail("dY", dY, "must be ≥ 1") }
+        if dX < M1 + M2 { try fail("dX", dX, "must be ≥ M1 + M2 = \(M1 + M2) so all patterns are orthogonal") }
+        if !(beta > 0) { try fail("beta", beta, "must be > 0") }
+        if !(K >= 0) { try fail("K", K, "must be ≥ 0") }
+        if !(alpha >= 0 && alpha <= 1) { try fail("alpha", alpha, "must be in [0, 1]") }
+        if !(alphaTest >= 0 && alphaTest <= 1) { try fail("alphaTest", alphaTest, "must be in [0, 1]") }
+        if lTrain < 1 { try fail("lTrain", lTrain, "must be ≥ 1") }
+        if lTest < 1 { try fail("lTest", lTest, "must be ≥ 1") }
+        if !(S1 > 0) { try fail("S1", S1, "must be > 0") }
+        if M1ood < 2 || 2 * M1ood > M1 { try fail("M1ood", M1ood, "must be in [2, M1/2 = \(M1 / 2)]") }
+        for s in trainShifts where s < 1 || s >= M1 {
+            try fail("trainShifts", trainShifts, "every shift must be in [1, M1−1 = \(M1 - 1)]")
+        }
+        if m < 1 { try fail("m", m, "must be ≥ 1") }
+        if !delta.isFinite { try fail("delta", delta, "must be finite") }
+        if !(xi >= 0) { try fail("xi", xi, "must be ≥ 0") }
+        if batch < 1 { try fail("batch", batch, "must be ≥ 1") }
+        if !(lr > 0) { try fail("lr", lr, "must be > 0") }
+        if steps < 0 { try fail("steps", steps, "must be ≥ 0") }
+        if evalEvery < 0 { try fail("evalEvery", evalEvery, "must be ≥ 0") }
+        if evalPrompts < 1 { try fail("evalPrompts", evalPrompts, "must be ≥ 1") }
+        if checkpointEvery < 0 { try fail("checkpointEvery", checkpointEvery, "must be ≥ 0") }
+        let limit = 1 << 24
+        if batch > limit { try fail("batch", batch, "must be ≤ \(limit)") }
+        if lTrain > 4096 || lTest > 4096 { try fail(lTrain > 4096 ? "lTrain" : "lTest", max(lTrain, lTest), "must be ≤ 4096") }
+        if d > 4096 { try fail("dX", dX, "d_X + d_Y must be ≤ 4096") }
+        if m > 1 << 20 { try fail("m", m, "must be ≤ \(1 << 20)") }
+    }
+}
