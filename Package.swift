@@ -1,4 +1,4 @@
-// swift-tools-version:5.9
+// swift-tools-version:6.0
 // The ICL training engine: the paper's one-layer transformer on OpenCL, cross-checked against a CPU reference.
 import PackageDescription
 
@@ -36,5 +36,6 @@ let package = Package(
         .testTarget(name: "ICLCoreTests", dependencies: ["ICLCore"]),
         .testTarget(name: "ICLOpenCLTests", dependencies: ["ICLCore", "ICLOpenCL", "ICLKit"]),
         .testTarget(name: "ICLKitTests", dependencies: ["ICLKit", "icl"]),
-    ]
+    ],
+    swiftLanguageModes: [.v5]
 )

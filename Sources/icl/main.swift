@@ -1,1 +1,54 @@
+import Foundation
+import ICLCore
 import ICLKit
+import ICLOpenCL
+
+/// `icl`: train, evaluate, check and benchmark the paper's transformer. Errors are one sentence on
+/// stderr; exit code 2 for bad usage, config or input files, 1 for failures while running.
+let usage = """
+usage: icl COMMAND [options]
+
+commands:
+  devices   list OpenCL devices (and the CPU reference)
+  train     train the model; prints the ICL error on unseen in-domain and OOD tasks
+  eval      evaluate a checkpoint on fresh prompts
+  check     cross-check every OpenCL kernel against the CPU reference
+  help      this text
+
+common options: --device cpu-reference|opencl[:N|:gpu|:cpu] (env ICL_DEVICE), --variant auto|cpu|gpu,
+  --config FILE.json, --set key=value (repeatable), --seed N, --json
+"""
+
+func run(_ argv: [String]) throws {
+    guard let command = argv.first else {
+        print(usage)
+        return
+    }
+    let rest = Array(argv.dropFirst())
+    switch command {
+    case "devices": try DevicesCommand.run(rest)
+    case "train": try TrainCommand.run(rest)
+    case "eval": try EvalCommand.run(rest)
+    case "check": try CheckCommand.run(rest)
+    case "help", "--help", "-h": print(usage)
+    default: throw UsageError("unknown command '\(command)'; run `icl help` for the list.")
+    }
+}
+
+setvbuf(stdout, nil, _IOLBF, 0)
+do {
+    try run(Array(CommandLine.arguments.dropFirst()))
+    exit(0)
+} catch let e as UsageError {
+    FileHandle.standardError.write(Data("icl: \(e.message)\n".utf8))
+    exit(2)
+} catch let e as ConfigError {
+    FileHandle.standardError.write(Data("icl: \(e.message)\n".utf8))
+    exit(2)
+} catch let e as CheckpointError {
+    FileHandle.standardError.write(Data("icl: \(e.description)\n".utf8))
+    exit(2)
+} catch {
+    FileHandle.standardError.write(Data("icl: \(error)\n".utf8))
+    exit(1)
+}

@@ -33,7 +33,7 @@ public protocol Backend: AnyObject {
 
 extension Backend {
     /// Evaluation in chunks; both backends share it.
-    func chunks(of count: Int, size: Int) -> [(first: Int, count: Int)] {
+    public func chunks(of count: Int, size: Int) -> [(first: Int, count: Int)] {
         stride(from: 0, to: count, by: size).map { ($0, min(size, count - $0)) }
     }
 }

@@ -57,6 +57,8 @@ public struct Config: Equatable, Sendable {
     public var evalPrompts = 10_000
     /// Write a checkpoint every this many steps (0: only at the end).
     public var checkpointEvery = 500
+    /// Write a training line to metrics.jsonl every this many steps.
+    public var logEvery = 10
 
     // MARK: Pruning (PAPER.md §4)
     /// Neuron magnitude for magnitude pruning: "wo" (‖W_O row‖) or "wowv" (‖row of W_O W_V‖).

@@ -89,8 +89,17 @@ extension Config {
         intField("evalEvery", \.evalEvery, "evaluate every N steps (0: at the end only)"),
         intField("evalPrompts", \.evalPrompts, "prompts per evaluation (≥ 1)"),
         intField("checkpointEvery", \.checkpointEvery, "checkpoint every N steps (0: at the end only)"),
+        intField("logEvery", \.logEvery, "metrics line every N steps (≥ 1)"),
         choiceField("pruneBy", \.pruneBy, ["wo", "wowv"], "magnitude for pruning"),
     ]
+
+    /// Fields that only steer the schedule and logging; a resumed run may change them.
+    public static let scheduleFields: Set<String> = ["steps", "evalEvery", "evalPrompts", "checkpointEvery", "logEvery", "lTest", "alphaTest", "pruneBy"]
+
+    /// Names of the fields where two configs differ.
+    public func differingFields(from other: Config) -> [String] {
+        Config.fields.filter { "\($0.get(self))" != "\($0.get(other))" }.map(\.name)
+    }
 
     static var fieldNames: [String] { fields.map(\.name) }
 
@@ -194,6 +203,10 @@ extension Config {
         if steps < 0 { try fail("steps", steps, "must be ≥ 0") }
         if evalEvery < 0 { try fail("evalEvery", evalEvery, "must be ≥ 0") }
         if evalPrompts < 1 { try fail("evalPrompts", evalPrompts, "must be ≥ 1") }
+        if logEvery < 1 { try fail("logEvery", logEvery, "must be ≥ 1") }
+        if TaskSets.unseen(self).isEmpty {
+            try fail("trainShifts", effectiveTrainShifts, "the training tasks cover every task, leaving no unseen in-domain task to test; use fewer shifts or a larger M1")
+        }
         if checkpointEvery < 0 { try fail("checkpointEvery", checkpointEvery, "must be ≥ 0") }
         let limit = 1 << 24
         if batch > limit { try fail("batch", batch, "must be ≤ \(limit)") }

@@ -29,6 +29,24 @@ public struct ModelWeights<T: RefReal>: Equatable {
         return ModelWeights(d: d, m: m, WQ: eye, WK: eye, WV: eye, WO: WO, a: a)
     }
 
+    /// W_Q | W_K | W_V | W_O in one array: the device's parameter layout.
+    public var packed: [T] {
+        var out = WQ
+        out.reserveCapacity(3 * d * d + m * d)
+        out.append(contentsOf: WK)
+        out.append(contentsOf: WV)
+        out.append(contentsOf: WO)
+        return out
+    }
+
+    /// Weights from the device layout W_Q | W_K | W_V | W_O.
+    public init(packed p: [T], d: Int, m: Int, a: [T]) {
+        let dd = d * d
+        let WQ = Array(p[0..<dd]), WK = Array(p[dd..<(2 * dd)]), WV = Array(p[(2 * dd)..<(3 * dd)])
+        let WO = Array(p[(3 * dd)...])
+        self.init(d: d, m: m, WQ: WQ, WK: WK, WV: WV, WO: WO, a: a)
+    }
+
     /// The same weights in another precision.
     public func converted<U: RefReal>(to: U.Type = U.self) -> ModelWeights<U> {
         ModelWeights<U>(d: d, m: m, WQ: WQ.map { U($0) }, WK: WK.map { U($0) }, WV: WV.map { U($0) },
@@ -42,4 +60,16 @@ public struct WeightGradients<T: RefReal>: Equatable {
     public var WK: [T]
     public var WV: [T]
     public var WO: [T]
+
+    public init(WQ: [T], WK: [T], WV: [T], WO: [T]) {
+        self.WQ = WQ; self.WK = WK; self.WV = WV; self.WO = WO
+    }
+
+    /// The gradients in the device's parameter layout (W_Q | W_K | W_V | W_O).
+    public var packed: [T] { WQ + WK + WV + WO }
+
+    /// The same gradients in another precision.
+    public func converted<U: RefReal>(to: U.Type = U.self) -> WeightGradients<U> {
+        WeightGradients<U>(WQ: WQ.map { U($0) }, WK: WK.map { U($0) }, WV: WV.map { U($0) }, WO: WO.map { U($0) })
+    }
 }

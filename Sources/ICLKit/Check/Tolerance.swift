@@ -1,0 +1,84 @@
+/// The comparison of one device tensor with its reference: |dev − ref| ≤ atol + rtol·|ref|, where
+/// atol is `scaledAtol` times the largest |ref| of the tensor (so it reads as "relative to the tensor's scale").
+public struct TensorComparison: Sendable {
+    public let kernel: String
+    public let tensor: String
+    public let count: Int
+    public let maxAbsError: Double
+    public let maxRelError: Double
+    /// First index that broke the tolerance, if any.
+    public let firstBad: Int?
+    public let badDevice: Double
+    public let badReference: Double
+    public let rtol: Double
+    public let scaledAtol: Double
+
+    public var passed: Bool { firstBad == nil }
+
+    public init(kernel: String, tensor: String, device: [Float], reference: [Double],
+                rtol: Double, scaledAtol: Double) {
+        self.kernel = kernel
+        self.tensor = tensor
+        self.rtol = rtol
+        self.scaledAtol = scaledAtol
+        var maxAbs = 0.0, maxRel = 0.0
+        var bad: Int? = nil, badDev = 0.0, badRef = 0.0
+        let scale = reference.reduce(0.0) { max($0, abs($1)) }
+        let atol = scaledAtol * scale + 1e-30
+        if device.count != reference.count { bad = min(device.count, reference.count) }
+        for i in 0..<min(device.count, reference.count) {
+            let dv = Double(device[i]), rv = reference[i]
+            let err = abs(dv - rv)
+            if !dv.isFinite || !(err <= atol + rtol * abs(rv)) {
+                if bad == nil { bad = i; badDev = dv; badRef = rv }
+            }
+            if err.isFinite {
+                maxAbs = max(maxAbs, err)
+                maxRel = max(maxRel, err / max(abs(rv), scale * 1e-3, 1e-30))
+            } else {
+                maxAbs = .infinity
+            }
+        }
+        count = reference.count
+        maxAbsError = maxAbs
+        maxRelError = maxRel
+        firstBad = bad
+        badDevice = badDev
+        badReference = badRef
+    }
+
+    /// Exact (bitwise) comparison, for the sampler.
+    public init(kernel: String, tensor: String, exactDevice device: [Float], reference: [Float]) {
+        self.kernel = kernel
+        self.tensor = tensor
+        rtol = 0
+        scaledAtol = 0
+        var bad: Int? = device.count == reference.count ? nil : min(device.count, reference.count)
+        var maxAbs = 0.0
+        for i in 0..<min(device.count, reference.count) {
+            if device[i].bitPattern != reference[i].bitPattern, bad == nil { bad = i }
+            maxAbs = max(maxAbs, abs(Double(device[i]) - Double(reference[i])))
+        }
+        count = reference.count
+        maxAbsError = maxAbs
+        maxRelError = 0
+        firstBad = bad
+        badDevice = bad.map { $0 < device.count ? Double(device[$0]) : .nan } ?? 0
+        badReference = bad.map { $0 < reference.count ? Double(reference[$0]) : .nan } ?? 0
+    }
+
+    /// One line: kernel, tensor, errors and, on failure, the first offending index.
+    public var line: String {
+        let status = passed ? "pass" : "FAIL"
+        var s = "\(kernel.padding(toLength: 20, withPad: " ", startingAt: 0)) \(tensor.padding(toLength: 8, withPad: " ", startingAt: 0)) "
+            + "max abs \(fmt(maxAbsError))  max rel \(fmt(maxRelError))  \(status)"
+        if let i = firstBad {
+            s += " (first bad index \(i): device \(badDevice), reference \(badReference))"
+        }
+        return s
+    }
+
+    func fmt(_ x: Double) -> String {
+        x == 0 ? "0        " : String(format: "%.2e", x).padding(toLength: 9, withPad: " ", startingAt: 0)
+    }
+}

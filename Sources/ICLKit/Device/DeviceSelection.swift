@@ -1,0 +1,94 @@
+import ICLCore
+import ICLOpenCL
+
+/// Where to run, as written on the command line (`--device`, env `ICL_DEVICE`):
+/// `cpu-reference`, `opencl` (the best OpenCL device: a GPU if any), `opencl:N`, `opencl:gpu`, `opencl:cpu`.
+public enum DeviceChoice: Equatable, Sendable {
+    case cpuReference
+    case opencl(Selector)
+
+    public enum Selector: Equatable, Sendable { case best, index(Int), gpu, cpu }
+
+    public static func parse(_ text: String) throws -> DeviceChoice {
+        switch text {
+        case "cpu-reference", "cpu-ref", "reference": return .cpuReference
+        case "opencl": return .opencl(.best)
+        case "opencl:gpu": return .opencl(.gpu)
+        case "opencl:cpu": return .opencl(.cpu)
+        default:
+            if text.hasPrefix("opencl:"), let n = Int(text.dropFirst(7)), n >= 0 { return .opencl(.index(n)) }
+            throw UsageError("unknown device '\(text)'; use cpu-reference, opencl, opencl:N, opencl:gpu or opencl:cpu (see `icl devices`).")
+        }
+    }
+
+    /// Picks the OpenCL device this choice names among those present.
+    public static func pick(_ selector: Selector, from devices: [CLDeviceInfo]) throws -> CLDeviceInfo {
+        switch selector {
+        case .best:
+            return devices.first(where: { $0.kind == .gpu }) ?? devices.first(where: { $0.kind == .accelerator })
+                ?? devices[0]
+        case .index(let n):
+            guard n < devices.count else {
+                throw UsageError("there is no OpenCL device \(n); this machine has \(devices.count) (see `icl devices`).")
+            }
+            return devices[n]
+        case .gpu:
+            guard let d = devices.first(where: { $0.kind == .gpu }) else {
+                throw UsageError("no OpenCL GPU was found; use --device opencl:cpu or --device cpu-reference (see `icl devices`).")
+            }
+            return d
+        case .cpu:
+            guard let d = devices.first(where: { $0.kind == .cpu }) else {
+                throw UsageError("no OpenCL CPU device was found; install pocl-opencl-icd or use --device cpu-reference.")
+            }
+            return d
+        }
+    }
+}
+
+/// A mistake in how the tool was called (exit code 2).
+public struct UsageError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Opens backends for a config on a chosen device.
+public struct BackendFactory {
+    public let choice: DeviceChoice
+    /// `auto`, `cpu` or `gpu` kernel variant (ignored by the CPU reference).
+    public let variant: String
+
+    public init(choice: DeviceChoice, variant: String = "auto") {
+        self.choice = choice
+        self.variant = variant
+    }
+
+    /// The OpenCL context of this choice, or nil for the CPU reference.
+    public func openContext() throws -> CLContext? {
+        guard case .opencl(let selector) = choice else { return nil }
+        let device = try DeviceChoice.pick(selector, from: try CLDevices.all())
+        return try CLContext(device: device)
+    }
+
+    public func kernelVariant(for device: CLDeviceInfo) throws -> KernelVariant {
+        guard let v = KernelVariant.parse(variant, device: device) else {
+            throw UsageError("unknown kernel variant '\(variant)'; use auto, cpu or gpu.")
+        }
+        return v
+    }
+
+    /// A backend holding `weights` (m may be below config.m for a compacted model).
+    public func make(config: Config, bank: PatternBank, weights: ModelWeights<Float>, mask: [Float],
+                     context: CLContext? = nil) throws -> Backend {
+        let backend: Backend
+        if let ctx = try context ?? openContext() {
+            backend = try OpenCLBackend(config: config, bank: bank, context: ctx,
+                                        variant: try kernelVariant(for: ctx.device), m: weights.m)
+        } else {
+            backend = CPUReferenceBackend(config: config, bank: bank)
+        }
+        try backend.load(weights: weights, mask: mask)
+        return backend
+    }
+}

@@ -1,0 +1,34 @@
+import ICLCore
+
+/// ICL error of a model on fresh prompts: unseen in-domain tasks and out-of-domain tasks.
+public struct EvalResult: Sendable {
+    public var domain: PromptSpec.Domain
+    public var alpha: Float
+    public var length: Int
+    public var S1: Float
+    public var stats: BatchStats
+
+    public var error: Double { stats.errorRate }
+
+    /// A JSON-ready record (`"error"` is the classification error).
+    public var record: [String: Any] {
+        ["domain": domain.rawValue, "alpha": Double(alpha), "length": length, "S1": Double(S1),
+         "error": error, "errors": stats.errors, "prompts": stats.prompts, "hinge_loss": Double(stats.loss)]
+    }
+}
+
+public enum Evaluator {
+    /// Evaluation stream numbers: in-domain and OOD draw from different streams than training.
+    static func stream(_ domain: PromptSpec.Domain) -> UInt32 {
+        RNGStream.evalBase.rawValue + (domain == .inDomain ? 0 : 1)
+    }
+
+    /// Error of the backend's resident model on `prompts` fresh prompts.
+    public static func evaluate(_ backend: Backend, config: Config, bank: PatternBank, domain: PromptSpec.Domain,
+                                alpha: Float? = nil, length: Int? = nil, prompts: Int) throws -> EvalResult {
+        let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, alpha: alpha, length: length,
+                                         stream: stream(domain))
+        let stats = try backend.evaluate(spec, prompts: prompts)
+        return EvalResult(domain: domain, alpha: spec.alpha, length: spec.length, S1: config.S1, stats: stats)
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// `metrics.jsonl`: one JSON object per line, appended with a single write each so a reader (or a
+/// crash) never sees half a line.
+public final class MetricsLog {
+    let handle: FileHandle
+    public let path: String
+
+    public init(path: String, truncate: Bool) throws {
+        self.path = path
+        let fm = FileManager.default
+        if truncate || !fm.fileExists(atPath: path) {
+            guard fm.createFile(atPath: path, contents: nil) else {
+                throw RunError("cannot create '\(path)'; check that the output folder is writable.")
+            }
+        }
+        guard let h = FileHandle(forWritingAtPath: path) else {
+            throw RunError("cannot open '\(path)' for writing; check that the output folder is writable.")
+        }
+        h.seekToEndOfFile()
+        handle = h
+    }
+
+    deinit { try? handle.close() }
+
+    /// Appends one record; keys are written sorted.
+    public func append(_ record: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
+        handle.write(data + Data("\n".utf8))
+    }
+
+    /// Drops lines whose step is beyond `step` (used on resume, so the log matches the checkpoint).
+    public static func truncate(path: String, afterStep step: Int) {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        let kept = text.split(separator: "\n").filter { line in
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let s = obj["step"] as? Int else { return false }
+            return s <= step
+        }
+        let body = kept.isEmpty ? "" : kept.joined(separator: "\n") + "\n"
+        try? AtomicFile.write(Data(body.utf8), to: path)
+    }
+}
+
+/// A failure while running (exit code 1), one clear sentence.
+public struct RunError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Whole-file writes through a temporary file and a rename: readers see the old file or the new one.
+public enum AtomicFile {
+    public static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let tmp = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        do {
+            try data.write(to: tmp)
+            if rename(tmp.path, url.path) != 0 {
+                throw RunError("cannot replace '\(path)' (errno \(errno)).")
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw RunError("cannot write '\(path)': \(error); check the folder exists and is writable.")
+        }
+    }
+}

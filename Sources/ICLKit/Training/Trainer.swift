@@ -1,0 +1,145 @@
+import Foundation
+import ICLCore
+
+/// What one `icl train` run needs.
+public struct TrainRequest {
+    public var config: Config
+    /// Output folder: checkpoint.safetensors, metrics.jsonl, config.json.
+    public var outDir: String
+    /// Continue from `outDir/checkpoint.safetensors` instead of starting fresh.
+    public var resume: Bool
+    public var factory: BackendFactory
+    /// Draw the progress bar / progress lines on stderr.
+    public var showProgress: Bool
+    /// Context lengths evaluated (both domains) at the end, besides config.lTest.
+    public var finalLengths: [Int]
+
+    public init(config: Config, outDir: String, resume: Bool, factory: BackendFactory, showProgress: Bool = true,
+                finalLengths: [Int] = []) {
+        self.config = config; self.outDir = outDir; self.resume = resume
+        self.factory = factory; self.showProgress = showProgress; self.finalLengths = finalLengths
+    }
+
+    public var checkpointPath: String { outDir + "/checkpoint.safetensors" }
+    public var metricsPath: String { outDir + "/metrics.jsonl" }
+}
+
+/// The outcome of a run: final losses, evaluations and throughput.
+public struct TrainSummary {
+    public var device: String
+    public var startStep: Int
+    public var steps: Int
+    public var seconds: Double
+    public var lastLoss: Float
+    public var evals: [EvalResult]
+    /// Evaluations at the end for every requested length, both domains, sorted by length.
+    public var finalEvals: [EvalResult]
+    public var checkpointPath: String
+    /// Loss of every step run in this invocation (for determinism checks).
+    public var losses: [Float]
+
+    public var promptsPerSecond: Double
+}
+
+/// The SGD schedule: steps, evaluation cadence, metrics, checkpoints and resume.
+public enum Trainer {
+    public static func run(_ req: TrainRequest) throws -> TrainSummary {
+        var config = req.config
+        try config.validate()
+        let fm = FileManager.default
+        var startStep = 0
+        var weights = ModelWeights<Float>.initial(config)
+        var mask = [Float](repeating: 1, count: config.m)
+        if req.resume {
+            guard fm.fileExists(atPath: req.checkpointPath) else {
+                throw UsageError("--resume needs a checkpoint at '\(req.checkpointPath)', and there is none; drop --resume to start a new run.")
+            }
+            let ckpt = try Checkpoint.read(path: req.checkpointPath)
+            let changed = config.differingFields(from: ckpt.config).filter { !Config.scheduleFields.contains($0) }
+            guard changed.isEmpty else {
+                throw UsageError("cannot resume with a different \(changed.joined(separator: ", ")) than the checkpoint's; only \(Config.scheduleFields.sorted().joined(separator: ", ")) may change on --resume.")
+            }
+            guard ckpt.keptNeurons == nil else {
+                throw UsageError("'\(req.checkpointPath)' is a compacted (pruned) checkpoint and cannot be trained further; train with a mask instead.")
+            }
+            weights = ckpt.weights
+            mask = ckpt.mask
+            startStep = ckpt.step
+            MetricsLog.truncate(path: req.metricsPath, afterStep: startStep)
+        } else {
+            if fm.fileExists(atPath: req.checkpointPath) {
+                throw UsageError("'\(req.outDir)' already holds a run (checkpoint.safetensors); pass --resume to continue it or choose another --out.")
+            }
+            do {
+                try fm.createDirectory(atPath: req.outDir, withIntermediateDirectories: true)
+            } catch {
+                throw RunError("cannot create the output folder '\(req.outDir)': \(error.localizedDescription).")
+            }
+        }
+        try AtomicFile.write(Data((config.jsonString(pretty: true) + "\n").utf8), to: req.outDir + "/config.json")
+        let bank = PatternBank(config: config)
+        let backend = try req.factory.make(config: config, bank: bank, weights: weights, mask: mask)
+        let metrics = try MetricsLog(path: req.metricsPath, truncate: !req.resume)
+        let progress = Progress(start: startStep, total: config.steps)
+        progress.enabled = req.showProgress
+
+        func checkpoint(_ step: Int) throws {
+            let w = try backend.readWeights()
+            try Checkpoint(config: config, weights: w, step: step, mask: mask).write(to: req.checkpointPath)
+        }
+        func evaluate(_ step: Int, length: Int? = nil) throws -> [EvalResult] {
+            let results = try [PromptSpec.Domain.inDomain, .outOfDomain].map {
+                try Evaluator.evaluate(backend, config: config, bank: bank, domain: $0, length: length,
+                                       prompts: config.evalPrompts)
+            }
+            for r in results {
+                var rec = r.record
+                rec["step"] = step
+                rec["eval"] = r.domain.rawValue
+                metrics.append(rec)
+            }
+            return results
+        }
+
+        if !req.resume { try checkpoint(0) }
+        var lastCheckpoint = startStep
+        var losses: [Float] = []
+        var lastLoss = Float.nan
+        var evals: [EvalResult] = []
+        let began = Date()
+        for step in startStep..<max(startStep, config.steps) {
+            let stats = try backend.trainStep(step: step)
+            let done = step + 1
+            guard stats.loss.isFinite else {
+                throw RunError("training diverged: the loss became \(stats.loss) at step \(done); the last good checkpoint (step \(lastCheckpoint)) is kept at '\(req.checkpointPath)'. Lower the step size (lr = \(config.lr)).")
+            }
+            losses.append(stats.loss)
+            lastLoss = stats.loss
+            if done % config.logEvery == 0 || done == config.steps {
+                metrics.append(["step": done, "loss": Double(stats.loss), "train_error": stats.errorRate])
+            }
+            var note = ""
+            if (config.evalEvery > 0 && done % config.evalEvery == 0) || done == config.steps {
+                evals = try evaluate(done)
+                note = String(format: "id err %.4f  ood err %.4f ", evals[0].error, evals[1].error)
+                if req.showProgress { progress.line("step \(done): " + note) }
+            }
+            if (config.checkpointEvery > 0 && done % config.checkpointEvery == 0) || done == config.steps {
+                try checkpoint(done)
+                lastCheckpoint = done
+            }
+            progress.update(step: done, loss: stats.loss)
+        }
+        let seconds = Date().timeIntervalSince(began)
+        if evals.isEmpty { evals = try evaluate(max(startStep, config.steps)) }
+        var finalEvals: [EvalResult] = []
+        for l in Set(req.finalLengths + [config.lTest]).sorted() {
+            finalEvals += l == config.lTest ? evals : try evaluate(max(startStep, config.steps), length: l)
+        }
+        let ran = max(0, config.steps - startStep)
+        return TrainSummary(device: backend.deviceDescription, startStep: startStep, steps: config.steps,
+                            seconds: seconds, lastLoss: lastLoss, evals: evals, finalEvals: finalEvals, checkpointPath: req.checkpointPath,
+                            losses: losses,
+                            promptsPerSecond: seconds > 0 ? Double(ran * config.batch) / seconds : 0)
+    }
+}

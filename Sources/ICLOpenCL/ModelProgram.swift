@@ -1,0 +1,136 @@
+import ICLCore
+
+/// The sizes a model program is specialised for (passed as -D defines).
+public struct ModelShape: Hashable, Sendable {
+    public var dX: Int
+    public var dY: Int
+    /// Context columns l; prompts have l + 1 columns.
+    public var length: Int
+    public var m: Int
+    public var attendQuery: Bool
+
+    public init(dX: Int, dY: Int, length: Int, m: Int, attendQuery: Bool) {
+        self.dX = dX; self.dY = dY; self.length = length; self.m = m; self.attendQuery = attendQuery
+    }
+
+    public var d: Int { dX + dY }
+    public var columns: Int { length + 1 }
+    /// Columns the softmax runs over.
+    public var attended: Int { attendQuery ? length + 1 : length }
+    public var parameterCount: Int { 3 * d * d + m * d }
+}
+
+/// The model's kernels compiled for one shape and variant, with typed launchers. Kernel sources are
+/// the embedded `Kernels/*.cl`, concatenated in dependency order.
+public final class ModelProgram {
+    public static let sourceFiles = ["common.cl", "sampler.cl", "attention.cl", "mlp.cl", "hinge.cl", "reduce.cl", "sgd.cl"]
+    /// Work-group size of the GPU-variant per-prompt kernels.
+    public static let groupSize = 64
+
+    public let context: CLContext
+    public let shape: ModelShape
+    public let variant: KernelVariant
+    let sample, attentionForward, attentionBackward, mlpForward, mlpBackward: CLKernel
+    let hingeGrad, reduceStats, weightGrads, sgd: CLKernel
+
+    public init(context: CLContext, shape: ModelShape, variant: KernelVariant) throws {
+        self.context = context
+        self.shape = shape
+        self.variant = variant
+        let source = try ModelProgram.sourceFiles.map { try KernelSource.text($0) }.joined(separator: "\n")
+        let options = [
+            "-DICL_D=\(shape.d)", "-DICL_DX=\(shape.dX)", "-DICL_DY=\(shape.dY)", "-DICL_COLS=\(shape.columns)",
+            "-DICL_L=\(shape.attended)", "-DICL_M=\(shape.m)", "-DICL_WG=\(ModelProgram.groupSize)",
+            "-cl-std=CL1.2",
+        ].joined(separator: " ")
+        let program = try context.program(source: source, options: options)
+        let suffix = variant == .cpu ? "_wi" : "_wg"
+        sample = try program.kernel("sample_prompts")
+        attentionForward = try program.kernel("attention_forward" + suffix)
+        attentionBackward = try program.kernel("attention_backward" + suffix)
+        mlpForward = try program.kernel("mlp_forward" + suffix)
+        mlpBackward = try program.kernel("mlp_backward" + suffix)
+        hingeGrad = try program.kernel("hinge_grad")
+        reduceStats = try program.kernel("reduce_stats")
+        weightGrads = try program.kernel("weight_grads" + suffix)
+        sgd = try program.kernel("sgd_update")
+    }
+
+    /// Global/local sizes for a per-prompt kernel over `batch` prompts.
+    func perPrompt(_ batch: Int) -> (global: [Int], local: [Int]?) {
+        variant == .cpu ? ([batch], nil) : ([batch * ModelProgram.groupSize], [ModelProgram.groupSize])
+    }
+
+    // MARK: Launchers (each enqueues one kernel; nothing waits)
+
+    /// Draws `batch` prompts of `spec` at `step` into ws.prompts / ws.labels.
+    @discardableResult
+    public func launchSample(_ ws: Workspace, _ prompts: SpecBuffers, step: Int, firstPrompt: Int = 0,
+                             batch: Int, timed: Bool = false) throws -> CLEvent? {
+        let spec = prompts.spec
+        try sample.set(args: [ws.prompts, ws.labels, prompts.relevant, prompts.irrelevant, prompts.q, prompts.tasks,
+                              Int32(spec.tasks.count), Int32(spec.nRelevant), Int32(spec.nIrrelevant),
+                              spec.alpha, spec.K, UInt32(truncatingIfNeeded: spec.seed),
+                              UInt32(truncatingIfNeeded: spec.seed >> 32), UInt32(truncatingIfNeeded: step),
+                              spec.stream, UInt32(truncatingIfNeeded: firstPrompt), Int32(batch)])
+        return try sample.launch(global: [batch * shape.columns], local: nil, timed: timed)
+    }
+
+    @discardableResult
+    public func launchAttentionForward(_ ws: Workspace, params: CLMemory, batch: Int, timed: Bool = false) throws -> CLEvent? {
+        try attentionForward.set(args: [ws.prompts, params, ws.u, ws.v, ws.attn, ws.c, Int32(batch)])
+        let (g, l) = perPrompt(batch)
+        return try attentionForward.launch(global: g, local: l, timed: timed)
+    }
+
+    @discardableResult
+    public func launchMLPForward(_ ws: Workspace, params: CLMemory, a: CLMemory, batch: Int, timed: Bool = false) throws -> CLEvent? {
+        try mlpForward.set(args: [ws.c, params, a, ws.h, ws.g, ws.F, Int32(batch)])
+        let (g, l) = perPrompt(batch)
+        return try mlpForward.launch(global: g, local: l, timed: timed)
+    }
+
+    @discardableResult
+    public func launchHinge(_ ws: Workspace, batch: Int, timed: Bool = false) throws -> CLEvent? {
+        try hingeGrad.set(args: [ws.F, ws.labels, ws.dF, ws.lossTerm, ws.errTerm, Int32(batch)])
+        return try hingeGrad.launch(global: [batch], local: nil, timed: timed)
+    }
+
+    @discardableResult
+    public func launchReduceStats(_ ws: Workspace, batch: Int, timed: Bool = false) throws -> CLEvent? {
+        let n = variant == .cpu ? 1 : 256
+        try reduceStats.set(args: [ws.lossTerm, ws.errTerm, ws.stats, CLLocal(bytes: 2 * n * 4), Int32(batch)])
+        return try reduceStats.launch(global: [n], local: [n], timed: timed)
+    }
+
+    @discardableResult
+    public func launchMLPBackward(_ ws: Workspace, params: CLMemory, a: CLMemory, batch: Int, timed: Bool = false) throws -> CLEvent? {
+        try mlpBackward.set(args: [ws.dF, params, a, ws.g, ws.dg, ws.dh, ws.dc, Int32(batch)])
+        let (g, l) = perPrompt(batch)
+        return try mlpBackward.launch(global: g, local: l, timed: timed)
+    }
+
+    @discardableResult
+    public func launchAttentionBackward(_ ws: Workspace, params: CLMemory, batch: Int, timed: Bool = false) throws -> CLEvent? {
+        try attentionBackward.set(args: [ws.prompts, params, ws.attn, ws.dc, ws.dv, ws.du, Int32(batch)])
+        let (g, l) = perPrompt(batch)
+        return try attentionBackward.launch(global: g, local: l, timed: timed)
+    }
+
+    @discardableResult
+    public func launchWeightGrads(_ ws: Workspace, grads: CLMemory, batch: Int, timed: Bool = false) throws -> CLEvent? {
+        try weightGrads.set(args: [ws.prompts, ws.u, ws.dv, ws.du, ws.c, ws.h, ws.dh, ws.dg, grads, Int32(batch)])
+        let rows = max(shape.d, shape.m)
+        if variant == .cpu {
+            return try weightGrads.launch(global: [shape.d, rows, 4], local: nil, timed: timed)
+        }
+        func up(_ x: Int) -> Int { (x + 15) / 16 * 16 }
+        return try weightGrads.launch(global: [up(shape.d), up(rows), 4], local: [16, 16, 1], timed: timed)
+    }
+
+    @discardableResult
+    public func launchSGD(params: CLMemory, grads: CLMemory, mask: CLMemory, lr: Float, timed: Bool = false) throws -> CLEvent? {
+        try sgd.set(args: [params, grads, mask, lr])
+        return try sgd.launch(global: [shape.parameterCount], local: nil, timed: timed)
+    }
+}

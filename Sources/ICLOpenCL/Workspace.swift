@@ -1,0 +1,53 @@
+import ICLCore
+
+/// Device buffers for one batch of prompts of one shape: inputs, activations and their gradients.
+public final class Workspace {
+    public let capacity: Int
+    /// [B, l+1, d]
+    public let prompts: CLBuffer<Float>
+    /// [B]
+    public let labels, F, dF, lossTerm, errTerm: CLBuffer<Float>
+    /// [B, d]
+    public let u, v, c, h, dh, dc, dv, du: CLBuffer<Float>
+    /// [B, L]
+    public let attn: CLBuffer<Float>
+    /// [B, m]
+    public let g, dg: CLBuffer<Float>
+    /// [2]: mean loss, error count
+    public let stats: CLBuffer<Float>
+
+    public init(context: CLContext, shape: ModelShape, capacity B: Int) throws {
+        capacity = B
+        let d = shape.d
+        prompts = try context.buffer(Float.self, count: B * shape.columns * d, label: "prompts [\(B), \(shape.columns), \(d)]")
+        labels = try context.buffer(Float.self, count: B, label: "labels")
+        F = try context.buffer(Float.self, count: B, label: "F")
+        dF = try context.buffer(Float.self, count: B, label: "dF")
+        lossTerm = try context.buffer(Float.self, count: B, label: "loss terms")
+        errTerm = try context.buffer(Float.self, count: B, label: "error terms")
+        func vec(_ name: String) throws -> CLBuffer<Float> {
+            try context.buffer(Float.self, count: B * d, label: "\(name) [\(B), \(d)]")
+        }
+        u = try vec("u"); v = try vec("v"); c = try vec("c"); h = try vec("h")
+        dh = try vec("dh"); dc = try vec("dc"); dv = try vec("dv"); du = try vec("du")
+        attn = try context.buffer(Float.self, count: B * shape.attended, label: "attn [\(B), \(shape.attended)]")
+        g = try context.buffer(Float.self, count: B * shape.m, label: "g [\(B), \(shape.m)]")
+        dg = try context.buffer(Float.self, count: B * shape.m, label: "dg [\(B), \(shape.m)]")
+        stats = try context.buffer(Float.self, count: 2, label: "stats")
+    }
+}
+
+/// A prompt spec's tables on the device: relevant and irrelevant patterns, q, and the task list.
+public final class SpecBuffers {
+    public let spec: PromptSpec
+    let relevant, irrelevant, q: CLBuffer<Float>
+    let tasks: CLBuffer<Int32>
+
+    public init(context: CLContext, spec: PromptSpec) throws {
+        self.spec = spec
+        relevant = try context.buffer(spec.relevant, label: "relevant patterns")
+        irrelevant = try context.buffer(spec.irrelevant, label: "irrelevant patterns")
+        q = try context.buffer(spec.q, label: "q")
+        tasks = try context.buffer(spec.tasks.flatMap { [Int32($0.a), Int32($0.b)] }, label: "tasks")
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import ICLCore
+import ICLKit
+import ICLOpenCL
+
+/// `icl check [--device opencl…] [--variant auto|cpu|gpu|both] [--dump FILE] [--json]`: every kernel against
+/// the CPU reference at the paper's and awkward sizes, plus a 20-step training agreement run.
+enum CheckCommand {
+    static func run(_ argv: [String]) throws {
+        let args = try Arguments(argv, command: "check", options: ["device", "variant", "dump", "seed"],
+                                 flags: ["json"])
+        var deviceText = args.value("device") ?? ProcessInfo.processInfo.environment["ICL_DEVICE"] ?? "opencl"
+        if deviceText == "cpu-reference" {
+            throw UsageError("`icl check` compares an OpenCL device with the CPU reference; pick an OpenCL device (--device opencl).")
+        }
+        if !deviceText.hasPrefix("opencl") { deviceText = "opencl" }
+        let factory = BackendFactory(choice: try DeviceChoice.parse(deviceText))
+        guard let context = try factory.openContext() else { return }
+        let variantText = args.value("variant") ?? "both"
+        let variants: [KernelVariant]
+        switch variantText {
+        case "both": variants = [.cpu, .gpu]
+        case "auto": variants = [KernelVariant.forDevice(context.device)]
+        default:
+            guard let v = KernelVariant(rawValue: variantText) else {
+                throw UsageError("unknown kernel variant '\(variantText)'; use both, auto, cpu or gpu.")
+            }
+            variants = [v]
+        }
+        let json = args.has("json")
+        if let path = args.value("dump") {
+            try CheckDump.write(path: path, context: context, variant: variants[0])
+            if !json { print("wrote one batch, its outputs and gradients to \(path)") }
+        }
+        if !json { print("device: \(context.device.summary)") }
+        var failures = 0
+        for variant in variants {
+            for c in CheckCase.standard {
+                let report = try CrossCheck.run(context: context, variant: variant, check: c)
+                if !report.passed { failures += 1 }
+                if json {
+                    for t in report.comparisons {
+                        Output.json(["variant": variant.rawValue, "case": c.name, "kernel": t.kernel, "tensor": t.tensor,
+                                     "max_abs": t.maxAbsError, "max_rel": t.maxRelError, "passed": t.passed])
+                    }
+                } else {
+                    print("\n[\(variant.rawValue) kernels] \(c.name): \(report.passed ? "pass" : "FAIL")")
+                    for t in report.comparisons { print("  " + t.line) }
+                }
+            }
+            var cfg = Config()
+            cfg.batch = 64
+            let pairs = try CrossCheck.trainingAgreement(context: context, variant: variant, config: cfg, steps: 20)
+            let worst = pairs.map { Double(abs($0.device - $0.reference)) / max(Double(abs($0.reference)), 1e-12) }.max() ?? 0
+            let ok = worst <= 1e-3
+            if !ok { failures += 1 }
+            if json {
+                Output.json(["variant": variant.rawValue, "case": "train 20 steps B=64", "kernel": "training",
+                             "tensor": "loss", "max_rel": worst, "passed": ok])
+            } else {
+                print(String(format: "\n[%@ kernels] 20 training steps vs CPU reference: worst relative loss gap %.2e (≤ 1e-3): %@",
+                             variant.rawValue, worst, ok ? "pass" : "FAIL"))
+            }
+        }
+        if failures > 0 { throw RunError("\(failures) cross-check(s) failed; see the lines marked FAIL above.") }
+        if !json { print("\nall cross-checks passed") }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import ICLCore
+import ICLKit
+
+/// `icl train [--out DIR] [--resume] [common options]`.
+enum TrainCommand {
+    static func run(_ argv: [String]) throws {
+        let args = try Arguments(argv, command: "train", options: CommonOptions.valued.union(["out", "steps"]),
+                                 flags: CommonOptions.flags.union(["resume", "quiet"]))
+        let outDir = args.value("out") ?? "runs/train"
+        var config: Config
+        if args.has("resume") {
+            // The checkpoint's config, with the command's --set (schedule fields only) on top.
+            let ckpt = try Checkpoint.read(path: outDir + "/checkpoint.safetensors")
+            config = ckpt.config
+            try CommonOptions.applyOverrides(&config, args)
+        } else {
+            config = try CommonOptions.config(args)
+        }
+        if let steps = try args.int("steps", min: 0) { config.steps = steps }
+        let json = args.has("json")
+        let request = TrainRequest(config: config, outDir: outDir, resume: args.has("resume"),
+                                   factory: try CommonOptions.factory(args), showProgress: !args.has("quiet") && !json,
+                                   finalLengths: [4, 10])
+        let s = try Trainer.run(request)
+        if json {
+            Output.json(["what": "train", "device": s.device, "steps": s.steps, "start_step": s.startStep,
+                         "seconds": s.seconds, "prompts_per_s": s.promptsPerSecond, "final_loss": Double(s.lastLoss),
+                         "checkpoint": s.checkpointPath])
+            for e in s.finalEvals { Output.json(e.record) }
+            return
+        }
+        print("device: \(s.device)")
+        print(String(format: "trained steps %d..%d, batch %d, in %.1f s (%.0f prompts/s); last batch loss %.4f",
+                     s.startStep, s.steps, config.batch, s.seconds, s.promptsPerSecond, s.lastLoss))
+        print(String(format: "ICL classification error on %d fresh prompts per cell (α′ = %.2f, S1 = %.2f):",
+                     config.evalPrompts, config.alphaTest, config.S1))
+        print("   l   unseen in-domain tasks   OOD tasks")
+        for l in Set(s.finalEvals.map(\.length)).sorted() {
+            let id = s.finalEvals.first { $0.length == l && $0.domain == .inDomain }!
+            let ood = s.finalEvals.first { $0.length == l && $0.domain == .outOfDomain }!
+            print(String(format: "%4d   %-22@   %@", l, Output.percent(id.error), Output.percent(ood.error)))
+        }
+        print("checkpoint: \(s.checkpointPath)   metrics: \(request.metricsPath)")
+    }
+}
