@@ -1,5 +1,7 @@
 // Build-tool plugin: embeds every <package>/Kernels/*.cl into the target as `EmbeddedKernels.sources`,
 // by running the `embed-kernels` executable (the same one a CMake build runs).
+// Editing a .cl file reruns the command. SwiftPM only re-plans (and so re-lists Kernels/) when a target's file list
+// or the manifest changes: after adding or removing a .cl file, `touch Package.swift` (or add a Swift file).
 import Foundation
 import PackagePlugin
 

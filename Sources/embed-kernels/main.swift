@@ -1,5 +1,8 @@
 // embed-kernels OUTPUT.swift INPUT.cl...
 //
+// An INPUT that is a directory stands for the `*.cl` files directly in it (so a build system that passes the
+// directory picks up added and removed files).
+//
 // Writes one Swift file holding every kernel source as a string constant:
 //
 //     public enum EmbeddedKernels {
@@ -70,12 +73,22 @@ func render(_ sources: [(name: String, text: String)]) -> String {
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let outputPath = arguments.first, outputPath.hasSuffix(".swift") else {
-    fail("usage: embed-kernels OUTPUT.swift INPUT.cl...")
+    fail("usage: embed-kernels OUTPUT.swift INPUT.cl|DIR...")
+}
+
+/// The inputs, with each directory replaced by the `*.cl` files directly in it (sorted).
+func expand(_ inputs: [String]) -> [String] {
+    inputs.flatMap { input -> [String] in
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue else { return [input] }
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: input) else { fail("cannot list \(input).") }
+        return names.filter { $0.hasSuffix(".cl") }.sorted().map { URL(fileURLWithPath: input).appendingPathComponent($0).path }
+    }
 }
 
 var sources: [(name: String, text: String)] = []
 var seen: [String: String] = [:]
-for input in arguments.dropFirst() {
+for input in expand(Array(arguments.dropFirst())) {
     let url = URL(fileURLWithPath: input)
     let name = url.lastPathComponent
     if let other = seen[name] { fail("two inputs share the file name \(name): \(other) and \(input); rename one.") }

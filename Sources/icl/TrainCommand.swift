@@ -39,7 +39,8 @@ enum TrainCommand {
         for l in Set(s.finalEvals.map(\.length)).sorted() {
             let id = s.finalEvals.first { $0.length == l && $0.domain == .inDomain }!
             let ood = s.finalEvals.first { $0.length == l && $0.domain == .outOfDomain }!
-            print(String(format: "%4d   %-22@   %@", l, Output.percent(id.error), Output.percent(ood.error)))
+            let idText = Output.percent(id.error).padding(toLength: 22, withPad: " ", startingAt: 0)
+            print(String(format: "%4d   ", l) + idText + "   " + Output.percent(ood.error))
         }
         print("checkpoint: \(s.checkpointPath)   metrics: \(request.metricsPath)")
     }

@@ -20,7 +20,7 @@ extension Config {
     }
 
     static func floatField(_ name: String, _ kp: WritableKeyPath<Config, Float>, _ help: String) -> Field {
-        Field(name: name, help: help, get: { Double($0[keyPath: kp]) }, set: { c, text in
+        Field(name: name, help: help, get: { Double("\($0[keyPath: kp])") ?? 0 }, set: { c, text in
             guard let v = Float(text.trimmingCharacters(in: .whitespaces)) else {
                 throw ConfigError("config field '\(name)' must be a number, got '\(text)'.")
             }

@@ -83,8 +83,13 @@ public enum Trainer {
         let progress = Progress(start: startStep, total: config.steps)
         progress.enabled = req.showProgress
 
+        var lastCheckpoint = startStep
+        func diverged(_ step: Int, _ what: String) -> RunError {
+            RunError("training diverged: \(what) at step \(step); the last good checkpoint (step \(lastCheckpoint)) is kept at '\(req.checkpointPath)'. Lower the step size (lr = \(config.lr)).")
+        }
         func checkpoint(_ step: Int) throws {
             let w = try backend.readWeights()
+            guard w.packed.allSatisfy(\.isFinite) else { throw diverged(step, "the weights became non-finite") }
             try Checkpoint(config: config, weights: w, step: step, mask: mask).write(to: req.checkpointPath)
         }
         func evaluate(_ step: Int, length: Int? = nil) throws -> [EvalResult] {
@@ -102,7 +107,6 @@ public enum Trainer {
         }
 
         if !req.resume { try checkpoint(0) }
-        var lastCheckpoint = startStep
         var losses: [Float] = []
         var lastLoss = Float.nan
         var evals: [EvalResult] = []
@@ -110,9 +114,7 @@ public enum Trainer {
         for step in startStep..<max(startStep, config.steps) {
             let stats = try backend.trainStep(step: step)
             let done = step + 1
-            guard stats.loss.isFinite else {
-                throw RunError("training diverged: the loss became \(stats.loss) at step \(done); the last good checkpoint (step \(lastCheckpoint)) is kept at '\(req.checkpointPath)'. Lower the step size (lr = \(config.lr)).")
-            }
+            guard stats.loss.isFinite else { throw diverged(done, "the loss became \(stats.loss)") }
             losses.append(stats.loss)
             lastLoss = stats.loss
             if done % config.logEvery == 0 || done == config.steps {

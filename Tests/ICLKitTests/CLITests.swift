@@ -1,0 +1,170 @@
+import Foundation
+import XCTest
+import ICLCore
+
+/// The command-line contract: outputs, exit codes and one-sentence errors for every failure path.
+final class CLITests: XCTestCase {
+    /// A small, fast configuration for end-to-end runs.
+    let small = ["--set", "steps=30", "--set", "batch=64", "--set", "evalPrompts=500", "--set", "evalEvery=0",
+                 "--set", "checkpointEvery=10", "--quiet"]
+
+    func testTrainThenEvalJSON() throws {
+        let dir = CLI.tempDir()
+        let t = try CLI.run(["train", "--out", dir] + small)
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertTrue(t.stdout.contains("unseen in-domain"), t.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/checkpoint.safetensors"))
+        let lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertGreaterThanOrEqual(lines.count, 3)
+        for l in lines { XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(l.utf8))) }
+        let e = try CLI.run(["eval", "--checkpoint", dir + "/checkpoint.safetensors", "--ood", "--length", "8",
+                             "--prompts", "300", "--json"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let obj = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
+        XCTAssertNotNil(obj["error"] as? Double)
+        XCTAssertEqual(obj["length"] as? Int, 8)
+        XCTAssertEqual(obj["prompts"] as? Int, 300)
+        XCTAssertEqual(obj["domain"] as? String, "ood")
+    }
+
+    func testSameOutFolderWithoutResumeIsRefused() throws {
+        let dir = CLI.tempDir()
+        XCTAssertEqual(try CLI.run(["train", "--out", dir] + small).status, 0)
+        assertCleanFailure(try CLI.run(["train", "--out", dir] + small), status: 2, contains: ["--resume"])
+    }
+
+    func testResumeWithoutCheckpointIsRefused() throws {
+        assertCleanFailure(try CLI.run(["train", "--resume", "--out", CLI.tempDir()] + small), status: 2,
+                           contains: ["checkpoint"])
+    }
+
+    func testBadConfigValuesExitTwoNamingTheField() throws {
+        let cases: [([String], [String])] = [
+            (["--set", "M1=1"], ["M1", "1"]),
+            (["--set", "alpha=1.5"], ["alpha", "1.5", "[0, 1]"]),
+            (["--set", "alphaTest=-0.1"], ["alphaTest"]),
+            (["--set", "lTrain=0"], ["lTrain"]),
+            (["--set", "m=0"], ["m"]),
+            (["--set", "dX=20"], ["dX", "M1 + M2"]),
+            (["--set", "lr=0"], ["lr"]),
+            (["--set", "lr=-1"], ["lr"]),
+            (["--set", "batch=0"], ["batch"]),
+            (["--set", "nosuch=3"], ["nosuch", "unknown"]),
+            (["--set", "lr=fast"], ["lr", "fast"]),
+            (["--set", "lr"], ["key=value"]),
+            (["--set", "lr=nan"], ["lr"]),
+            (["--bogus"], ["--bogus"]),
+            (["--device", "tpu"], ["tpu"]),
+        ]
+        for (args, needles) in cases {
+            assertCleanFailure(try CLI.run(["train", "--out", CLI.tempDir()] + args), status: 2, contains: needles)
+        }
+    }
+
+    func testConfigFileErrors() throws {
+        let dir = CLI.tempDir()
+        let bad = dir + "/bad.json"
+        try "{\"lr\": 0.5,".write(toFile: bad, atomically: true, encoding: .utf8)
+        assertCleanFailure(try CLI.run(["train", "--config", bad, "--out", dir + "/o"]), status: 2, contains: ["JSON"])
+        let unknown = dir + "/unknown.json"
+        try "{\"learning_rate\": 0.5}".write(toFile: unknown, atomically: true, encoding: .utf8)
+        assertCleanFailure(try CLI.run(["train", "--config", unknown, "--out", dir + "/o"]), status: 2,
+                           contains: ["learning_rate"])
+        assertCleanFailure(try CLI.run(["train", "--config", dir + "/missing.json", "--out", dir + "/o"]), status: 2,
+                           contains: ["missing.json"])
+        let good = dir + "/good.json"
+        try "{\"steps\": 3, \"batch\": 16, \"evalPrompts\": 100, \"attendQuery\": false}".write(toFile: good, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["train", "--config", good, "--out", dir + "/o", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
+    func testUnknownCommand() throws {
+        assertCleanFailure(try CLI.run(["fly"]), status: 2, contains: ["fly", "icl help"])
+    }
+
+    func testCorruptCheckpointIsRefusedAndNotOverwritten() throws {
+        let dir = CLI.tempDir()
+        XCTAssertEqual(try CLI.run(["train", "--out", dir] + small).status, 0)
+        let path = dir + "/checkpoint.safetensors"
+        let full = try Data(contentsOf: URL(fileURLWithPath: path))
+        let truncated = full.prefix(full.count / 2)
+        try truncated.write(to: URL(fileURLWithPath: path))
+        assertCleanFailure(try CLI.run(["eval", "--checkpoint", path]), status: 2, contains: [path])
+        assertCleanFailure(try CLI.run(["train", "--resume", "--out", dir] + small), status: 2, contains: [path])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), truncated, "nothing overwritten")
+        var garbage = full
+        garbage[20] = 0x7B
+        garbage[21] = 0x7B
+        try garbage.write(to: URL(fileURLWithPath: path))
+        assertCleanFailure(try CLI.run(["eval", "--checkpoint", path]), status: 2, contains: [path])
+    }
+
+    func testNoOpenCLPlatformNamesPackagesAndFallback() throws {
+        let empty = CLI.tempDir()
+        let r = try CLI.run(["train", "--out", CLI.tempDir()] + small, env: ["OCL_ICD_VENDORS": empty])
+        assertCleanFailure(r, status: 1, contains: ["pocl-opencl-icd", "--device cpu-reference"])
+        let d = try CLI.run(["devices"], env: ["OCL_ICD_VENDORS": empty])
+        assertCleanFailure(d, status: 1, contains: ["pocl-opencl-icd"])
+    }
+
+    func testCPUReferenceDeviceTrains() throws {
+        let r = try CLI.run(["train", "--device", "cpu-reference", "--out", CLI.tempDir(), "--set", "steps=3",
+                             "--set", "batch=8", "--set", "evalPrompts=50", "--quiet"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("cpu-reference"), r.stdout)
+    }
+
+    func testKernelBuildFailureShowsBuildLog() throws {
+        let dir = CLI.tempDir()
+        let kernels = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Kernels")
+        for name in try FileManager.default.contentsOfDirectory(atPath: kernels.path) {
+            try FileManager.default.copyItem(atPath: kernels.path + "/" + name, toPath: dir + "/" + name)
+        }
+        try "__kernel void broken( { this is not C }\n".write(toFile: dir + "/sgd.cl", atomically: true, encoding: .utf8)
+        let r = try CLI.run(["train", "--out", CLI.tempDir()] + small, env: ["ICL_KERNEL_DIR": dir, "ICL_CACHE_DIR": "off"])
+        assertCleanFailure(r, status: 1, contains: ["clBuildProgram", "CL_BUILD_PROGRAM_FAILURE", "error"])
+    }
+
+    func testAllocationFailureNamesSizeAndLimit() throws {
+        let r = try CLI.run(["train", "--out", CLI.tempDir(), "--set", "batch=16000000", "--set", "lTrain=200", "--quiet"])
+        assertCleanFailure(r, status: 1, contains: ["bytes", "prompts"])
+    }
+
+    func testDivergenceStopsAndKeepsLastGoodCheckpoint() throws {
+        let dir = CLI.tempDir()
+        let r = try CLI.run(["train", "--out", dir, "--set", "lr=1e30", "--set", "xi=1", "--set", "batch=32",
+                             "--set", "steps=50", "--set", "checkpointEvery=1", "--quiet"])
+        assertCleanFailure(r, status: 1, contains: ["diverged", "at step", "last good checkpoint"])
+        let ckpt = try Checkpoint.read(path: dir + "/checkpoint.safetensors")
+        XCTAssertTrue(ckpt.weights.packed.allSatisfy(\.isFinite))
+        XCTAssertTrue(r.stderr.contains("(step \(ckpt.step))"), r.stderr)
+    }
+
+    func testCheckDumpWritesEveryTensor() throws {
+        let path = CLI.tempDir() + "/dump.safetensors"
+        let r = try CLI.run(["check", "--variant", "cpu", "--dump", path])
+        XCTAssertEqual(r.status, 0, r.stderr + r.stdout)
+        XCTAssertTrue(r.stdout.contains("all cross-checks passed"))
+        let f = try SafeTensorsFile.read(path: path)
+        let d = 40, m = 64, B = 64
+        let expected: [String: [Int]] = [
+            "prompts": [B, 21, d], "labels": [B], "W_Q": [d, d], "W_K": [d, d], "W_V": [d, d], "W_O": [m, d],
+            "a": [m], "F": [B], "loss": [1], "grad.W_Q": [d, d], "grad.W_K": [d, d], "grad.W_V": [d, d],
+            "grad.W_O": [m, d],
+        ]
+        XCTAssertEqual(Set(f.tensors.keys), Set(expected.keys))
+        for (k, s) in expected { XCTAssertEqual(f.tensors[k]?.shape, s, k) }
+        XCTAssertNotNil(f.metadata["config"])
+        // The dump's outputs agree with the CPU reference recomputed from the dumped inputs.
+        let w = ModelWeights<Double>(d: d, m: m, WQ: f.tensors["W_Q"]!.data.map(Double.init),
+                                     WK: f.tensors["W_K"]!.data.map(Double.init), WV: f.tensors["W_V"]!.data.map(Double.init),
+                                     WO: f.tensors["W_O"]!.data.map(Double.init), a: f.tensors["a"]!.data.map(Double.init))
+        let t = ReferenceModel.trace(w, prompts: f.tensors["prompts"]!.data.map(Double.init),
+                                     labels: f.tensors["labels"]!.data.map(Double.init), batch: B, length: 20,
+                                     attendQuery: false)
+        XCTAssertEqual(Double(f.tensors["loss"]!.data[0]), t.hinge.loss, accuracy: 1e-4 * t.hinge.loss)
+        let gWO = f.tensors["grad.W_O"]!.data, scale = t.gradients.WO.map(abs).max()!
+        for i in 0..<gWO.count { XCTAssertEqual(Double(gWO[i]), t.gradients.WO[i], accuracy: 1e-4 * scale) }
+    }
+}

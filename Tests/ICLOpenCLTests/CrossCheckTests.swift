@@ -1,0 +1,109 @@
+import XCTest
+import ICLCore
+import ICLOpenCL
+import ICLKit
+
+/// Every kernel, both variants, against the CPU reference at the paper's and awkward sizes (PoCL in CI).
+final class CrossCheckTests: XCTestCase {
+    static let context: CLContext = {
+        let devices = try! CLDevices.all()
+        return try! CLContext(device: devices.first { $0.kind == .cpu } ?? devices[0])
+    }()
+
+    func check(_ variant: KernelVariant) throws {
+        for c in CheckCase.standard {
+            let report = try CrossCheck.run(context: Self.context, variant: variant, check: c)
+            let failures = report.comparisons.filter { !$0.passed }.map(\.line)
+            XCTAssertTrue(report.passed, "[\(variant)] \(c.name):\n" + failures.joined(separator: "\n"))
+            XCTAssertEqual(report.comparisons.count, 22, "every kernel output is compared")
+        }
+    }
+
+    func testCPUVariantMatchesReference() throws { try check(.cpu) }
+    func testGPUVariantMatchesReference() throws { try check(.gpu) }
+
+    /// The comparison itself must be able to fail: a perturbed tensor is caught, with its index.
+    func testComparisonCatchesAnError() {
+        let ref: [Double] = [1, 2, 3, 4]
+        let bad = TensorComparison(kernel: "k", tensor: "t", device: [1, 2, 3.01, 4], reference: ref,
+                                   rtol: 1e-4, scaledAtol: 1e-5)
+        XCTAssertFalse(bad.passed)
+        XCTAssertEqual(bad.firstBad, 2)
+        XCTAssertTrue(bad.line.contains("first bad index 2"))
+        let nan = TensorComparison(kernel: "k", tensor: "t", device: [1, .nan, 3, 4], reference: ref,
+                                   rtol: 1e-4, scaledAtol: 1e-5)
+        XCTAssertEqual(nan.firstBad, 1)
+        XCTAssertFalse(TensorComparison(kernel: "s", tensor: "p", exactDevice: [1, 2], reference: [1, 2.0000002]).passed)
+    }
+
+    /// A 20-step run on OpenCL and on the CPU reference from the same seed agree in loss to 1e-3 relative
+    /// at every step. Larger ξ than the default so the loss moves well away from 1 within 20 steps.
+    func testTwentyStepsAgreeWithReference() throws {
+        var config = Config()
+        config.batch = 64
+        config.xi = 0.3
+        for variant in KernelVariant.allCases {
+            let pairs = try CrossCheck.trainingAgreement(context: Self.context, variant: variant, config: config, steps: 20)
+            XCTAssertEqual(pairs.count, 20)
+            for (step, p) in pairs.enumerated() {
+                let rel = abs(Double(p.device) - Double(p.reference)) / abs(Double(p.reference))
+                XCTAssertLessThanOrEqual(rel, 1e-3, "[\(variant)] step \(step): device \(p.device) vs reference \(p.reference)")
+            }
+            let losses = pairs.map { Double($0.reference) }
+            XCTAssertGreaterThan(losses.max()! - losses.min()!, 0.01, "the loss must move, or the agreement says little")
+        }
+    }
+
+    /// Same seed, same device → bitwise-identical losses and weights.
+    func testTrainingIsBitwiseDeterministic() throws {
+        var config = Config()
+        config.batch = 128
+        let bank = PatternBank(config: config)
+        func run() throws -> ([Float], [Float]) {
+            let b = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu)
+            let losses = try (0..<15).map { try b.trainStep(step: $0).loss }
+            return (losses, try b.readWeights().packed)
+        }
+        let (l1, w1) = try run(), (l2, w2) = try run()
+        XCTAssertEqual(l1.map(\.bitPattern), l2.map(\.bitPattern))
+        XCTAssertEqual(w1.map(\.bitPattern), w2.map(\.bitPattern))
+    }
+
+    /// Device evaluation agrees with the CPU reference's on the same prompts.
+    func testEvaluationAgreesWithReference() throws {
+        var config = Config()
+        config.xi = 0.3
+        let bank = PatternBank(config: config)
+        let w = CrossCheck.checkWeights(config), mask = [Float](repeating: 1, count: config.m)
+        let dev = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu)
+        try dev.load(weights: w, mask: mask)
+        let ref = CPUReferenceBackend(config: config, bank: bank)
+        try ref.load(weights: w, mask: mask)
+        for domain in [PromptSpec.Domain.inDomain, .outOfDomain] {
+            let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, length: 7)
+            let a = try dev.evaluate(spec, prompts: 5000), b = try ref.evaluate(spec, prompts: 5000)
+            XCTAssertEqual(a.prompts, 5000)
+            XCTAssertLessThanOrEqual(abs(a.errors - b.errors), 2, "\(domain)")
+            XCTAssertEqual(Double(a.loss), Double(b.loss), accuracy: 1e-4 * Double(b.loss))
+        }
+    }
+
+    /// A pruned neuron's row of W_O stays exactly zero through training.
+    func testMaskKeepsPrunedRowsZero() throws {
+        var config = Config()
+        config.batch = 64
+        let bank = PatternBank(config: config)
+        let b = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .gpu)
+        var w = ModelWeights<Float>.initial(config)
+        let mask: [Float] = (0..<config.m).map { $0 % 4 == 0 ? 0 : 1 }
+        for n in 0..<config.m where mask[n] == 0 { for j in 0..<config.d { w.WO[n * config.d + j] = 0 } }
+        try b.load(weights: w, mask: mask)
+        for s in 0..<5 { _ = try b.trainStep(step: s) }
+        let out = try b.readWeights()
+        for n in 0..<config.m {
+            let row = out.WO[(n * config.d)..<((n + 1) * config.d)]
+            if mask[n] == 0 { XCTAssertTrue(row.allSatisfy { $0 == 0 }, "row \(n) must stay zero") }
+            else { XCTAssertTrue(row.contains { $0 != 0 }) }
+        }
+    }
+}
