@@ -25,14 +25,14 @@ enum TrainCommand {
         let s = try Trainer.run(request)
         if json {
             Output.json(["what": "train", "device": s.device, "steps": s.steps, "start_step": s.startStep,
-                         "seconds": s.seconds, "prompts_per_s": s.promptsPerSecond, "final_loss": Double(s.lastLoss),
+                         "seconds": s.seconds, "train_seconds": s.trainSeconds, "prompts_per_s": s.promptsPerSecond, "final_loss": Double(s.lastLoss),
                          "checkpoint": s.checkpointPath])
             for e in s.finalEvals { Output.json(e.record) }
             return
         }
         print("device: \(s.device)")
-        print(String(format: "trained steps %d..%d, batch %d, in %.1f s (%.0f prompts/s); last batch loss %.4f",
-                     s.startStep, s.steps, config.batch, s.seconds, s.promptsPerSecond, s.lastLoss))
+        print(String(format: "trained steps %d..%d, batch %d, in %.1f s (%.1f s in SGD steps: %.0f prompts/s); last batch loss %.4f",
+                     s.startStep, s.steps, config.batch, s.seconds, s.trainSeconds, s.promptsPerSecond, s.lastLoss))
         print(String(format: "ICL classification error on %d fresh prompts per cell (α′ = %.2f, S1 = %.2f):",
                      config.evalPrompts, config.alphaTest, config.S1))
         print("   l   unseen in-domain tasks   OOD tasks")

@@ -38,6 +38,9 @@ public struct TrainSummary {
     /// Loss of every step run in this invocation (for determinism checks).
     public var losses: [Float]
 
+    /// Seconds inside training steps only (no evaluation or checkpoints).
+    public var trainSeconds: Double
+    /// Training prompts per second of step time.
     public var promptsPerSecond: Double
 }
 
@@ -111,8 +114,11 @@ public enum Trainer {
         var lastLoss = Float.nan
         var evals: [EvalResult] = []
         let began = Date()
+        var trainSeconds = 0.0
         for step in startStep..<max(startStep, config.steps) {
+            let t0 = Date()
             let stats = try backend.trainStep(step: step)
+            trainSeconds += Date().timeIntervalSince(t0)
             let done = step + 1
             guard stats.loss.isFinite else { throw diverged(done, "the loss became \(stats.loss)") }
             losses.append(stats.loss)
@@ -142,6 +148,7 @@ public enum Trainer {
         return TrainSummary(device: backend.deviceDescription, startStep: startStep, steps: config.steps,
                             seconds: seconds, lastLoss: lastLoss, evals: evals, finalEvals: finalEvals, checkpointPath: req.checkpointPath,
                             losses: losses,
-                            promptsPerSecond: seconds > 0 ? Double(ran * config.batch) / seconds : 0)
+                            trainSeconds: trainSeconds,
+                            promptsPerSecond: trainSeconds > 0 ? Double(ran * config.batch) / trainSeconds : 0)
     }
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# All tests, on a fresh machine: installs what is missing, then
+#  1. SwiftPM: builds and runs every XCTest (unit, kernel cross-checks on PoCL for both variants, end to end);
+#  2. CMake + Ninja: builds the same library, CLI and tests, and runs them through CTest;
+#  3. interop: a checkpoint and a check dump are opened with the PyPI `safetensors` package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export POCL_CACHE_DIR="$PWD/.build/pocl-cache"
+mkdir -p "$POCL_CACHE_DIR"
+
+echo "== swift test"
+swift build --build-tests 2>&1 | tail -n 1
+status=0
+swift test --skip-build --disable-swift-testing > .build/swift-test.log 2>&1 || status=$?
+grep -E "error:|Executed .* tests" .build/swift-test.log | tail -n 30
+if [ "$status" -ne 0 ]; then echo "swift test failed (exit $status); full log in .build/swift-test.log" >&2; exit 1; fi
+swift_tests=$(grep -E "Executed [0-9]+ tests" .build/swift-test.log | tail -n 1 | sed -E 's/.*Executed ([0-9]+) tests.*/\1/')
+
+echo "== cmake + ninja + ctest"
+bash scripts/cmake-build.sh build/cmake
+
+echo "== safetensors interop (PyPI safetensors)"
+venv=.build/py
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check safetensors numpy
+tmp=$(mktemp -d)
+.build/debug/icl train --out "$tmp/run" --set steps=5 --set batch=32 --set evalPrompts=100 --quiet >/dev/null
+"$venv/bin/python" scripts/check_safetensors.py "$tmp/run/checkpoint.safetensors" W_Q=40x40 W_K=40x40 W_V=40x40 W_O=64x40 a=64
+.build/debug/icl check --variant cpu --dump "$tmp/dump.safetensors" >/dev/null
+"$venv/bin/python" scripts/check_safetensors.py "$tmp/dump.safetensors" prompts=64x21x40 labels=64 F=64 loss=1 \
+  grad.W_Q=40x40 grad.W_K=40x40 grad.W_V=40x40 grad.W_O=64x40
+"$venv/bin/python" scripts/verify_dump.py "$tmp/dump.safetensors"
+rm -rf "$tmp"
+echo "all test stages passed (swift test: $swift_tests tests; ctest and interop checks above)"
+echo "tests: $swift_tests passed, 0 failed"
