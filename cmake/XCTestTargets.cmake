@@ -54,6 +54,9 @@ function(icl_add_xctest)
     BUILD_RPATH "${XCTEST_LIBRARY_DIR}")
   target_include_directories(${name} PRIVATE "${XCTEST_MODULE_DIR}")
   target_link_libraries(${name} PRIVATE ${arg_DEPENDS} "${XCTEST_LIBRARY}")
+  # libXCTest.so may carry no RUNPATH of its own (Swift 6.3's does not) yet needs the toolchain's
+  # lib_FoundationICU.so: a DT_RPATH (unlike DT_RUNPATH) also serves the libraries' dependencies.
+  target_link_options(${name} PRIVATE "LINKER:--disable-new-dtags")
 
   # Read by ctest (not cmake): registers `<name>.<Class>` per class once the build has listed them.
   set(env "${arg_ENVIRONMENT}")
@@ -68,7 +71,8 @@ if(EXISTS \"${classes}\")
   endif()
   foreach(_c IN LISTS ICL_XCTEST_CLASSES)
     add_test(\"${name}.\${_c}\" \"\${_exe}\" \"${name}.\${_c}\")
-    set_tests_properties(\"${name}.\${_c}\" PROPERTIES TIMEOUT ${arg_TIMEOUT} ENVIRONMENT \"${env}\")
+    set_tests_properties(\"${name}.\${_c}\" PROPERTIES TIMEOUT ${arg_TIMEOUT} ENVIRONMENT \"${env}\"
+      FAIL_REGULAR_EXPRESSION \"Executed 0 tests\")
   endforeach()
 else()
   add_test(\"${name}_NOT_BUILT\" \"${name}_NOT_BUILT\")

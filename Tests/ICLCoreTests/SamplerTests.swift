@@ -127,57 +127,70 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(spec.alpha, 0.8)
         XCTAssertEqual(spec.length, 20)
         let l = spec.length, cols = l + 1, d = spec.d, dX = spec.dX
-        let prompts = 20_000, chunk = 2_000, step = 5
+        let prompts = 20_000, chunk = 2_000, step = 5, fullDecode = 1_000
         var nA = 0, nB = 0, nOther = 0, otherPlus = 0, queryA = 0
+        var badColumns = 0, badQueries = 0, badLabels = 0, maxAbsKappa: Float = 0
         var otherCounts = [Int](repeating: 0, count: spec.nRelevant)
         var kappaSum = 0.0, kappaSq = 0.0, kappaN = 0
         var kCounts = [Int](repeating: 0, count: spec.nIrrelevant)
         let beta2 = dot(row(spec.relevant, 0, dX), row(spec.relevant, 0, dX))
+        let q0 = spec.q[0]
         for start in stride(from: 0, to: prompts, by: chunk) {
             let pb = PromptSampler.sample(spec, step: step, batch: chunk, firstPrompt: start)
-            for b in 0..<chunk {
-                let t = task(of: spec, step: step, prompt: start + b)
-                let full = start + b < 500   // full decode (κ, residual, every pattern) on a subset
-                for j in 0..<cols {
-                    let col = (b * cols + j) * d
-                    let isQuery = j == l
-                    var pattern: Int, label: Float
-                    if full {
-                        let dc = decode(pb.prompts, at: col, spec: spec, isQuery: isQuery)
-                        pattern = dc.pattern; label = dc.label
-                        XCTAssertLessThanOrEqual(abs(dc.kappa), c.K + 1e-5)
-                        kappaSum += Double(dc.kappa); kappaSq += Double(dc.kappa * dc.kappa); kappaN += 1
-                        if abs(dc.kappa) > 0.05 { kCounts[dc.k] += 1 }
-                    } else {
-                        // Fast path: which of a, b (or neither) the column carries, and its label sign.
-                        let x = pb.prompts[col..<(col + dX)]
-                        let ca = dot(x, row(spec.relevant, t.a, dX)) / beta2
-                        let cb = dot(x, row(spec.relevant, t.b, dX)) / beta2
-                        pattern = abs(ca - 1) < 1e-4 ? t.a : abs(cb - 1) < 1e-4 ? t.b : -1
-                        if pattern == -1 {
-                            XCTAssertTrue(abs(ca) < 1e-4 && abs(cb) < 1e-4)
+            pb.prompts.withUnsafeBufferPointer { p in
+                spec.relevant.withUnsafeBufferPointer { rel in
+                    for b in 0..<chunk {
+                        let t = task(of: spec, step: step, prompt: start + b)
+                        let full = start + b < fullDecode   // full decode (κ, k, residual, every pattern) on a subset
+                        for j in 0..<cols {
+                            let col = (b * cols + j) * d
+                            let isQuery = j == l
+                            var pattern: Int, label: Float
+                            if full {
+                                let dc = decode(p, at: col, spec: spec, isQuery: isQuery)
+                                if !dc.ok { badColumns += 1 }
+                                pattern = dc.pattern; label = dc.label
+                                maxAbsKappa = max(maxAbsKappa, abs(dc.kappa))
+                                kappaSum += Double(dc.kappa); kappaSq += Double(dc.kappa * dc.kappa); kappaN += 1
+                                if abs(dc.kappa) > 0.05 { kCounts[dc.k] += 1 }
+                            } else {
+                                // Fast path: does the column carry a, b, or neither; and its label sign.
+                                var ca: Float = 0, cb: Float = 0
+                                for u in 0..<dX {
+                                    ca += p[col + u] * rel[t.a * dX + u]
+                                    cb += p[col + u] * rel[t.b * dX + u]
+                                }
+                                ca /= beta2; cb /= beta2
+                                if abs(ca - 1) < 1e-4 && abs(cb) < 1e-4 { pattern = t.a }
+                                else if abs(cb - 1) < 1e-4 && abs(ca) < 1e-4 { pattern = t.b }
+                                else if abs(ca) < 1e-4 && abs(cb) < 1e-4 { pattern = -1 }
+                                else { pattern = -2; badColumns += 1 }
+                                let y0 = p[col + dX]
+                                label = isQuery ? 0 : (y0 == q0 ? 1 : -1)
+                            }
+                            if isQuery {
+                                if pattern != t.a && pattern != t.b { badQueries += 1 }
+                                if pattern == t.a { queryA += 1 }
+                                if pb.labels[b] != (pattern == t.a ? 1 : -1) { badLabels += 1 }
+                            } else if pattern == t.a {
+                                nA += 1
+                                if label != 1 { badLabels += 1 }
+                            } else if pattern == t.b {
+                                nB += 1
+                                if label != -1 { badLabels += 1 }
+                            } else {
+                                nOther += 1
+                                if label == 1 { otherPlus += 1 }
+                                if pattern >= 0 { otherCounts[pattern] += 1 }
+                            }
                         }
-                        let y0 = pb.prompts[col + dX]
-                        label = isQuery ? 0 : (y0 == spec.q[0] ? 1 : -1)
-                    }
-                    if isQuery {
-                        XCTAssertTrue(pattern == t.a || pattern == t.b, "query pattern is neither a nor b")
-                        if pattern == t.a { queryA += 1 }
-                        XCTAssertEqual(pb.labels[b], pattern == t.a ? 1 : -1)
-                    } else if pattern == t.a {
-                        nA += 1
-                        XCTAssertEqual(label, 1)
-                    } else if pattern == t.b {
-                        nB += 1
-                        XCTAssertEqual(label, -1)
-                    } else {
-                        nOther += 1
-                        if label == 1 { otherPlus += 1 }
-                        if pattern >= 0 { otherCounts[pattern] += 1 }
                     }
                 }
             }
         }
+        XCTAssertEqual(badColumns, 0, "columns not of the form μ_j + κν_k with label slot ±q")
+        XCTAssertEqual(badQueries, 0, "query pattern neither a nor b")
+        XCTAssertEqual(badLabels, 0, "a-columns must carry +q, b-columns −q, the query label +1 iff a")
         let ctx = Double(prompts * l)
         XCTAssertEqual(Double(nA + nB + nOther), ctx)
         XCTAssertEqual(Double(nA) / ctx, 0.4, accuracy: 0.01)
@@ -185,52 +198,61 @@ final class SamplerTests: XCTestCase {
         XCTAssertEqual(Double(nOther) / ctx, 0.2, accuracy: 0.01)
         XCTAssertEqual(Double(otherPlus) / Double(nOther), 0.5, accuracy: 0.02)
         XCTAssertEqual(Double(queryA) / Double(prompts), 0.5, accuracy: 0.02)
-        // On the fully decoded subset: each other pattern about (1−α)/(M1−2) of the columns' share.
+        // On the fully decoded subset: each "other" pattern is one of the M1 − 2 = 4 others, equally often.
         let otherTotal = otherCounts.reduce(0, +)
-        XCTAssertGreaterThan(otherTotal, 1000)
+        XCTAssertGreaterThan(otherTotal, 2000)
         for n in otherCounts { XCTAssertEqual(Double(n) / Double(otherTotal), 1.0 / 6.0, accuracy: 0.03) }
-        // κ ~ U(−K, K): mean 0, E κ² = K²/3; irrelevant index roughly uniform.
+        // κ ~ U(−K, K): |κ| ≤ K, mean 0, E κ² = K²/3; the irrelevant index roughly uniform.
+        XCTAssertLessThanOrEqual(maxAbsKappa, c.K + 1e-5)
+        XCTAssertGreaterThan(maxAbsKappa, 0.99 * c.K)
         XCTAssertEqual(kappaSum / Double(kappaN), 0, accuracy: 0.01)
-        XCTAssertEqual(kappaSq / Double(kappaN), Double(c.K * c.K) / 3, accuracy: 0.005)
+        XCTAssertEqual(kappaSq / Double(kappaN), Double(c.K * c.K) / 3, accuracy: 0.004)
         let kTotal = Double(kCounts.reduce(0, +))
-        for n in kCounts { XCTAssertEqual(Double(n) / kTotal, 1.0 / 24.0, accuracy: 0.012) }
+        for n in kCounts { XCTAssertEqual(Double(n) / kTotal, 1.0 / 24.0, accuracy: 0.01) }
     }
 
     func testAlphaOneHasNoOtherColumns() {
         let (_, spec) = defaultSpec(alpha: 1)
         let pb = PromptSampler.sample(spec, step: 1, batch: 300)
         let cols = spec.length + 1
-        var seenA = 0, seenB = 0
-        for b in 0..<pb.batch {
-            let t = task(of: spec, step: 1, prompt: b)
-            for j in 0..<spec.length {
-                let dc = decode(pb.prompts, at: (b * cols + j) * spec.d, spec: spec, isQuery: false)
-                XCTAssertTrue(dc.pattern == t.a || dc.pattern == t.b)
-                if dc.pattern == t.a { seenA += 1; XCTAssertEqual(dc.label, 1) }
-                if dc.pattern == t.b { seenB += 1; XCTAssertEqual(dc.label, -1) }
+        var seenA = 0, seenB = 0, bad = 0
+        pb.prompts.withUnsafeBufferPointer { p in
+            for b in 0..<pb.batch {
+                let t = task(of: spec, step: 1, prompt: b)
+                for j in 0..<spec.length {
+                    let dc = decode(p, at: (b * cols + j) * spec.d, spec: spec, isQuery: false)
+                    if !dc.ok { bad += 1 }
+                    if dc.pattern == t.a && dc.label == 1 { seenA += 1 }
+                    else if dc.pattern == t.b && dc.label == -1 { seenB += 1 }
+                    else { bad += 1 }
+                }
             }
         }
-        XCTAssertGreaterThan(seenA, 2500)
-        XCTAssertGreaterThan(seenB, 2500)
+        XCTAssertEqual(bad, 0)
+        XCTAssertEqual(seenA + seenB, 300 * spec.length)
+        XCTAssertEqual(Double(seenA) / Double(seenA + seenB), 0.5, accuracy: 0.03)
     }
 
     func testAlphaZeroHasOnlyOtherColumns() {
         let (_, spec) = defaultSpec(alpha: 0)
         let pb = PromptSampler.sample(spec, step: 1, batch: 300)
         let cols = spec.length + 1
-        var plus = 0
-        for b in 0..<pb.batch {
-            let t = task(of: spec, step: 1, prompt: b)
-            for j in 0..<spec.length {
-                let dc = decode(pb.prompts, at: (b * cols + j) * spec.d, spec: spec, isQuery: false)
-                XCTAssertTrue(dc.pattern != t.a && dc.pattern != t.b)
-                if dc.label == 1 { plus += 1 }
+        var plus = 0, bad = 0
+        pb.prompts.withUnsafeBufferPointer { p in
+            for b in 0..<pb.batch {
+                let t = task(of: spec, step: 1, prompt: b)
+                for j in 0..<spec.length {
+                    let dc = decode(p, at: (b * cols + j) * spec.d, spec: spec, isQuery: false)
+                    if !dc.ok || dc.pattern == t.a || dc.pattern == t.b { bad += 1 }
+                    if dc.label == 1 { plus += 1 }
+                }
+                // The query is still a or b, with the exact label.
+                let q = decode(p, at: (b * cols + spec.length) * spec.d, spec: spec, isQuery: true)
+                if !q.ok || (q.pattern != t.a && q.pattern != t.b) { bad += 1 }
+                if pb.labels[b] != (q.pattern == t.a ? 1 : -1) { bad += 1 }
             }
-            // The query is still a or b.
-            let q = decode(pb.prompts, at: (b * cols + spec.length) * spec.d, spec: spec, isQuery: true)
-            XCTAssertTrue(q.pattern == t.a || q.pattern == t.b)
-            XCTAssertEqual(pb.labels[b], q.pattern == t.a ? 1 : -1)
         }
+        XCTAssertEqual(bad, 0)
         XCTAssertEqual(Double(plus) / Double(300 * spec.length), 0.5, accuracy: 0.03)
     }
 

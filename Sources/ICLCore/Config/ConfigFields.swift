@@ -155,11 +155,14 @@ extension Config {
             default:
                 throw ConfigError("\(source): field '\(key)' has an unsupported value \(value).")
             }
-            try set(key, text)
+            do { try set(key, text) } catch let e as ConfigError { throw ConfigError("\(source): \(e.message)") }
         }
     }
 
     static func numberText(_ n: NSNumber) -> String {
+        // JSON integers keep every digit: a UInt64 seed above 2^53 does not survive a trip through Double.
+        let type = String(cString: n.objCType)
+        if type != "d" && type != "f" { return n.stringValue }
         let d = n.doubleValue
         if d == d.rounded(), abs(d) < 1e18 { return String(Int64(d)) }
         return "\(d)"
@@ -179,6 +182,9 @@ extension Config {
     public func validate() throws {
         func fail(_ name: String, _ value: Any, _ allowed: String) throws -> Never {
             throw ConfigError("config field '\(name)' = \(value) is out of range: \(allowed).")
+        }
+        for (n, v) in [("beta", beta), ("K", K), ("S1", S1), ("xi", xi), ("lr", lr), ("delta", delta), ("alpha", alpha), ("alphaTest", alphaTest)] where !v.isFinite {
+            try fail(n, v, "must be finite")
         }
         if M1 < 2 { try fail("M1", M1, "need at least 2 IDR patterns") }
         if M2 < 1 { try fail("M2", M2, "need at least 1 IDI pattern") }
