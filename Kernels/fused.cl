@@ -1,5 +1,7 @@
 // The fused training step (DESIGN.md "Kernels"): four launches per step instead of twelve.
-//   1. fused_precompute   A = W_Kᵀ W_Q [D, D] and C = W_O W_V [M, D], rows zero-padded to ICL_DV float8s
+//   1. fused_precompute   A = W_Kᵀ W_Q and C = W_O W_V, stored as Aᵀ [D, DV], C [M, DV] and Cᵀ [D, MV] float8 rows
+//                         (zero-padded), so every matrix-vector product is a sum of rows times broadcast
+//                         scalars: no horizontal sums on the hot path
 //   2. fused_tile         one work-item (work-group of 1) per tile of ICL_TILE prompts: sample each prompt in
 //                         registers (prompts never touch memory), forward, hinge, backward, and accumulate the
 //                         tile's partial dA = Σ dv p_qᵀ and dC = Σ dg cᵀ in local memory
@@ -8,9 +10,19 @@
 //                         update from the old parameter buffer into the new one (double-buffered)
 // The algebra: s_i = p_iᵀ W_Kᵀ W_Q p_q = p_i · (A p_q) costs O(d² + l·d) per prompt, and
 // W_O W_V c = C c, so a prompt needs one d×d and one m×d product forward and the same backward.
-// Requires ICL_TILE and ICL_DV = ceil(D / 8).
+// Requires ICL_TILE, ICL_DV = ceil(D / 8) and ICL_MV = ceil(M / 8).
 #define DV ICL_DV
+#define MV ICL_MV
 #define DPAD (8 * ICL_DV)
+#define MPAD (8 * ICL_MV)
+// Offsets (in float8s) of the derived matrices in one buffer: Aᵀ, C, Cᵀ.
+#define AT_OFF 0
+#define C_OFF (ICL_D * DV)
+#define CT_OFF (ICL_D * DV + ICL_M * DV)
+#define A_OFF (ICL_D * DV + ICL_M * DV + ICL_D * MV)
+#define DERIVED8 (A_OFF + MV)
+// Partial gradients per tile: dA [D, DV] then dC [M, DV].
+#define PART8 ((ICL_D + ICL_M) * DV)
 
 inline float icl_hsum8(const float8 x) {
     const float4 s4 = x.lo + x.hi;
@@ -18,40 +30,47 @@ inline float icl_hsum8(const float8 x) {
     return s2.x + s2.y;
 }
 
-// Work-item per entry of A (rows 0..D−1) and C (rows D..D+M−1), each row DPAD wide.
-__kernel void fused_precompute(__global const float* params, __global float* AC) {
+// Work-item per float of the derived buffer: Aᵀ [D, DPAD] (Aᵀ[j][i] = A[i][j] = Σ_k W_K[k,i] W_Q[k,j]),
+// C [M, DPAD] (C[n][j] = Σ_k W_O[n,k] W_V[k,j]), Cᵀ [D, MPAD], then a [MPAD]; padding lanes are zero.
+__kernel void fused_precompute(__global const float* params, __global const float* a, __global float* derived) {
     const int gid = get_global_id(0);
-    if (gid >= (ICL_D + ICL_M) * DPAD) return;
-    const int r = gid / DPAD, j = gid % DPAD;
+    if (gid >= DERIVED8 * 8) return;
+    __global const float* WQ = WQ_OF(params);
+    __global const float* WK = WK_OF(params);
+    __global const float* WV = WV_OF(params);
+    __global const float* WO = WO_OF(params);
     float acc = 0.0f;
-    if (j < ICL_D) {
-        if (r < ICL_D) {
-            __global const float* WQ = WQ_OF(params);
-            __global const float* WK = WK_OF(params);
-            for (int k = 0; k < ICL_D; ++k) acc += WK[k * ICL_D + r] * WQ[k * ICL_D + j];
-        } else {
-            __global const float* WV = WV_OF(params);
-            __global const float* WO = WO_OF(params);
-            const int n = r - ICL_D;
-            for (int k = 0; k < ICL_D; ++k) acc += WO[n * ICL_D + k] * WV[k * ICL_D + j];
-        }
+    if (gid < C_OFF * 8) {
+        const int j = gid / DPAD, i = gid % DPAD;
+        if (i < ICL_D) for (int k = 0; k < ICL_D; ++k) acc += WK[k * ICL_D + i] * WQ[k * ICL_D + j];
+    } else if (gid < CT_OFF * 8) {
+        const int n = (gid - C_OFF * 8) / DPAD, j = (gid - C_OFF * 8) % DPAD;
+        if (j < ICL_D) for (int k = 0; k < ICL_D; ++k) acc += WO[n * ICL_D + k] * WV[k * ICL_D + j];
+    } else if (gid < A_OFF * 8) {
+        const int j = (gid - CT_OFF * 8) / MPAD, n = (gid - CT_OFF * 8) % MPAD;
+        if (n < ICL_M) for (int k = 0; k < ICL_D; ++k) acc += WO[n * ICL_D + k] * WV[k * ICL_D + j];
+    } else {
+        const int n = gid - A_OFF * 8;
+        acc = n < ICL_M ? a[n] : 0.0f;
     }
-    AC[gid] = acc;
+    derived[gid] = acc;
 }
 
-// AC: A [D, DV] then C [M, DV] as float8. partials: per tile, dA then dC (same layout). partStats: [tiles, 2].
+// derived: Aᵀ | C | Cᵀ as above. partials: per tile, dA [D, DV] then dC [M, DV]. partStats: [tiles, 2].
 // train = 0: forward and statistics only (inference).
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
-void fused_tile(__global const float* relevant, __global const float* irrelevant, __global const float* q,
+void fused_tile(__global const float8* relP, __global const float8* irrP, __global const float8* qP,
                 __global const int* tasks, const int nTasks, const int nRelevant, const int nIrrelevant,
                 const float alpha, const float K, const uint seedLo, const uint seedHi, const uint step,
                 const uint stream, const uint firstPrompt, const int batch,
-                __global const float8* AC, __global const float* a, __global float8* partials,
+                __global const float8* derived, __global const float* a, __global float8* partials,
                 __global float* partStats, const int train) {
     const int tile = get_group_id(0);
     const int b0 = tile * ICL_TILE, b1 = min(b0 + ICL_TILE, batch);
-    __global const float8* A = AC;
-    __global const float8* C = AC + ICL_D * DV;
+    __global const float8* At = derived + AT_OFF;
+    __global const float8* C = derived + C_OFF;
+    __global const float8* Ct = derived + CT_OFF;
+    __global const float* aPad = (__global const float*)(derived + A_OFF);
     __local float8 dA[ICL_D * DV], dC[ICL_M * DV];
     if (train) {
         for (int k = 0; k < ICL_D * DV; ++k) dA[k] = (float8)(0.0f);
@@ -61,26 +80,17 @@ void fused_tile(__global const float* relevant, __global const float* irrelevant
     float8 P[ICL_COLS * DV];
     for (int b = b0; b < b1; ++b) {
         // Sample the prompt into registers.
-        float z = 0.0f;
-        for (int j = 0; j < ICL_COLS; ++j) {
-            float col[DPAD];
-            const float zj = icl_sample_column(col, j, firstPrompt + (uint)b, relevant, irrelevant, q, tasks, nTasks,
-                                               nRelevant, nIrrelevant, alpha, K, seedLo, seedHi, step, stream);
-            for (int t = ICL_D; t < DPAD; ++t) col[t] = 0.0f;
-            for (int k = 0; k < DV; ++k) P[j * DV + k] = vload8(k, col);
-            z += zj;
-        }
+        const float z = icl_sample_prompt8(P, firstPrompt + (uint)b, relP, irrP, qP, tasks, nTasks, nRelevant,
+                                           nIrrelevant, alpha, K, seedLo, seedHi, step, stream);
         const float8* pq = P + (ICL_COLS - 1) * DV;
-        // v = A p_q
-        float vs[DPAD];
-        for (int i = 0; i < ICL_D; ++i) {
-            float8 acc = (float8)(0.0f);
-            for (int k = 0; k < DV; ++k) acc += A[i * DV + k] * pq[k];
-            vs[i] = icl_hsum8(acc);
-        }
-        for (int i = ICL_D; i < DPAD; ++i) vs[i] = 0.0f;
+        const float* pqs = (const float*)pq;
+        // v = A p_q = Σ_j Aᵀ[j] p_q,j
         float8 v[DV];
-        for (int k = 0; k < DV; ++k) v[k] = vload8(k, vs);
+        for (int k = 0; k < DV; ++k) v[k] = (float8)(0.0f);
+        for (int j = 0; j < ICL_D; ++j) {
+            const float x = pqs[j];
+            for (int k = 0; k < DV; ++k) v[k] += At[j * DV + k] * x;
+        }
         // attn = softmax(P v), c = Σ attn_s p_s
         float at[ICL_L];
         float top = -INFINITY;
@@ -99,15 +109,18 @@ void fused_tile(__global const float* relevant, __global const float* irrelevant
             at[s] *= inv;
             for (int k = 0; k < DV; ++k) c[k] += at[s] * P[s * DV + k];
         }
-        // g = C c, F = Σ a_n ReLU(g_n)
-        float g[ICL_M];
-        float F = 0.0f;
-        for (int n = 0; n < ICL_M; ++n) {
-            float8 acc = (float8)(0.0f);
-            for (int k = 0; k < DV; ++k) acc += C[n * DV + k] * c[k];
-            g[n] = icl_hsum8(acc);
-            F += a[n] * fmax(g[n], 0.0f);
+        // g = C c = Σ_j Cᵀ[j] c_j;  F = Σ a_n ReLU(g_n)
+        float8 g8[MV];
+        for (int k = 0; k < MV; ++k) g8[k] = (float8)(0.0f);
+        const float* cs = (const float*)c;
+        for (int j = 0; j < ICL_D; ++j) {
+            const float x = cs[j];
+            for (int k = 0; k < MV; ++k) g8[k] += Ct[j * MV + k] * x;
         }
+        float8 f8 = (float8)(0.0f);
+        for (int k = 0; k < MV; ++k) f8 += vload8(k, aPad) * fmax(g8[k], (float8)(0.0f));
+        const float F = icl_hsum8(f8);
+        const float* g = (const float*)g8;
         const float margin = z * F;
         lossSum += margin < 1.0f ? 1.0f - margin : 0.0f;
         errSum += margin > 0.0f ? 0.0f : 1.0f;
@@ -146,7 +159,7 @@ void fused_tile(__global const float* relevant, __global const float* irrelevant
             for (int k = 0; k < DV; ++k) dA[i * DV + k] += dvs[i] * pq[k];
     }
     if (train) {
-        __global float8* out = partials + (size_t)tile * (ICL_D + ICL_M) * DV;
+        __global float8* out = partials + (size_t)tile * PART8;
         for (int k = 0; k < ICL_D * DV; ++k) out[k] = dA[k];
         for (int k = 0; k < ICL_M * DV; ++k) out[ICL_D * DV + k] = dC[k];
     }
@@ -162,7 +175,7 @@ __kernel void fused_reduce(__global const float8* partials, __global const float
     if (e >= entries) return;
     if (entries > 1) {
         float8 acc = (float8)(0.0f);
-        for (int t = 0; t < tiles; ++t) acc += partials[(size_t)t * (ICL_D + ICL_M) * DV + e];
+        for (int t = 0; t < tiles; ++t) acc += partials[(size_t)t * PART8 + e];
         dAC[e] = acc;
     }
     if (e == 0) {

@@ -17,6 +17,26 @@ inline uint4 icl_philox(uint4 x, uint k0, uint k1) {
 inline float icl_unit(uint r) { return (float)(r >> 8) * 0x1.0p-24f; }
 inline int icl_below(uint r, int n) { return (int)(((ulong)(r >> 8) * (ulong)n) >> 24); }
 
+// The o-th relevant pattern other than a and b, in increasing order (the "other" patterns of PAPER.md §1).
+inline int icl_other_pattern(int o, const int pa, const int pb) {
+    const int lo = min(pa, pb), hi = max(pa, pb);
+    o += o >= lo ? 1 : 0;
+    o += o >= hi ? 1 : 0;
+    return o;
+}
+
+// Pattern and label of context column j from its random words r0 (category) and r3 (other pattern, label
+// bit); the query column (j = COLS − 1) gets pattern a or b and label slot 0.
+inline float icl_column_pattern(const uint r0, const uint r3, const int j, const int pa, const int pb,
+                                const int queryIsA, const int nRelevant, const float alpha, int* pattern) {
+    if (j == ICL_COLS - 1) { *pattern = queryIsA ? pa : pb; return 0.0f; }
+    const float u = icl_unit(r0);
+    if (u < alpha * 0.5f) { *pattern = pa; return 1.0f; }
+    if (u < alpha || nRelevant <= 2) { *pattern = pb; return -1.0f; }
+    *pattern = icl_other_pattern(icl_below(r3, nRelevant - 2), pa, pb);
+    return (r3 & 1u) == 0u ? 1.0f : -1.0f;
+}
+
 // Draws column j of prompt `prompt` (its d values into `col`); returns the query label (±1) when j is
 // the query column, else 0. relevant: [nRelevant, DX]; irrelevant: [nIrrelevant, DX]; q: [DY];
 // tasks: [nTasks, 2] (a, b).
@@ -32,35 +52,72 @@ inline float icl_sample_column(float* col, const int j, const uint prompt,
     const int queryIsA = (head.y & 1u) == 0u;
     const uint4 r = icl_philox((uint4)((uint)j, prompt, step, stream), seedLo, seedHi);
     int pattern;
-    float label;
-    float queryLabel = 0.0f;
-    if (j == ICL_COLS - 1) {
-        pattern = queryIsA ? pa : pb;
-        label = 0.0f;
-        queryLabel = queryIsA ? 1.0f : -1.0f;
-    } else {
-        const float u = icl_unit(r.x);
-        if (u < alpha * 0.5f) {
-            pattern = pa; label = 1.0f;
-        } else if (u < alpha || nRelevant <= 2) {
-            pattern = pb; label = -1.0f;
-        } else {
-            int o = icl_below(r.w, nRelevant - 2);
-            pattern = -1;
-            for (int p = 0; p < nRelevant; ++p) {
-                if (p == pa || p == pb) continue;
-                if (o == 0) { pattern = p; break; }
-                --o;
-            }
-            label = (r.w & 1u) == 0u ? 1.0f : -1.0f;
-        }
-    }
+    const float label = icl_column_pattern(r.x, r.w, j, pa, pb, queryIsA, nRelevant, alpha, &pattern);
     const int k = icl_below(r.y, nIrrelevant);
     const float kappa = K * (2.0f * icl_unit(r.z) - 1.0f);
     for (int t = 0; t < ICL_DX; ++t) col[t] = relevant[pattern * ICL_DX + t] + kappa * irrelevant[k * ICL_DX + t];
     for (int t = 0; t < ICL_DY; ++t) col[ICL_DX + t] = label * q[t];
-    return queryLabel;
+    return j == ICL_COLS - 1 ? (queryIsA ? 1.0f : -1.0f) : 0.0f;
 }
+
+// Philox-4x32-10 on eight counters at once (first word varies per lane): eight columns' words per call.
+inline void icl_philox8(uint8 x0, uint x1s, uint x2s, uint x3s, uint k0, uint k1,
+                        uint8* r0, uint8* r1, uint8* r2, uint8* r3) {
+    uint8 x1 = (uint8)(x1s), x2 = (uint8)(x2s), x3 = (uint8)(x3s);
+    for (int round = 0; round < 10; ++round) {
+        const uint8 hi0 = mul_hi((uint8)(0xD2511F53u), x0), lo0 = (uint8)(0xD2511F53u) * x0;
+        const uint8 hi1 = mul_hi((uint8)(0xCD9E8D57u), x2), lo1 = (uint8)(0xCD9E8D57u) * x2;
+        x0 = hi1 ^ x1 ^ (uint8)(k0);
+        x1 = lo1;
+        x2 = hi0 ^ x3 ^ (uint8)(k1);
+        x3 = lo0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    *r0 = x0; *r1 = x1; *r2 = x2; *r3 = x3;
+}
+
+#ifdef ICL_DV
+// A whole prompt into registers, eight columns' random words per Philox call, rows as ICL_DV float8s
+// (for the fused kernel). Bit-identical to icl_sample_column: the same words, the same roundings, and
+// the label slots selected rather than added so signed zeros match too.
+// relP: [nRelevant, DV] and irrP: [nIrrelevant, DV] hold the patterns zero-padded to DV·8; qP: [DV] holds
+// q at lanes DX..D−1. Returns the query label z.
+inline float icl_sample_prompt8(float8* P, const uint prompt,
+                                __global const float8* relP, __global const float8* irrP, __global const float8* qP,
+                                __global const int* tasks, const int nTasks, const int nRelevant, const int nIrrelevant,
+                                const float alpha, const float K, const uint seedLo, const uint seedHi,
+                                const uint step, const uint stream) {
+    const uint4 head = icl_philox((uint4)(0xFFFFFFFFu, prompt, step, stream), seedLo, seedHi);
+    const int task = icl_below(head.x, nTasks);
+    const int pa = tasks[2 * task], pb = tasks[2 * task + 1];
+    const int queryIsA = (head.y & 1u) == 0u;
+    int8 isLabel[ICL_DV];
+    for (int c = 0; c < ICL_DV; ++c) {
+        const int8 t = (int8)(8 * c) + (int8)(0, 1, 2, 3, 4, 5, 6, 7);
+        isLabel[c] = (t >= (int8)(ICL_DX)) & (t < (int8)(ICL_D));
+    }
+    for (int j0 = 0; j0 < ICL_COLS; j0 += 8) {
+        uint8 r0, r1, r2, r3;
+        icl_philox8((uint8)((uint)j0) + (uint8)(0, 1, 2, 3, 4, 5, 6, 7), prompt, step, stream, seedLo, seedHi,
+                    &r0, &r1, &r2, &r3);
+        uint w0[8], w1[8], w2[8], w3[8];
+        vstore8(r0, 0, w0); vstore8(r1, 0, w1); vstore8(r2, 0, w2); vstore8(r3, 0, w3);
+        for (int lane = 0; lane < 8 && j0 + lane < ICL_COLS; ++lane) {
+            const int j = j0 + lane;
+            int pattern;
+            const float label = icl_column_pattern(w0[lane], w3[lane], j, pa, pb, queryIsA, nRelevant, alpha, &pattern);
+            const int k = icl_below(w1[lane], nIrrelevant);
+            const float kappa = K * (2.0f * icl_unit(w2[lane]) - 1.0f);
+            for (int c = 0; c < ICL_DV; ++c) {
+                const float8 x = relP[pattern * ICL_DV + c] + kappa * irrP[k * ICL_DV + c];
+                P[j * ICL_DV + c] = select(x, label * qP[c], isLabel[c]);
+            }
+        }
+    }
+    return queryIsA ? 1.0f : -1.0f;
+}
+#endif
 
 // One work-item per prompt column. prompts: [batch, COLS, D]; labels: [batch] (query label ±1).
 __kernel void sample_prompts(__global float* prompts, __global float* labels,

@@ -48,7 +48,7 @@ function(icl_add_xctest)
     COMMENT "Generating the XCTest entry point of ${name}"
     VERBATIM)
 
-  add_executable(${name} ${sources} "${main}")
+  icl_add_executable(${name} ${sources} "${main}")
   set_target_properties(${name} PROPERTIES
     Swift_MODULE_NAME ${name}
     BUILD_RPATH "${XCTEST_LIBRARY_DIR}")

@@ -1,8 +1,10 @@
 import ICLCore
 
 /// The `opencl` backend: weights, gradients and a batch workspace resident on one OpenCL device.
-/// A training step is nine launches (sample, attention, MLP, hinge, stats, MLP backward, attention
-/// backward, the four weight gradients in one launch, SGD) and one 8-byte read of (loss, errors).
+/// A training step is either the fused pipeline (four launches, prompts sampled inside the tile kernel;
+/// the default for the CPU variant) or the unfused one (nine launches: sample, attention, MLP, hinge,
+/// stats, MLP backward, attention backward, the four weight gradients in one launch, SGD), then one
+/// 8-byte read of (loss, errors).
 public final class OpenCLBackend: Backend {
     public let context: CLContext
     public let config: Config
@@ -10,16 +12,24 @@ public final class OpenCLBackend: Backend {
     public let variant: KernelVariant
     /// Neurons of the resident model (config.m, or fewer for a compacted checkpoint).
     public let m: Int
-    let trainProgram: ModelProgram
-    let trainSpec: SpecBuffers
+    public let pipeline: Pipeline
+    public let trainProgram: ModelProgram
+    public internal(set) var fusedTrain: (program: FusedProgram, workspace: FusedWorkspace)?
+    var fusedEval: [Int: (program: FusedProgram, workspace: FusedWorkspace)] = [:]
+    public let trainSpec: SpecBuffers
     var trainWorkspace: Workspace?
-    /// W_Q | W_K | W_V | W_O, and the gradients in the same layout.
-    let params, grads: CLBuffer<Float>
-    let a, mask: CLBuffer<Float>
+    /// W_Q | W_K | W_V | W_O, and the gradients in the same layout. The fused pipeline writes each
+    /// step's new parameters into `spare` and swaps.
+    public private(set) var params: CLBuffer<Float>
+    public internal(set) var spare: CLBuffer<Float>
+    public let grads: CLBuffer<Float>
+    public let a, mask: CLBuffer<Float>
     var evalPrograms: [Int: (program: ModelProgram, workspace: Workspace)] = [:]
-    static let evalChunk = 4096
+    static let evalChunk = 16384
 
-    public init(config: Config, bank: PatternBank, context: CLContext, variant: KernelVariant, m: Int? = nil) throws {
+    /// `pipeline` nil picks fused for the CPU variant when the device has the local memory for it.
+    public init(config: Config, bank: PatternBank, context: CLContext, variant: KernelVariant, m: Int? = nil,
+                pipeline: Pipeline? = nil) throws {
         self.context = context
         self.config = config
         self.bank = bank
@@ -29,7 +39,14 @@ public final class OpenCLBackend: Backend {
                                attendQuery: config.attendQuery)
         trainProgram = try ModelProgram(context: context, shape: shape, variant: variant)
         trainSpec = try SpecBuffers(context: context, spec: PromptSpec.training(config, bank: bank))
+        let fits = FusedProgram.localBytes(shape) <= context.device.localMemSize
+        self.pipeline = pipeline ?? (variant == .cpu && fits ? .fused : .unfused)
+        if self.pipeline == .fused {
+            let p = try FusedProgram(context: context, shape: shape)
+            fusedTrain = (p, try FusedWorkspace(context: context, program: p, capacity: config.batch))
+        }
         params = try context.buffer(Float.self, count: shape.parameterCount, label: "parameters")
+        spare = try context.buffer(Float.self, count: shape.parameterCount, label: "parameters (next step)")
         grads = try context.buffer(Float.self, count: shape.parameterCount, label: "gradients")
         a = try context.buffer(Float.self, count: self.m, label: "a")
         mask = try context.buffer(Float.self, count: self.m, label: "neuron mask")
@@ -41,7 +58,7 @@ public final class OpenCLBackend: Backend {
         let dev = context.device
         let kind: String = dev.kind.rawValue
         let details: String = kind + ", " + dev.platformName + ", driver " + dev.driverVersion
-        return "opencl: " + dev.name + " (" + details + "), " + variant.rawValue + " kernels"
+        return "opencl: " + dev.name + " (" + details + "), " + variant.rawValue + " kernels, " + pipeline.rawValue + " pipeline"
     }
 
     public func load(weights w: ModelWeights<Float>, mask newMask: [Float]) throws {
@@ -55,15 +72,24 @@ public final class OpenCLBackend: Backend {
         ModelWeights(packed: try params.read(), d: config.d, m: m, a: try a.read())
     }
 
-    func workspaceForTraining() throws -> Workspace {
+    public func workspaceForTraining() throws -> Workspace {
         if let ws = trainWorkspace { return ws }
         let ws = try Workspace(context: context, shape: trainProgram.shape, capacity: config.batch)
         trainWorkspace = ws
         return ws
     }
 
-    /// Enqueues one full SGD step (nothing waits); stats land in the workspace.
-    public func enqueueTrainStep(step: Int) throws {
+    /// Enqueues one full SGD step (nothing waits); returns the buffer its (loss, errors) land in.
+    @discardableResult
+    public func enqueueTrainStep(step: Int) throws -> CLBuffer<Float> {
+        if let (p, ws) = fusedTrain {
+            try p.launchPrecompute(params: params, a: a, ws: ws)
+            try p.launchTiles(trainSpec, step: step, batch: config.batch, a: a, ws: ws, train: true)
+            try p.launchReduce(ws: ws, batch: config.batch, train: true)
+            try p.launchGradsSGD(old: params, new: spare, grads: grads, mask: mask, lr: config.lr, ws: ws)
+            swap(&params, &spare)
+            return ws.stats
+        }
         let ws = try workspaceForTraining(), p = trainProgram, B = config.batch
         try p.launchSample(ws, trainSpec, step: step, batch: B)
         try p.launchAttentionForward(ws, params: params, batch: B)
@@ -74,11 +100,11 @@ public final class OpenCLBackend: Backend {
         try p.launchAttentionBackward(ws, params: params, batch: B)
         try p.launchWeightGrads(ws, grads: grads, batch: B)
         try p.launchSGD(params: params, grads: grads, mask: mask, lr: config.lr)
+        return ws.stats
     }
 
     public func trainStep(step: Int) throws -> BatchStats {
-        try enqueueTrainStep(step: step)
-        let s = try workspaceForTraining().stats.read()
+        let s = try enqueueTrainStep(step: step).read()
         return BatchStats(loss: s[0], errors: Int(s[1]), prompts: config.batch)
     }
 
@@ -92,10 +118,33 @@ public final class OpenCLBackend: Backend {
         return e
     }
 
+    /// The fused inference program and workspace for a context length.
+    public func fusedInference(length: Int) throws -> (program: FusedProgram, workspace: FusedWorkspace) {
+        if let e = fusedEval[length] { return e }
+        let shape = ModelShape(dX: config.dX, dY: config.dY, length: length, m: m, attendQuery: config.attendQuery)
+        let p = try FusedProgram(context: context, shape: shape)
+        let e = (p, try FusedWorkspace(context: context, program: p, capacity: OpenCLBackend.evalChunk))
+        fusedEval[length] = e
+        return e
+    }
+
     public func evaluate(_ spec: PromptSpec, prompts count: Int) throws -> BatchStats {
-        let (p, ws) = try inference(length: spec.length)
         let specBuffers = try SpecBuffers(context: context, spec: spec)
         var lossSum: Double = 0, errors = 0
+        if pipeline == .fused {
+            let (p, ws) = try fusedInference(length: spec.length)
+            try p.launchPrecompute(params: params, a: a, ws: ws)
+            for chunk in chunks(of: count, size: OpenCLBackend.evalChunk) {
+                try p.launchTiles(specBuffers, step: 0, firstPrompt: chunk.first, batch: chunk.count, a: a, ws: ws,
+                                  train: false)
+                try p.launchReduce(ws: ws, batch: chunk.count, train: false)
+                let s = try ws.stats.read()
+                lossSum += Double(s[0]) * Double(chunk.count)
+                errors += Int(s[1])
+            }
+            return BatchStats(loss: Float(lossSum / Double(max(count, 1))), errors: errors, prompts: count)
+        }
+        let (p, ws) = try inference(length: spec.length)
         for chunk in chunks(of: count, size: OpenCLBackend.evalChunk) {
             try p.launchSample(ws, specBuffers, step: 0, firstPrompt: chunk.first, batch: chunk.count)
             try p.launchAttentionForward(ws, params: params, batch: chunk.count)

@@ -40,11 +40,25 @@ public final class Workspace {
 /// A prompt spec's tables on the device: relevant and irrelevant patterns, q, and the task list.
 public final class SpecBuffers {
     public let spec: PromptSpec
-    let relevant, irrelevant, q: CLBuffer<Float>
-    let tasks: CLBuffer<Int32>
+    public let relevant, irrelevant, q: CLBuffer<Float>
+    public let tasks: CLBuffer<Int32>
+    /// The same tables as float8 rows for the fused sampler: patterns zero-padded to 8·⌈d/8⌉ floats,
+    /// and q placed at lanes d_X..d−1.
+    public let relevantPadded, irrelevantPadded, qPadded: CLBuffer<Float>
 
     public init(context: CLContext, spec: PromptSpec) throws {
         self.spec = spec
+        let width = 8 * ((spec.d + 7) / 8)
+        func padded(_ rows: [Float]) -> [Float] {
+            stride(from: 0, to: rows.count, by: spec.dX).flatMap {
+                Array(rows[$0..<($0 + spec.dX)]) + [Float](repeating: 0, count: width - spec.dX)
+            }
+        }
+        relevantPadded = try context.buffer(padded(spec.relevant), label: "relevant patterns (padded)")
+        irrelevantPadded = try context.buffer(padded(spec.irrelevant), label: "irrelevant patterns (padded)")
+        var qp = [Float](repeating: 0, count: width)
+        for t in 0..<spec.dY { qp[spec.dX + t] = spec.q[t] }
+        qPadded = try context.buffer(qp, label: "q (padded)")
         relevant = try context.buffer(spec.relevant, label: "relevant patterns")
         irrelevant = try context.buffer(spec.irrelevant, label: "irrelevant patterns")
         q = try context.buffer(spec.q, label: "q")

@@ -48,18 +48,40 @@ enum CheckCommand {
                     for t in report.comparisons { print("  " + t.line) }
                 }
             }
-            var cfg = Config()
-            cfg.batch = 64
-            let pairs = try CrossCheck.trainingAgreement(context: context, variant: variant, config: cfg, steps: 20)
-            let worst = pairs.map { Double(abs($0.device - $0.reference)) / max(Double(abs($0.reference)), 1e-12) }.max() ?? 0
-            let ok = worst <= 1e-3
-            if !ok { failures += 1 }
-            if json {
-                Output.json(["variant": variant.rawValue, "case": "train 20 steps B=64", "kernel": "training",
-                             "tensor": "loss", "max_rel": worst, "passed": ok])
-            } else {
-                print(String(format: "\n[%@ kernels] 20 training steps vs CPU reference: worst relative loss gap %.2e (≤ 1e-3): %@",
-                             variant.rawValue, worst, ok ? "pass" : "FAIL"))
+            let pipelines: [Pipeline] = variant == .cpu ? [.unfused, .fused] : [.unfused]
+            for pipeline in pipelines {
+                var cfg = Config()
+                cfg.batch = 64
+                cfg.xi = 0.3
+                let pairs = try CrossCheck.trainingAgreement(context: context, variant: variant, config: cfg, steps: 20,
+                                                             pipeline: pipeline)
+                let worst = pairs.map { Double(abs($0.device - $0.reference)) / max(Double(abs($0.reference)), 1e-12) }.max() ?? 0
+                let ok = worst <= 1e-3
+                if !ok { failures += 1 }
+                let label = "\(variant.rawValue) kernels, \(pipeline.rawValue)"
+                if json {
+                    Output.json(["variant": variant.rawValue, "pipeline": pipeline.rawValue, "case": "train 20 steps B=64",
+                                 "kernel": "training", "tensor": "loss", "max_rel": worst, "passed": ok])
+                } else {
+                    print(String(format: "\n[%@] 20 training steps vs CPU reference: worst relative loss gap %.2e (≤ 1e-3): %@",
+                                 label, worst, ok ? "pass" : "FAIL"))
+                }
+            }
+        }
+        // The fused pipeline (CPU variant) over whole steps, at every check size.
+        if variants.contains(.cpu) {
+            for c in CheckCase.standard {
+                let report = try CrossCheck.runFused(context: context, check: c)
+                if !report.passed { failures += 1 }
+                if json {
+                    for t in report.comparisons {
+                        Output.json(["variant": "cpu", "pipeline": "fused", "case": c.name, "kernel": t.kernel,
+                                     "tensor": t.tensor, "max_abs": t.maxAbsError, "max_rel": t.maxRelError, "passed": t.passed])
+                    }
+                } else {
+                    print("\n[cpu kernels, fused pipeline] \(c.name): \(report.passed ? "pass" : "FAIL")")
+                    for t in report.comparisons { print("  " + t.line) }
+                }
             }
         }
         if failures > 0 { throw RunError("\(failures) cross-check(s) failed; see the lines marked FAIL above.") }

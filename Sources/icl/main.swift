@@ -13,6 +13,7 @@ commands:
   train     train the model; prints the ICL error on unseen in-domain and OOD tasks
   eval      evaluate a checkpoint on fresh prompts
   check     cross-check every OpenCL kernel against the CPU reference
+  bench     kernel and end-to-end throughput against the device's measured ceilings
   help      this text
 
 common options: --device cpu-reference|opencl[:N|:gpu|:cpu] (env ICL_DEVICE), --variant auto|cpu|gpu,
@@ -30,6 +31,7 @@ func run(_ argv: [String]) throws {
     case "train": try TrainCommand.run(rest)
     case "eval": try EvalCommand.run(rest)
     case "check": try CheckCommand.run(rest)
+    case "bench": try BenchCommand.run(rest)
     case "help", "--help", "-h": print(usage)
     default: throw UsageError("unknown command '\(command)'; run `icl help` for the list.")
     }

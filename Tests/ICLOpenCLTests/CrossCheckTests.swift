@@ -20,6 +20,14 @@ final class CrossCheckTests: XCTestCase {
     }
 
     func testCPUVariantMatchesReference() throws { try check(.cpu) }
+
+    /// The fused pipeline over whole steps (in-kernel sampling, A/C algebra, tile partials, grads + SGD).
+    func testFusedPipelineMatchesReference() throws {
+        for c in CheckCase.standard {
+            let report = try CrossCheck.runFused(context: Self.context, check: c)
+            XCTAssertTrue(report.passed, "[fused] \(c.name):\n" + report.comparisons.filter { !$0.passed }.map(\.line).joined(separator: "\n"))
+        }
+    }
     func testGPUVariantMatchesReference() throws { try check(.gpu) }
 
     /// The comparison itself must be able to fail: a perturbed tensor is caught, with its index.
@@ -42,12 +50,13 @@ final class CrossCheckTests: XCTestCase {
         var config = Config()
         config.batch = 64
         config.xi = 0.3
-        for variant in KernelVariant.allCases {
-            let pairs = try CrossCheck.trainingAgreement(context: Self.context, variant: variant, config: config, steps: 20)
+        for (variant, pipeline) in [(KernelVariant.cpu, Pipeline.unfused), (.cpu, .fused), (.gpu, .unfused)] {
+            let pairs = try CrossCheck.trainingAgreement(context: Self.context, variant: variant, config: config, steps: 20,
+                                                         pipeline: pipeline)
             XCTAssertEqual(pairs.count, 20)
             for (step, p) in pairs.enumerated() {
                 let rel = abs(Double(p.device) - Double(p.reference)) / abs(Double(p.reference))
-                XCTAssertLessThanOrEqual(rel, 1e-3, "[\(variant)] step \(step): device \(p.device) vs reference \(p.reference)")
+                XCTAssertLessThanOrEqual(rel, 1e-3, "[\(variant), \(pipeline)] step \(step): device \(p.device) vs reference \(p.reference)")
             }
             let losses = pairs.map { Double($0.reference) }
             XCTAssertGreaterThan(losses.max()! - losses.min()!, 0.01, "the loss must move, or the agreement says little")
@@ -59,14 +68,16 @@ final class CrossCheckTests: XCTestCase {
         var config = Config()
         config.batch = 128
         let bank = PatternBank(config: config)
-        func run() throws -> ([Float], [Float]) {
-            let b = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu)
+        func run(_ pipeline: Pipeline) throws -> ([Float], [Float]) {
+            let b = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
             let losses = try (0..<15).map { try b.trainStep(step: $0).loss }
             return (losses, try b.readWeights().packed)
         }
-        let (l1, w1) = try run(), (l2, w2) = try run()
-        XCTAssertEqual(l1.map(\.bitPattern), l2.map(\.bitPattern))
-        XCTAssertEqual(w1.map(\.bitPattern), w2.map(\.bitPattern))
+        for pipeline in Pipeline.allCases {
+            let (l1, w1) = try run(pipeline), (l2, w2) = try run(pipeline)
+            XCTAssertEqual(l1.map(\.bitPattern), l2.map(\.bitPattern), "\(pipeline)")
+            XCTAssertEqual(w1.map(\.bitPattern), w2.map(\.bitPattern), "\(pipeline)")
+        }
     }
 
     /// Device evaluation agrees with the CPU reference's on the same prompts.
@@ -75,16 +86,18 @@ final class CrossCheckTests: XCTestCase {
         config.xi = 0.3
         let bank = PatternBank(config: config)
         let w = CrossCheck.checkWeights(config), mask = [Float](repeating: 1, count: config.m)
-        let dev = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu)
-        try dev.load(weights: w, mask: mask)
         let ref = CPUReferenceBackend(config: config, bank: bank)
         try ref.load(weights: w, mask: mask)
-        for domain in [PromptSpec.Domain.inDomain, .outOfDomain] {
-            let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, length: 7)
-            let a = try dev.evaluate(spec, prompts: 5000), b = try ref.evaluate(spec, prompts: 5000)
-            XCTAssertEqual(a.prompts, 5000)
-            XCTAssertLessThanOrEqual(abs(a.errors - b.errors), 2, "\(domain)")
-            XCTAssertEqual(Double(a.loss), Double(b.loss), accuracy: 1e-4 * Double(b.loss))
+        for pipeline in Pipeline.allCases {
+            let dev = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
+            try dev.load(weights: w, mask: mask)
+            for domain in [PromptSpec.Domain.inDomain, .outOfDomain] {
+                let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, length: 7)
+                let a = try dev.evaluate(spec, prompts: 5000), b = try ref.evaluate(spec, prompts: 5000)
+                XCTAssertEqual(a.prompts, 5000)
+                XCTAssertLessThanOrEqual(abs(a.errors - b.errors), 2, "\(pipeline) \(domain)")
+                XCTAssertEqual(Double(a.loss), Double(b.loss), accuracy: 1e-4 * Double(b.loss))
+            }
         }
     }
 
@@ -93,7 +106,8 @@ final class CrossCheckTests: XCTestCase {
         var config = Config()
         config.batch = 64
         let bank = PatternBank(config: config)
-        let b = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .gpu)
+        for (variant, pipeline) in [(KernelVariant.gpu, Pipeline.unfused), (.cpu, .fused)] {
+        let b = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: variant, pipeline: pipeline)
         var w = ModelWeights<Float>.initial(config)
         let mask: [Float] = (0..<config.m).map { $0 % 4 == 0 ? 0 : 1 }
         for n in 0..<config.m where mask[n] == 0 { for j in 0..<config.d { w.WO[n * config.d + j] = 0 } }
@@ -104,6 +118,7 @@ final class CrossCheckTests: XCTestCase {
             let row = out.WO[(n * config.d)..<((n + 1) * config.d)]
             if mask[n] == 0 { XCTAssertTrue(row.allSatisfy { $0 == 0 }, "row \(n) must stay zero") }
             else { XCTAssertTrue(row.contains { $0 != 0 }) }
+        }
         }
     }
 }

@@ -167,12 +167,45 @@ public enum CrossCheck {
         return CheckReport(caseName: check.name, variant: variant, comparisons: out)
     }
 
+    /// The fused pipeline (precompute, fused tiles with in-kernel sampling, reduce, grads + SGD) over one
+    /// whole step, against the reference step in Double: loss, errors, the four gradients and the new weights.
+    public static func runFused(context: CLContext, check: CheckCase, step: Int = 3) throws -> CheckReport {
+        var c = check.config
+        c.batch = check.batch
+        let bank = PatternBank(config: c)
+        let backend = try OpenCLBackend(config: c, bank: bank, context: context, variant: .cpu, pipeline: .fused)
+        let w = checkWeights(c), mask = checkMask(c.m)
+        try backend.load(weights: w, mask: mask)
+        let stats = try backend.trainStep(step: step)
+        let host = PromptSampler.sample(PromptSpec.training(c, bank: bank), step: step, batch: c.batch)
+        let wd: ModelWeights<Double> = w.converted()
+        let ref = ReferenceModel.trace(wd, prompts: host.prompts.map(Double.init), labels: host.labels.map(Double.init),
+                                       batch: c.batch, length: c.lTrain, attendQuery: c.attendQuery)
+        var out: [TensorComparison] = []
+        out.append(TensorComparison(kernel: "fused step", tensor: "loss", device: [stats.loss],
+                                    reference: [ref.hinge.loss], rtol: 1e-4, scaledAtol: 1e-6))
+        out.append(TensorComparison(kernel: "fused step", tensor: "errors", device: [Float(stats.errors)],
+                                    reference: [Double(ref.hinge.errors)], rtol: 0, scaledAtol: 0))
+        let g = ModelWeights<Float>(packed: try backend.grads.read(), d: c.d, m: c.m, a: w.a)
+        let r = ref.gradients
+        for (name, dev, refT) in [("dW_Q", g.WQ, r.WQ), ("dW_K", g.WK, r.WK), ("dW_V", g.WV, r.WV), ("dW_O", g.WO, r.WO)] {
+            // The fused path forms the gradients through A = W_KᵀW_Q and C = W_OW_V: one more rounding level.
+            out.append(TensorComparison(kernel: "fused step", tensor: name, device: dev, reference: refT,
+                                        rtol: 1e-3, scaledAtol: 3e-4))
+        }
+        var updated = wd
+        ReferenceModel.sgdUpdate(&updated, r, lr: Double(c.lr), mask: mask.map(Double.init))
+        out.append(TensorComparison(kernel: "fused step", tensor: "params", device: try backend.readWeights().packed,
+                                    reference: updated.packed, rtol: 1e-4, scaledAtol: 1e-5))
+        return CheckReport(caseName: check.name, variant: .cpu, comparisons: out)
+    }
+
     /// Trains `steps` steps from the same seed on both backends; returns each step's loss pair.
     public static func trainingAgreement(context: CLContext, variant: KernelVariant, config: Config,
-                                         steps: Int) throws -> [(device: Float, reference: Float)] {
+                                         steps: Int, pipeline: Pipeline? = nil) throws -> [(device: Float, reference: Float)] {
         let bank = PatternBank(config: config)
         let w = ModelWeights<Float>.initial(config), mask = [Float](repeating: 1, count: config.m)
-        let dev = try OpenCLBackend(config: config, bank: bank, context: context, variant: variant)
+        let dev = try OpenCLBackend(config: config, bank: bank, context: context, variant: variant, pipeline: pipeline)
         try dev.load(weights: w, mask: mask)
         let ref = CPUReferenceBackend(config: config, bank: bank)
         try ref.load(weights: w, mask: mask)

@@ -1,0 +1,22 @@
+// Machine ceilings for `icl bench`, clpeak-style: what this device can do at best, measured in the same run.
+
+// Peak FP32: each work-item runs ICL_PEAK_ITERS rounds of 8 independent float16 FMA chains
+// (2 · 16 · 8 · ICL_PEAK_ITERS flops), then writes one value so nothing is optimised away.
+__kernel void icl_peak_fma(__global float* out, const float seed) {
+    const int gid = get_global_id(0);
+    float16 x0 = (float16)(seed + gid), x1 = x0 + 1.0f, x2 = x0 + 2.0f, x3 = x0 + 3.0f;
+    float16 x4 = x0 + 4.0f, x5 = x0 + 5.0f, x6 = x0 + 6.0f, x7 = x0 + 7.0f;
+    const float16 m = (float16)(0.999f), c = (float16)(0.001f);
+    for (int i = 0; i < ICL_PEAK_ITERS; ++i) {
+        x0 = fma(x0, m, c); x1 = fma(x1, m, c); x2 = fma(x2, m, c); x3 = fma(x3, m, c);
+        x4 = fma(x4, m, c); x5 = fma(x5, m, c); x6 = fma(x6, m, c); x7 = fma(x7, m, c);
+    }
+    const float16 s = x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7;
+    out[gid] = s.s0 + s.s1 + s.s2 + s.s3 + s.s4 + s.s5 + s.s6 + s.s7 + s.s8 + s.s9 + s.sa + s.sb + s.sc + s.sd + s.se + s.sf;
+}
+
+// Copy bandwidth: float4 per work-item (bytes moved = 2 · 16 · n).
+__kernel void icl_copy_bandwidth(__global const float4* in, __global float4* out) {
+    const int gid = get_global_id(0);
+    out[gid] = in[gid];
+}

@@ -1,0 +1,67 @@
+import ICLOpenCL
+
+/// The device's measured ceilings: peak FP32 FMA rate and copy bandwidth (clpeak-style probes).
+public struct Ceilings: Sendable {
+    public var gflops: Double
+    public var copyGBs: Double
+
+    static let peakIterations = 4096
+
+    /// Runs each probe several times; keeps the best (a ceiling is the best the device showed).
+    public static func measure(context: CLContext, repeats: Int = 5) throws -> Ceilings {
+        let program = try context.program(source: try KernelSource.text("ceilings.cl"),
+                                          options: "-DICL_PEAK_ITERS=\(peakIterations) -cl-std=CL1.2")
+        let peak = try program.kernel("icl_peak_fma")
+        let items = max(1024, context.device.computeUnits * 1024)
+        let out = try context.buffer(Float.self, count: items, label: "peak probe output")
+        try peak.set(args: [out, Float(1)])
+        var best = 0.0
+        for r in 0...repeats {
+            let t = try Timing.seconds(context: context) { try peak.launch(global: [items], local: nil, timed: true) }
+            if r > 0 { best = max(best, Double(items) * 2 * 16 * 8 * Double(peakIterations) / t / 1e9) }
+        }
+        let copy = try program.kernel("icl_copy_bandwidth")
+        let n = 8 << 20   // float4s: 128 MiB each way
+        let a = try context.buffer(Float.self, count: 4 * n, label: "copy probe input")
+        let b = try context.buffer(Float.self, count: 4 * n, label: "copy probe output")
+        try a.fill(1)
+        try copy.set(args: [a, b])
+        var bestCopy = 0.0
+        for r in 0...repeats {
+            let t = try Timing.seconds(context: context) { try copy.launch(global: [n], local: nil, timed: true) }
+            if r > 0 { bestCopy = max(bestCopy, Double(2 * 16 * n) / t / 1e9) }
+        }
+        return Ceilings(gflops: best, copyGBs: bestCopy)
+    }
+}
+
+/// Timing helpers: device event timers where the device has them, else the host clock around a finish.
+public enum Timing {
+    /// Seconds one enqueued command took.
+    public static func seconds(context: CLContext, _ body: () throws -> CLEvent?) throws -> Double {
+        let start = DispatchTimeNow()
+        let event = try body()
+        try context.finish()
+        let host = Double(DispatchTimeNow() - start) / 1e9
+        if let e = event, let ns = try? e.elapsedNanoseconds, ns > 0 { return Double(ns) / 1e9 }
+        return host
+    }
+
+    /// Median and relative spread ((max − min) / median) of samples.
+    public static func summary(_ samples: [Double]) -> (median: Double, spread: Double) {
+        let s = samples.sorted()
+        guard !s.isEmpty else { return (0, 0) }
+        let median = s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        return (median, median > 0 ? (s.last! - s.first!) / median : 0)
+    }
+}
+
+@inline(__always) func DispatchTimeNow() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

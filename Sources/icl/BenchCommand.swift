@@ -1,0 +1,80 @@
+import Foundation
+import ICLCore
+import ICLKit
+import ICLOpenCL
+
+/// `icl bench [--device D] [--variant V] [--set k=v] [--batch 64,1024,16384] [--kernel-batch B] [--json] [--quick]`.
+enum BenchCommand {
+    static func run(_ argv: [String]) throws {
+        let args = try Arguments(argv, command: "bench",
+                                 options: CommonOptions.valued.union(["batch", "kernel-batch"]),
+                                 flags: ["json", "quick", "no-reference"])
+        let config = try CommonOptions.config(args)
+        let factory = try CommonOptions.factory(args)
+        guard let context = try factory.openContext() else {
+            throw UsageError("`icl bench` measures an OpenCL device; pick one with --device opencl (the CPU reference's rate is reported beside it).")
+        }
+        let variant = try factory.kernelVariant(for: context.device)
+        let batches = try (args.value("batch") ?? "64,1024,16384").split(separator: ",").map { text -> Int in
+            guard let b = Int(text), b >= 1 else { throw UsageError("--batch takes sizes like 64,1024,16384; got '\(text)'.") }
+            return b
+        }
+        let kernelBatch = try args.int("kernel-batch", min: 1) ?? 1024
+        let json = args.has("json")
+        var bench = Bench(context: context, config: config, variant: variant)
+        if args.has("quick") { bench.repeats = 3; bench.minSeconds = 0.1 }
+
+        let dev = context.device
+        let head: [String: Any] = ["what": "device", "name": dev.name, "platform": dev.platformName,
+                                   "driver": dev.driverVersion, "kind": dev.kind.rawValue, "variant": variant.rawValue,
+                                   "d": config.d, "l": config.lTrain, "m": config.m]
+        if json { Output.json(head) } else {
+            print("device: \(dev.summary), \(variant.rawValue) kernels")
+            print("model: d = \(config.d), l = \(config.lTrain), m = \(config.m); useful FLOPs per prompt: train \(Int(bench.trainFlopsPerPrompt)), inference \(Int(bench.inferFlopsPerPrompt))")
+        }
+        let ceil = try Ceilings.measure(context: context, repeats: args.has("quick") ? 2 : 5)
+        if json {
+            Output.json(["what": "ceiling", "peak_gflops": ceil.gflops, "copy_gbs": ceil.copyGBs])
+        } else {
+            print(String(format: "measured ceilings: %.1f GFLOP/s (FP32 FMA probe), %.1f GB/s (copy probe)\n", ceil.gflops, ceil.copyGBs))
+        }
+
+        let kernels = try bench.kernels(batch: kernelBatch)
+        if !json {
+            print("kernels at B = \(kernelBatch) (device event timers, median of \(max(bench.repeats, 5))):")
+            print("  pipeline  kernel                  µs/launch  spread  GFLOP/s  %peak   GB/s  %copy")
+        }
+        for r in kernels {
+            if json {
+                Output.json(["what": "kernel", "name": r.name, "pipeline": r.pipeline, "B": r.batch, "us": r.seconds * 1e6,
+                             "spread": r.spread, "gflops": r.gflops, "gbs": r.gbs,
+                             "pct_peak_flops": 100 * r.gflops / ceil.gflops, "pct_copy_bw": 100 * r.gbs / ceil.copyGBs])
+            } else {
+                print(String(format: "  %-8@  %-22@ %10.1f  %5.1f%%  %7.1f  %5.1f  %5.1f  %5.1f", r.pipeline, r.name,
+                             r.seconds * 1e6, 100 * r.spread, r.gflops, 100 * r.gflops / ceil.gflops, r.gbs,
+                             100 * r.gbs / ceil.copyGBs))
+            }
+        }
+
+        if !json { print("\nend to end (prompts sampled on the device; median of \(bench.repeats) repeats):") }
+        if !json { print("  what   pipeline  B        prompts/s      spread  GFLOP/s  %peak") }
+        var rows: [BenchRow] = []
+        for B in batches {
+            for p in Pipeline.allCases { rows.append(try bench.train(batch: B, pipeline: p)) }
+        }
+        for B in batches {
+            for p in Pipeline.allCases { rows.append(try bench.infer(batch: B, pipeline: p)) }
+        }
+        if !args.has("no-reference") { rows.append(try bench.cpuReference(batch: 64)) }
+        for r in rows {
+            if json {
+                Output.json(["what": r.what, "pipeline": r.pipeline, "B": r.batch, "l": config.lTrain, "m": config.m,
+                             "d": config.d, "prompts_per_s": r.promptsPerSecond, "spread": r.spread,
+                             "gflops": r.gflops, "pct_peak_flops": 100 * r.gflops / ceil.gflops])
+            } else {
+                print(String(format: "  %-5@  %-9@ %-7d  %13.0f  %5.1f%%  %7.1f  %5.1f", r.what, r.pipeline, r.batch,
+                             r.promptsPerSecond, 100 * r.spread, r.gflops, 100 * r.gflops / ceil.gflops))
+            }
+        }
+    }
+}
