@@ -61,12 +61,14 @@ inline float icl_sample_column(float* col, const int j, const uint prompt,
 }
 
 // Philox-4x32-10 on eight counters at once (first word varies per lane): eight columns' words per call.
+// The 32×32→64 products go through ulong8, which compiles to packed multiplies (mul_hi on uint8 did not).
 inline void icl_philox8(uint8 x0, uint x1s, uint x2s, uint x3s, uint k0, uint k1,
                         uint8* r0, uint8* r1, uint8* r2, uint8* r3) {
     uint8 x1 = (uint8)(x1s), x2 = (uint8)(x2s), x3 = (uint8)(x3s);
     for (int round = 0; round < 10; ++round) {
-        const uint8 hi0 = mul_hi((uint8)(0xD2511F53u), x0), lo0 = (uint8)(0xD2511F53u) * x0;
-        const uint8 hi1 = mul_hi((uint8)(0xCD9E8D57u), x2), lo1 = (uint8)(0xCD9E8D57u) * x2;
+        const ulong8 p0 = convert_ulong8(x0) * (ulong8)(0xD2511F53ul), p1 = convert_ulong8(x2) * (ulong8)(0xCD9E8D57ul);
+        const uint8 hi0 = convert_uint8(p0 >> 32), lo0 = convert_uint8(p0);
+        const uint8 hi1 = convert_uint8(p1 >> 32), lo1 = convert_uint8(p1);
         x0 = hi1 ^ x1 ^ (uint8)(k0);
         x1 = lo1;
         x2 = hi0 ^ x3 ^ (uint8)(k1);
