@@ -216,3 +216,20 @@ __kernel void fused_grads_sgd(__global const float* oldParams, __global float* n
     const float updated = oldParams[k] - lr * grad;
     newParams[k] = k < 3 * ICL_DD ? updated : mask[(k - 3 * ICL_DD) / ICL_D] * updated;
 }
+
+// Check hook: one work-item per prompt writes the fused sampler's prompt [COLS, D] and label, so the
+// cross-checks can compare it bit for bit with the Swift sampler.
+__kernel void fused_sample_dump(__global const float8* relP, __global const float8* irrP, __global const float8* qP,
+                                __global const int* tasks, const int nTasks, const int nRelevant, const int nIrrelevant,
+                                const float alpha, const float K, const uint seedLo, const uint seedHi, const uint step,
+                                const uint stream, const uint firstPrompt, const int batch,
+                                __global float* prompts, __global float* labels) {
+    const int b = get_global_id(0);
+    if (b >= batch) return;
+    float8 P[ICL_COLS * DV];
+    labels[b] = icl_sample_prompt8(P, firstPrompt + (uint)b, relP, irrP, qP, tasks, nTasks, nRelevant, nIrrelevant,
+                                   alpha, K, seedLo, seedHi, step, stream);
+    const float* Ps = (const float*)P;
+    for (int j = 0; j < ICL_COLS; ++j)
+        for (int t = 0; t < ICL_D; ++t) prompts[((size_t)b * ICL_COLS + j) * ICL_D + t] = Ps[j * DPAD + t];
+}

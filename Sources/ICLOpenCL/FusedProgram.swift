@@ -13,7 +13,7 @@ public final class FusedProgram {
     /// Prompts per work-item of `fused_tile`.
     public let tile: Int
     public let shape: ModelShape
-    let precompute, tiles, reduce, gradsSGD: CLKernel
+    let precompute, tiles, reduce, gradsSGD, sampleDump: CLKernel
 
     /// Float8 chunks per d-vector and per m-vector, and the padded d width.
     public var chunks: Int { (shape.d + 7) / 8 }
@@ -41,6 +41,7 @@ public final class FusedProgram {
         tiles = try program.kernel("fused_tile")
         reduce = try program.kernel("fused_reduce")
         gradsSGD = try program.kernel("fused_grads_sgd")
+        sampleDump = try program.kernel("fused_sample_dump")
     }
 
     public func tileCount(_ batch: Int) -> Int { (batch + tile - 1) / tile }
@@ -63,6 +64,20 @@ public final class FusedProgram {
                              spec.stream, UInt32(truncatingIfNeeded: firstPrompt), Int32(batch),
                              ws.derived, a, ws.partials, ws.partStats, Int32(train ? 1 : 0)])
         return try tiles.launch(global: [tileCount(batch)], local: [1], timed: timed)
+    }
+
+    /// Check hook: the fused sampler's prompts [batch, l+1, d] and labels, written out for comparison.
+    public func sampleForCheck(_ prompts: SpecBuffers, step: Int, batch: Int, context: CLContext) throws -> PromptBatch {
+        let spec = prompts.spec
+        let out = try context.buffer(Float.self, count: batch * shape.columns * shape.d, label: "sampled prompts")
+        let labels = try context.buffer(Float.self, count: batch, label: "sampled labels")
+        try sampleDump.set(args: [prompts.relevantPadded, prompts.irrelevantPadded, prompts.qPadded, prompts.tasks,
+                                  Int32(spec.tasks.count), Int32(spec.nRelevant), Int32(spec.nIrrelevant),
+                                  spec.alpha, spec.K, UInt32(truncatingIfNeeded: spec.seed),
+                                  UInt32(truncatingIfNeeded: spec.seed >> 32), UInt32(truncatingIfNeeded: step),
+                                  spec.stream, UInt32(0), Int32(batch), out, labels])
+        try sampleDump.launch(global: [batch], local: nil)
+        return PromptBatch(prompts: try out.read(), labels: try labels.read(), batch: batch, length: shape.length, d: shape.d)
     }
 
     @discardableResult

@@ -6,6 +6,10 @@ public struct PromptBatch: Equatable, Sendable {
     public let batch: Int
     public let length: Int
     public let d: Int
+
+    public init(prompts: [Float], labels: [Float], batch: Int, length: Int, d: Int) {
+        self.prompts = prompts; self.labels = labels; self.batch = batch; self.length = length; self.d = d
+    }
 }
 
 /// The Swift twin of `Kernels/sampler.cl`: prompt `b` of step `step` is a pure function of

@@ -182,6 +182,13 @@ public enum CrossCheck {
         let ref = ReferenceModel.trace(wd, prompts: host.prompts.map(Double.init), labels: host.labels.map(Double.init),
                                        batch: c.batch, length: c.lTrain, attendQuery: c.attendQuery)
         var out: [TensorComparison] = []
+        if let (program, _) = backend.fusedTrain {
+            let sampled = try program.sampleForCheck(backend.trainSpec, step: step, batch: c.batch, context: context)
+            out.append(TensorComparison(kernel: "fused sampler", tensor: "prompts", exactDevice: sampled.prompts,
+                                        reference: host.prompts))
+            out.append(TensorComparison(kernel: "fused sampler", tensor: "labels", exactDevice: sampled.labels,
+                                        reference: host.labels))
+        }
         out.append(TensorComparison(kernel: "fused step", tensor: "loss", device: [stats.loss],
                                     reference: [ref.hinge.loss], rtol: 1e-4, scaledAtol: 1e-6))
         out.append(TensorComparison(kernel: "fused step", tensor: "errors", device: [Float(stats.errors)],
