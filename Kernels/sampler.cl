@@ -79,6 +79,36 @@ inline void icl_philox8(uint8 x0, uint x1s, uint x2s, uint x3s, uint k0, uint k1
     *r0 = x0; *r1 = x1; *r2 = x2; *r3 = x3;
 }
 
+// A prompt as coefficients in the pattern basis (for the pattern-space kernel): for each column j, its
+// relevant pattern pat[j], irrelevant pattern irr[j], κ kap[j] and label yv[j] (0 for the query) — the
+// same random words as icl_sample_column, so the prompt is exactly the one the other samplers build.
+// Returns the query label z.
+inline float icl_sample_coefficients(int* pat, int* irr, float* kap, float* yv, const uint prompt,
+                                     __global const int* tasks, const int nTasks, const int nRelevant,
+                                     const int nIrrelevant, const float alpha, const float K, const uint seedLo,
+                                     const uint seedHi, const uint step, const uint stream) {
+    const uint4 head = icl_philox((uint4)(0xFFFFFFFFu, prompt, step, stream), seedLo, seedHi);
+    const int task = icl_below(head.x, nTasks);
+    const int pa = tasks[2 * task], pb = tasks[2 * task + 1];
+    const int queryIsA = (head.y & 1u) == 0u;
+    for (int j0 = 0; j0 < ICL_COLS; j0 += 8) {
+        uint8 r0, r1, r2, r3;
+        icl_philox8((uint8)((uint)j0) + (uint8)(0, 1, 2, 3, 4, 5, 6, 7), prompt, step, stream, seedLo, seedHi,
+                    &r0, &r1, &r2, &r3);
+        uint w0[8], w1[8], w2[8], w3[8];
+        vstore8(r0, 0, w0); vstore8(r1, 0, w1); vstore8(r2, 0, w2); vstore8(r3, 0, w3);
+        for (int lane = 0; lane < 8 && j0 + lane < ICL_COLS; ++lane) {
+            const int j = j0 + lane;
+            int pattern;
+            yv[j] = icl_column_pattern(w0[lane], w3[lane], j, pa, pb, queryIsA, nRelevant, alpha, &pattern);
+            pat[j] = pattern;
+            irr[j] = icl_below(w1[lane], nIrrelevant);
+            kap[j] = K * (2.0f * icl_unit(w2[lane]) - 1.0f);
+        }
+    }
+    return queryIsA ? 1.0f : -1.0f;
+}
+
 #ifdef ICL_DV
 // A whole prompt into registers, eight columns' random words per Philox call, rows as ICL_DV float8s
 // (for the fused kernel). Bit-identical to icl_sample_column: the same words, the same roundings, and

@@ -54,6 +54,7 @@ function(icl_add_xctest)
     BUILD_RPATH "${XCTEST_LIBRARY_DIR}")
   target_include_directories(${name} PRIVATE "${XCTEST_MODULE_DIR}")
   target_link_libraries(${name} PRIVATE ${arg_DEPENDS} "${XCTEST_LIBRARY}")
+  icl_swift_module_depends(${name} ${arg_DEPENDS})
   # libXCTest.so may carry no RUNPATH of its own (Swift 6.3's does not) yet needs the toolchain's
   # lib_FoundationICU.so: a DT_RPATH (unlike DT_RUNPATH) also serves the libraries' dependencies.
   target_link_options(${name} PRIVATE "LINKER:--disable-new-dtags")

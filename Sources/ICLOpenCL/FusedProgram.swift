@@ -1,10 +1,12 @@
 import ICLCore
 
-/// How a training step is launched: `fused` (four launches: precompute, fused tiles, reduce, grads + SGD;
-/// prompts sampled inside the tile kernel) or `unfused` (one kernel per op, twelve launches, every
-/// intermediate in device memory: the shape the per-op cross-checks exercise).
+/// How a training step is launched:
+/// - `pattern`: fused, in the coordinates of the prompt basis (six small launches; prompts never built);
+/// - `fused`: dense fused (four launches: precompute, fused tiles sampling prompts in registers, reduce,
+///   grads + SGD);
+/// - `unfused`: one kernel per op, every intermediate in device memory (what the per-op cross-checks run).
 public enum Pipeline: String, CaseIterable, Sendable {
-    case fused, unfused
+    case pattern, fused, unfused
 }
 
 /// The fused kernels (`Kernels/fused.cl`) compiled for one shape, with typed launchers.

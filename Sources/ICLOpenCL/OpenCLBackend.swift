@@ -15,6 +15,8 @@ public final class OpenCLBackend: Backend {
     public let pipeline: Pipeline
     public let trainProgram: ModelProgram
     public internal(set) var fusedTrain: (program: FusedProgram, workspace: FusedWorkspace)?
+    public internal(set) var patternTrain: (program: PatternProgram, workspace: PatternWorkspace)?
+    var patternEval: [Int: (program: PatternProgram, workspace: PatternWorkspace)] = [:]
     var fusedEval: [Int: (program: FusedProgram, workspace: FusedWorkspace)] = [:]
     public let trainSpec: SpecBuffers
     var trainWorkspace: Workspace?
@@ -27,7 +29,8 @@ public final class OpenCLBackend: Backend {
     var evalPrograms: [Int: (program: ModelProgram, workspace: Workspace)] = [:]
     static let evalChunk = 16384
 
-    /// `pipeline` nil picks fused for the CPU variant when the device has the local memory for it.
+    /// `pipeline` nil picks, for the CPU variant, pattern-space when the prompt basis is small enough, else
+    /// dense fused when the device has the local memory for it; the GPU variant runs unfused.
     public init(config: Config, bank: PatternBank, context: CLContext, variant: KernelVariant, m: Int? = nil,
                 pipeline: Pipeline? = nil) throws {
         self.context = context
@@ -40,7 +43,17 @@ public final class OpenCLBackend: Backend {
         trainProgram = try ModelProgram(context: context, shape: shape, variant: variant)
         trainSpec = try SpecBuffers(context: context, spec: PromptSpec.training(config, bank: bank))
         let fits = FusedProgram.localBytes(shape) <= context.device.localMemSize
-        self.pipeline = pipeline ?? (variant == .cpu && fits ? .fused : .unfused)
+        let trainingSpec = PromptSpec.training(config, bank: bank)
+        let patternFits = PatternProgram.supports(trainingSpec, shape: shape, device: context.device)
+        self.pipeline = pipeline ?? (variant != .cpu ? .unfused : patternFits ? .pattern : fits ? .fused : .unfused)
+        if self.pipeline == .pattern {
+            guard patternFits else {
+                throw CLError(call: "OpenCLBackend", status: -30,
+                              detail: "the pattern-space pipeline needs a prompt basis of at most \(PatternProgram.maxBasis) vectors (M1 + M2 + 1) and its tables in local memory; use the fused or unfused pipeline")
+            }
+            let p = try PatternProgram(context: context, shape: shape)
+            patternTrain = (p, try PatternWorkspace(context: context, program: p, capacity: config.batch))
+        }
         if self.pipeline == .fused {
             let p = try FusedProgram(context: context, shape: shape)
             fusedTrain = (p, try FusedWorkspace(context: context, program: p, capacity: config.batch))
@@ -82,6 +95,14 @@ public final class OpenCLBackend: Backend {
     /// Enqueues one full SGD step (nothing waits); returns the buffer its (loss, errors) land in.
     @discardableResult
     public func enqueueTrainStep(step: Int) throws -> CLBuffer<Float> {
+        if let (p, ws) = patternTrain {
+            try p.launchTables(params: params, a: a, basis: trainSpec, ws: ws)
+            try p.launchTiles(trainSpec, step: step, batch: config.batch, ws: ws, train: true)
+            try p.launchReduce(ws: ws, batch: config.batch, train: true)
+            try p.launchGradsSGD(old: params, new: spare, grads: grads, mask: mask, lr: config.lr, basis: trainSpec, ws: ws)
+            swap(&params, &spare)
+            return ws.statsBuffer
+        }
         if let (p, ws) = fusedTrain {
             try p.launchPrecompute(params: params, a: a, ws: ws)
             try p.launchTiles(trainSpec, step: step, batch: config.batch, a: a, ws: ws, train: true)
@@ -128,10 +149,33 @@ public final class OpenCLBackend: Backend {
         return e
     }
 
+    /// The pattern-space inference program and workspace for a context length.
+    public func patternInference(length: Int) throws -> (program: PatternProgram, workspace: PatternWorkspace) {
+        if let e = patternEval[length] { return e }
+        let shape = ModelShape(dX: config.dX, dY: config.dY, length: length, m: m, attendQuery: config.attendQuery)
+        let p = try PatternProgram(context: context, shape: shape)
+        let e = (p, try PatternWorkspace(context: context, program: p, capacity: OpenCLBackend.evalChunk))
+        patternEval[length] = e
+        return e
+    }
+
     public func evaluate(_ spec: PromptSpec, prompts count: Int) throws -> BatchStats {
         let specBuffers = try SpecBuffers(context: context, spec: spec)
         var lossSum: Double = 0, errors = 0
-        if pipeline == .fused {
+        let evalShape = ModelShape(dX: config.dX, dY: config.dY, length: spec.length, m: m, attendQuery: config.attendQuery)
+        if pipeline == .pattern && PatternProgram.supports(spec, shape: evalShape, device: context.device) {
+            let (p, ws) = try patternInference(length: spec.length)
+            try p.launchTables(params: params, a: a, basis: specBuffers, ws: ws)
+            for chunk in chunks(of: count, size: OpenCLBackend.evalChunk) {
+                try p.launchTiles(specBuffers, step: 0, firstPrompt: chunk.first, batch: chunk.count, ws: ws, train: false)
+                try p.launchReduce(ws: ws, batch: chunk.count, train: false)
+                let s = try ws.statsBuffer.read()
+                lossSum += Double(s[0]) * Double(chunk.count)
+                errors += Int(s[1])
+            }
+            return BatchStats(loss: Float(lossSum / Double(max(count, 1))), errors: errors, prompts: count)
+        }
+        if pipeline != .unfused {
             let (p, ws) = try fusedInference(length: spec.length)
             try p.launchPrecompute(params: params, a: a, ws: ws)
             for chunk in chunks(of: count, size: OpenCLBackend.evalChunk) {

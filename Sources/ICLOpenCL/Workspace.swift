@@ -45,6 +45,9 @@ public final class SpecBuffers {
     /// The same tables as float8 rows for the fused sampler: patterns zero-padded to 8·⌈d/8⌉ floats,
     /// and q placed at lanes d_X..d−1.
     public let relevantPadded, irrelevantPadded, qPadded: CLBuffer<Float>
+    /// The prompt basis E = [relevant rows; irrelevant rows; [0; q]] as [R, 8·⌈d/8⌉] (pattern-space kernels).
+    public let basisPadded: CLBuffer<Float>
+    public var basisSize: Int { spec.nRelevant + spec.nIrrelevant + 1 }
 
     public init(context: CLContext, spec: PromptSpec) throws {
         self.spec = spec
@@ -59,6 +62,7 @@ public final class SpecBuffers {
         var qp = [Float](repeating: 0, count: width)
         for t in 0..<spec.dY { qp[spec.dX + t] = spec.q[t] }
         qPadded = try context.buffer(qp, label: "q (padded)")
+        basisPadded = try context.buffer(padded(spec.relevant) + padded(spec.irrelevant) + qp, label: "prompt basis (padded)")
         relevant = try context.buffer(spec.relevant, label: "relevant patterns")
         irrelevant = try context.buffer(spec.irrelevant, label: "irrelevant patterns")
         q = try context.buffer(spec.q, label: "q")

@@ -48,7 +48,7 @@ enum CheckCommand {
                     for t in report.comparisons { print("  " + t.line) }
                 }
             }
-            let pipelines: [Pipeline] = variant == .cpu ? [.unfused, .fused] : [.unfused]
+            let pipelines: [Pipeline] = variant == .cpu ? [.unfused, .fused, .pattern] : [.unfused]
             for pipeline in pipelines {
                 var cfg = Config()
                 cfg.batch = 64
@@ -68,18 +68,18 @@ enum CheckCommand {
                 }
             }
         }
-        // The fused pipeline (CPU variant) over whole steps, at every check size.
-        if variants.contains(.cpu) {
+        // The fused pipelines (CPU variant) over whole steps, at every check size.
+        for pipeline in [Pipeline.fused, .pattern] where variants.contains(.cpu) {
             for c in CheckCase.standard {
-                let report = try CrossCheck.runFused(context: context, check: c)
+                let report = try CrossCheck.runFused(context: context, check: c, pipeline: pipeline)
                 if !report.passed { failures += 1 }
                 if json {
                     for t in report.comparisons {
-                        Output.json(["variant": "cpu", "pipeline": "fused", "case": c.name, "kernel": t.kernel,
+                        Output.json(["variant": "cpu", "pipeline": pipeline.rawValue, "case": c.name, "kernel": t.kernel,
                                      "tensor": t.tensor, "max_abs": t.maxAbsError, "max_rel": t.maxRelError, "passed": t.passed])
                     }
                 } else {
-                    print("\n[cpu kernels, fused pipeline] \(c.name): \(report.passed ? "pass" : "FAIL")")
+                    print("\n[cpu kernels, \(pipeline.rawValue) pipeline] \(c.name): \(report.passed ? "pass" : "FAIL")")
                     for t in report.comparisons { print("  " + t.line) }
                 }
             }

@@ -22,10 +22,12 @@ final class CrossCheckTests: XCTestCase {
     func testCPUVariantMatchesReference() throws { try check(.cpu) }
 
     /// The fused pipeline over whole steps (in-kernel sampling, A/C algebra, tile partials, grads + SGD).
-    func testFusedPipelineMatchesReference() throws {
-        for c in CheckCase.standard {
-            let report = try CrossCheck.runFused(context: Self.context, check: c)
-            XCTAssertTrue(report.passed, "[fused] \(c.name):\n" + report.comparisons.filter { !$0.passed }.map(\.line).joined(separator: "\n"))
+    func testFusedPipelinesMatchReference() throws {
+        for pipeline in [Pipeline.fused, .pattern] {
+            for c in CheckCase.standard {
+                let report = try CrossCheck.runFused(context: Self.context, check: c, pipeline: pipeline)
+                XCTAssertTrue(report.passed, "[\(pipeline)] \(c.name):\n" + report.comparisons.filter { !$0.passed }.map(\.line).joined(separator: "\n"))
+            }
         }
     }
     func testGPUVariantMatchesReference() throws { try check(.gpu) }
@@ -50,7 +52,7 @@ final class CrossCheckTests: XCTestCase {
         var config = Config()
         config.batch = 64
         config.xi = 0.3
-        for (variant, pipeline) in [(KernelVariant.cpu, Pipeline.unfused), (.cpu, .fused), (.gpu, .unfused)] {
+        for (variant, pipeline) in [(KernelVariant.cpu, Pipeline.unfused), (.cpu, .fused), (.cpu, .pattern), (.gpu, .unfused)] {
             let pairs = try CrossCheck.trainingAgreement(context: Self.context, variant: variant, config: config, steps: 20,
                                                          pipeline: pipeline)
             XCTAssertEqual(pairs.count, 20)
@@ -106,7 +108,7 @@ final class CrossCheckTests: XCTestCase {
         var config = Config()
         config.batch = 64
         let bank = PatternBank(config: config)
-        for (variant, pipeline) in [(KernelVariant.gpu, Pipeline.unfused), (.cpu, .fused)] {
+        for (variant, pipeline) in [(KernelVariant.gpu, Pipeline.unfused), (.cpu, .fused), (.cpu, .pattern)] {
         let b = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: variant, pipeline: pipeline)
         var w = ModelWeights<Float>.initial(config)
         let mask: [Float] = (0..<config.m).map { $0 % 4 == 0 ? 0 : 1 }

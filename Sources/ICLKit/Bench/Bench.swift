@@ -143,6 +143,31 @@ public struct Bench {
                                      ws: ws, timed: true)
             }
         }
+        // Pattern-space pipeline.
+        let pb = try backend(batch: B, pipeline: .pattern)
+        if let (p, ws) = pb.patternTrain {
+            let R = Double(pb.trainSpec.basisSize), tiles = Double(p.tileCount(B)), part = Double(p.partialCount)
+            let mp = Double(p.paddedNeurons)
+            try row("pattern_tables", .pattern, 2 * (3 * R * d * d + R * R * d + R * m * d), f4 * (3 * d * d + m * d)) {
+                try p.launchTables(params: pb.params, a: pb.a, basis: pb.trainSpec, ws: ws, timed: true)
+            }
+            // Executed arithmetic per prompt: scores and coefficient sums (~12 L), g (≤ (L+2)·m·2), dc̃ dots and
+            // dC̃ (≈ 2·2·R·m), dṽ and dÃ (≈ 8 L + 4 R).
+            let perPrompt = 12 * L + 2 * min(R, L + 2) * mp + 4 * R * mp + 8 * L + 4 * R
+            try row("pattern_tile (train)", .pattern, perPrompt * Bd, f4 * tiles * part) {
+                try p.launchTiles(pb.trainSpec, step: 0, batch: B, ws: ws, train: true, timed: true)
+            }
+            try row("pattern_tile (infer)", .pattern, (12 * L + 2 * min(R, L + 2) * mp) * Bd, 0) {
+                try p.launchTiles(pb.trainSpec, step: 0, batch: B, ws: ws, train: false, timed: true)
+            }
+            try row("pattern_reduce", .pattern, tiles * part, f4 * (tiles + 1) * part) {
+                try p.launchReduce(ws: ws, batch: B, train: true, timed: true)
+            }
+            try row("pattern_grads_sgd", .pattern, 2 * (3 * d * m * R + 3 * d * d * R + m * d * R), f4 * 3 * (3 * d * d + m * d)) {
+                try p.launchGradsSGD(old: pb.params, new: pb.spare, grads: pb.grads, mask: pb.mask, lr: 0,
+                                     basis: pb.trainSpec, ws: ws, timed: true)
+            }
+        }
         // Unfused pipeline: one kernel per op.
         let ub = try backend(batch: B, pipeline: .unfused)
         let ws = try ub.workspaceForTraining(), p = ub.trainProgram

@@ -169,11 +169,12 @@ public enum CrossCheck {
 
     /// The fused pipeline (precompute, fused tiles with in-kernel sampling, reduce, grads + SGD) over one
     /// whole step, against the reference step in Double: loss, errors, the four gradients and the new weights.
-    public static func runFused(context: CLContext, check: CheckCase, step: Int = 3) throws -> CheckReport {
+    public static func runFused(context: CLContext, check: CheckCase, pipeline: Pipeline = .fused,
+                                step: Int = 3) throws -> CheckReport {
         var c = check.config
         c.batch = check.batch
         let bank = PatternBank(config: c)
-        let backend = try OpenCLBackend(config: c, bank: bank, context: context, variant: .cpu, pipeline: .fused)
+        let backend = try OpenCLBackend(config: c, bank: bank, context: context, variant: .cpu, pipeline: pipeline)
         let w = checkWeights(c), mask = checkMask(c.m)
         try backend.load(weights: w, mask: mask)
         let stats = try backend.trainStep(step: step)
@@ -189,20 +190,21 @@ public enum CrossCheck {
             out.append(TensorComparison(kernel: "fused sampler", tensor: "labels", exactDevice: sampled.labels,
                                         reference: host.labels))
         }
-        out.append(TensorComparison(kernel: "fused step", tensor: "loss", device: [stats.loss],
+        out.append(TensorComparison(kernel: "\(pipeline.rawValue) step", tensor: "loss", device: [stats.loss],
                                     reference: [ref.hinge.loss], rtol: 1e-4, scaledAtol: 1e-6))
-        out.append(TensorComparison(kernel: "fused step", tensor: "errors", device: [Float(stats.errors)],
+        out.append(TensorComparison(kernel: "\(pipeline.rawValue) step", tensor: "errors", device: [Float(stats.errors)],
                                     reference: [Double(ref.hinge.errors)], rtol: 0, scaledAtol: 0))
         let g = ModelWeights<Float>(packed: try backend.grads.read(), d: c.d, m: c.m, a: w.a)
         let r = ref.gradients
         for (name, dev, refT) in [("dW_Q", g.WQ, r.WQ), ("dW_K", g.WK, r.WK), ("dW_V", g.WV, r.WV), ("dW_O", g.WO, r.WO)] {
-            // The fused path forms the gradients through A = W_KᵀW_Q and C = W_OW_V: one more rounding level.
-            out.append(TensorComparison(kernel: "fused step", tensor: name, device: dev, reference: refT,
+            // The fused paths form the gradients through A = W_KᵀW_Q and C = W_OW_V (or their projections onto
+            // the prompt basis): one more rounding level than the reference.
+            out.append(TensorComparison(kernel: "\(pipeline.rawValue) step", tensor: name, device: dev, reference: refT,
                                         rtol: 1e-3, scaledAtol: 3e-4))
         }
         var updated = wd
         ReferenceModel.sgdUpdate(&updated, r, lr: Double(c.lr), mask: mask.map(Double.init))
-        out.append(TensorComparison(kernel: "fused step", tensor: "params", device: try backend.readWeights().packed,
+        out.append(TensorComparison(kernel: "\(pipeline.rawValue) step", tensor: "params", device: try backend.readWeights().packed,
                                     reference: updated.packed, rtol: 1e-4, scaledAtol: 1e-5))
         return CheckReport(caseName: check.name, variant: .cpu, comparisons: out)
     }

@@ -1,0 +1,229 @@
+// The pattern-space fused training step: the restructured math of DESIGN.md taken one step further.
+// Every prompt column is a combination of R = nRelevant + nIrrelevant + 1 basis vectors
+//   e_r = [μ_r; 0] (relevant), e_{nR+k} = [ν_k; 0] (irrelevant), e_q = [0; q] (label)
+// with at most three non-zero coefficients (1, κ, y). So with E = [e_0 … e_{R−1}] (rows, [R, D]) and
+//   Q̃ = W_Q Eᵀ, K̃ = W_K Eᵀ, Ṽ = W_V Eᵀ  (d × R, per step),   Ã = K̃ᵀ Q̃  (R × R),   C̃ = W_O Ṽ  (m × R),
+// a prompt's scores are s_i = Σ_ab c_i,a Ã[a][b] c_q,b (six table reads), its context sum is
+// c̃ = Σ_i attn_i c_i (R coefficients) and g = C̃ c̃. Backward runs in the same coordinates:
+//   dÃ = Σ dṽ c_qᵀ, dC̃ = Σ dg c̃ᵀ, and once per step
+//   dW_Q = K̃ dÃ E, dW_K = Q̃ dÃᵀ E, dW_V = (W_Oᵀ dC̃) E, dW_O = dC̃ Ṽᵀ.
+// This is exact (the same function and gradient as the dense path; only the rounding differs) and
+// prompts are never materialised: the sampler's random words go straight to coefficients.
+// Launches per step: pattern_project, pattern_tables, pattern_tile, pattern_reduce, pattern_backproject,
+// pattern_grads_sgd. Requires ICL_RMAX (a multiple of 8, ≥ R), ICL_MV = ceil(M/8), ICL_DV, ICL_TILE.
+#define RMAX ICL_RMAX
+#define LV ((ICL_L + 7) / 8)
+#define MV ICL_MV
+#define MPAD (8 * ICL_MV)
+#define DPAD (8 * ICL_DV)
+// tables: Ã [RMAX, RMAX] | C̃ᵀ [RMAX, MPAD] | a [MPAD]   (floats)
+#define TAB_A 0
+#define TAB_C (RMAX * RMAX)
+#define TAB_a (RMAX * RMAX + RMAX * MPAD)
+#define TAB_SIZE (TAB_a + MPAD)
+// partials per tile: dÃ [RMAX, RMAX] | dC̃ᵀ [RMAX, MPAD]
+#define PART_SIZE (RMAX * RMAX + RMAX * MPAD)
+// proj: Q̃ᵀ | K̃ᵀ | Ṽᵀ, each [RMAX, D] (row b = W e_b)
+#define PROJ(w, b, i) proj[((w) * RMAX + (b)) * ICL_D + (i)]
+
+inline float icl_hsum8p(const float8 x) {
+    const float4 s4 = x.lo + x.hi;
+    const float2 s2 = s4.lo + s4.hi;
+    return s2.x + s2.y;
+}
+
+// Work-item per (w, b, i): PROJ(w, b, i) = (W e_b)_i for W = W_Q, W_K, W_V. E: [R, DPAD].
+__kernel void pattern_project(__global const float* params, __global const float* E, __global float* proj, const int R) {
+    const int gid = get_global_id(0);
+    if (gid >= 3 * R * ICL_D) return;
+    const int w = gid / (R * ICL_D), b = (gid / ICL_D) % R, i = gid % ICL_D;
+    __global const float* W = params + w * ICL_DD;
+    float acc = 0.0f;
+    for (int j = 0; j < ICL_D; ++j) acc += W[i * ICL_D + j] * E[b * DPAD + j];
+    PROJ(w, b, i) = acc;
+}
+
+// Work-item per table entry: Ã[a][b] = K̃_a · Q̃_b; C̃ᵀ[b][n] = Σ_i W_O[n,i] Ṽ_b[i]; a padded. Unused entries zero.
+__kernel void pattern_tables(__global const float* params, __global const float* a, __global const float* proj,
+                             __global float* tables, const int R) {
+    const int gid = get_global_id(0);
+    if (gid >= TAB_SIZE) return;
+    float acc = 0.0f;
+    if (gid < TAB_C) {
+        const int r = gid / RMAX, c = gid % RMAX;
+        if (r < R && c < R) for (int i = 0; i < ICL_D; ++i) acc += PROJ(1, r, i) * PROJ(0, c, i);
+    } else if (gid < TAB_a) {
+        const int b = (gid - TAB_C) / MPAD, n = (gid - TAB_C) % MPAD;
+        __global const float* WO = WO_OF(params);
+        if (b < R && n < ICL_M) for (int i = 0; i < ICL_D; ++i) acc += WO[n * ICL_D + i] * PROJ(2, b, i);
+    } else {
+        const int n = gid - TAB_a;
+        acc = n < ICL_M ? a[n] : 0.0f;
+    }
+    tables[gid] = acc;
+}
+
+// One work-item per tile of ICL_TILE prompts: sample coefficients, forward, hinge and (train) backward,
+// accumulating the tile's dÃ and dC̃ᵀ in local memory. partStats: [tiles, 2] (loss sum, errors).
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void pattern_tile(__global const int* tasks, const int nTasks, const int nRelevant, const int nIrrelevant,
+                  const float alpha, const float K, const uint seedLo, const uint seedHi, const uint step,
+                  const uint stream, const uint firstPrompt, const int batch,
+                  __global const float* tables, __global float* partials, __global float* partStats, const int train) {
+    const int tile = get_group_id(0);
+    const int b0 = tile * ICL_TILE, b1 = min(b0 + ICL_TILE, batch);
+    const int R = nRelevant + nIrrelevant + 1, qi = R - 1;
+    __global const float* At = tables + TAB_A;
+    __global const float8* Ct = (__global const float8*)(tables + TAB_C);
+    __global const float8* a8 = (__global const float8*)(tables + TAB_a);
+    __local float dAt[RMAX * RMAX];
+    __local float8 dCt[RMAX * MV];
+    if (train) {
+        for (int k = 0; k < R * RMAX; ++k) dAt[k] = 0.0f;
+        for (int k = 0; k < R * MV; ++k) dCt[k] = (float8)(0.0f);
+    }
+    float lossSum = 0.0f, errSum = 0.0f;
+    int pat[ICL_COLS], irr[ICL_COLS];
+    float kap[ICL_COLS], yv[ICL_COLS], at[ICL_COLS], da[ICL_COLS];
+    float Aq[RMAX], cp[RMAX], dcd[RMAX], dvp[RMAX];
+    for (int b = b0; b < b1; ++b) {
+        const float z = icl_sample_coefficients(pat, irr, kap, yv, firstPrompt + (uint)b, tasks, nTasks, nRelevant,
+                                                nIrrelevant, alpha, K, seedLo, seedHi, step, stream);
+        const int pq = pat[ICL_COLS - 1], kq = nRelevant + irr[ICL_COLS - 1];
+        const float kapq = kap[ICL_COLS - 1];
+        // Ãq[a] = Σ_b Ã[a][b] c_q,b: the query's column of Ã.
+        for (int r = 0; r < R; ++r) Aq[r] = At[r * RMAX + pq] + kapq * At[r * RMAX + kq];
+        // Scores, then the softmax on float8 vectors (the vector exp is far cheaper than ICL_L scalar calls).
+        float8 sc8[LV];
+        float* sc = (float*)sc8;
+        for (int s = 0; s < ICL_L; ++s) sc[s] = Aq[pat[s]] + kap[s] * Aq[nRelevant + irr[s]] + yv[s] * Aq[qi];
+        for (int s = ICL_L; s < 8 * LV; ++s) sc[s] = -INFINITY;
+        float8 top8 = sc8[0];
+        for (int k = 1; k < LV; ++k) top8 = fmax(top8, sc8[k]);
+        const float4 t4 = fmax(top8.lo, top8.hi);
+        const float2 t2 = fmax(t4.lo, t4.hi);
+        const float top = fmax(t2.x, t2.y);
+        float8 tot8 = (float8)(0.0f);
+        for (int k = 0; k < LV; ++k) { sc8[k] = exp(sc8[k] - top); tot8 += sc8[k]; }
+        const float inv = 1.0f / icl_hsum8p(tot8);
+        for (int k = 0; k < LV; ++k) sc8[k] *= inv;
+        for (int s = 0; s < ICL_L; ++s) at[s] = sc[s];
+        for (int r = 0; r < R; ++r) cp[r] = 0.0f;
+        for (int s = 0; s < ICL_L; ++s) {
+            cp[pat[s]] += at[s];
+            cp[nRelevant + irr[s]] += at[s] * kap[s];
+            cp[qi] += at[s] * yv[s];
+        }
+        // g = C̃ c̃;  F = Σ a_n ReLU(g_n)
+        float8 g8[MV];
+        for (int k = 0; k < MV; ++k) g8[k] = (float8)(0.0f);
+        for (int r = 0; r < R; ++r) {
+            const float x = cp[r];
+            if (x == 0.0f) continue;
+            for (int k = 0; k < MV; ++k) g8[k] += Ct[r * MV + k] * x;
+        }
+        float8 f8 = (float8)(0.0f);
+        for (int k = 0; k < MV; ++k) f8 += a8[k] * fmax(g8[k], (float8)(0.0f));
+        const float F = icl_hsum8p(f8);
+        const float margin = z * F;
+        lossSum += margin < 1.0f ? 1.0f - margin : 0.0f;
+        errSum += margin > 0.0f ? 0.0f : 1.0f;
+        if (!train || !(margin < 1.0f)) continue;
+        const float dF = -z / (float)batch;
+        float8 dg8[MV];
+        for (int k = 0; k < MV; ++k) dg8[k] = select((float8)(0.0f), dF * a8[k], g8[k] > (float8)(0.0f));
+        // dc̃-dots: (C̃ e_r)·dg for every basis vector, and dC̃ᵀ += c̃ dgᵀ.
+        for (int r = 0; r < R; ++r) {
+            float8 acc = (float8)(0.0f);
+            for (int k = 0; k < MV; ++k) acc += Ct[r * MV + k] * dg8[k];
+            dcd[r] = icl_hsum8p(acc);
+            const float x = cp[r];
+            if (x != 0.0f) for (int k = 0; k < MV; ++k) dCt[r * MV + k] += x * dg8[k];
+        }
+        float mean = 0.0f;
+        for (int s = 0; s < ICL_L; ++s) {
+            da[s] = dcd[pat[s]] + kap[s] * dcd[nRelevant + irr[s]] + yv[s] * dcd[qi];
+            mean += at[s] * da[s];
+        }
+        for (int r = 0; r < R; ++r) dvp[r] = 0.0f;
+        for (int s = 0; s < ICL_L; ++s) {
+            const float ds = at[s] * (da[s] - mean);
+            dvp[pat[s]] += ds;
+            dvp[nRelevant + irr[s]] += ds * kap[s];
+            dvp[qi] += ds * yv[s];
+        }
+        // dÃ += dṽ c_qᵀ
+        for (int r = 0; r < R; ++r) {
+            dAt[r * RMAX + pq] += dvp[r];
+            dAt[r * RMAX + kq] += dvp[r] * kapq;
+        }
+    }
+    if (train) {
+        __global float* out = partials + (size_t)tile * PART_SIZE;
+        for (int k = 0; k < RMAX * RMAX; ++k) out[k] = k < R * RMAX ? dAt[k] : 0.0f;
+        __global float8* outC = (__global float8*)(out + RMAX * RMAX);
+        for (int k = 0; k < RMAX * MV; ++k) outC[k] = k < R * MV ? dCt[k] : (float8)(0.0f);
+    }
+    partStats[2 * tile] = lossSum;
+    partStats[2 * tile + 1] = errSum;
+}
+
+// Work-item per float8 of dÃ | dC̃ᵀ: sum over tiles in order; item 0 also sums the statistics.
+__kernel void pattern_reduce(__global const float8* partials, __global const float* partStats, __global float8* sums,
+                             __global float* stats, const int tiles, const int batch, const int entries) {
+    const int e = get_global_id(0);
+    if (e >= entries) return;
+    if (entries > 1) {
+        float8 acc = (float8)(0.0f);
+        for (int t = 0; t < tiles; ++t) acc += partials[(size_t)t * (PART_SIZE / 8) + e];
+        sums[e] = acc;
+    }
+    if (e == 0) {
+        float loss = 0.0f, err = 0.0f;
+        for (int t = 0; t < tiles; ++t) { loss += partStats[2 * t]; err += partStats[2 * t + 1]; }
+        stats[0] = loss / (float)batch;
+        stats[1] = err;
+    }
+}
+
+// Work-item per (w, i, r): back[w][i][r] for w = 0: (K̃ dÃ)[i][r] = Σ_a K̃_a[i] dÃ[a][r];
+// w = 1: (Q̃ dÃᵀ)[i][r] = Σ_b Q̃_b[i] dÃ[r][b];  w = 2: (W_Oᵀ dC̃)[i][r] = Σ_n W_O[n,i] dC̃ᵀ[r][n].
+__kernel void pattern_backproject(__global const float* params, __global const float* proj, __global const float* sums,
+                                  __global float* back, const int R) {
+    const int gid = get_global_id(0);
+    if (gid >= 3 * ICL_D * R) return;
+    const int w = gid / (ICL_D * R), i = (gid / R) % ICL_D, r = gid % R;
+    __global const float* dAt = sums;
+    __global const float* dCt = sums + RMAX * RMAX;
+    float acc = 0.0f;
+    if (w == 0) {
+        for (int a = 0; a < R; ++a) acc += PROJ(1, a, i) * dAt[a * RMAX + r];
+    } else if (w == 1) {
+        for (int b = 0; b < R; ++b) acc += PROJ(0, b, i) * dAt[r * RMAX + b];
+    } else {
+        __global const float* WO = WO_OF(params);
+        for (int n = 0; n < ICL_M; ++n) acc += WO[n * ICL_D + i] * dCt[r * MPAD + n];
+    }
+    back[(w * ICL_D + i) * RMAX + r] = acc;
+}
+
+// Work-item per parameter: dW_Q = (K̃ dÃ) E, dW_K = (Q̃ dÃᵀ) E, dW_V = (W_Oᵀ dC̃) E, dW_O[n,j] = Σ_r dC̃[n][r] Ṽ_r[j];
+// then W_new = W_old − η ∇W with W_O rows masked.
+__kernel void pattern_grads_sgd(__global const float* oldParams, __global float* newParams, __global float* grads,
+                                __global const float* E, __global const float* proj, __global const float* sums,
+                                __global const float* back, __global const float* mask, const float lr, const int R) {
+    const int k = get_global_id(0);
+    if (k >= ICL_NPARAMS) return;
+    float grad = 0.0f;
+    if (k < 3 * ICL_DD) {
+        const int w = k / ICL_DD, i = (k % ICL_DD) / ICL_D, j = k % ICL_D;
+        for (int r = 0; r < R; ++r) grad += back[(w * ICL_D + i) * RMAX + r] * E[r * DPAD + j];
+    } else {
+        const int n = (k - 3 * ICL_DD) / ICL_D, j = (k - 3 * ICL_DD) % ICL_D;
+        __global const float* dCt = sums + RMAX * RMAX;
+        for (int r = 0; r < R; ++r) grad += dCt[r * MPAD + n] * PROJ(2, r, j);
+    }
+    grads[k] = grad;
+    const float updated = oldParams[k] - lr * grad;
+    newParams[k] = k < 3 * ICL_DD ? updated : mask[(k - 3 * ICL_DD) / ICL_D] * updated;
+}
