@@ -16,12 +16,14 @@
 #define MV ICL_MV
 #define MPAD (8 * ICL_MV)
 #define DPAD (8 * ICL_DV)
-// tables: Ã [RMAX, RMAX] | C̃ᵀ [RMAX, MPAD] | a [MPAD]   (floats)
+// tables: Ãᵀ [RMAX, RMAX] | C̃ᵀ [RMAX, MPAD] | C̃ [MPAD, RMAX] | a [MPAD]   (floats; Ãᵀ[b][a] = Ã[a][b])
+#define RV (RMAX / 8)
 #define TAB_A 0
 #define TAB_C (RMAX * RMAX)
-#define TAB_a (RMAX * RMAX + RMAX * MPAD)
+#define TAB_C2 (RMAX * RMAX + RMAX * MPAD)
+#define TAB_a (RMAX * RMAX + 2 * RMAX * MPAD)
 #define TAB_SIZE (TAB_a + MPAD)
-// partials per tile: dÃ [RMAX, RMAX] | dC̃ᵀ [RMAX, MPAD]
+// partials per tile: dÃᵀ [RMAX, RMAX] | dC̃ᵀ [RMAX, MPAD]
 #define PART_SIZE (RMAX * RMAX + RMAX * MPAD)
 // proj: Q̃ᵀ | K̃ᵀ | Ṽᵀ, each [RMAX, D] (row b = W e_b)
 #define PROJ(w, b, i) proj[((w) * RMAX + (b)) * ICL_D + (i)]
@@ -43,18 +45,22 @@ __kernel void pattern_project(__global const float* params, __global const float
     PROJ(w, b, i) = acc;
 }
 
-// Work-item per table entry: Ã[a][b] = K̃_a · Q̃_b; C̃ᵀ[b][n] = Σ_i W_O[n,i] Ṽ_b[i]; a padded. Unused entries zero.
+// Work-item per table entry: Ãᵀ[b][a] = K̃_a · Q̃_b; C̃ᵀ[b][n] = C̃[n][b] = Σ_i W_O[n,i] Ṽ_b[i]; a padded.
+// Unused entries zero.
 __kernel void pattern_tables(__global const float* params, __global const float* a, __global const float* proj,
                              __global float* tables, const int R) {
     const int gid = get_global_id(0);
     if (gid >= TAB_SIZE) return;
     float acc = 0.0f;
+    __global const float* WO = WO_OF(params);
     if (gid < TAB_C) {
-        const int r = gid / RMAX, c = gid % RMAX;
-        if (r < R && c < R) for (int i = 0; i < ICL_D; ++i) acc += PROJ(1, r, i) * PROJ(0, c, i);
-    } else if (gid < TAB_a) {
+        const int b = gid / RMAX, a = gid % RMAX;
+        if (a < R && b < R) for (int i = 0; i < ICL_D; ++i) acc += PROJ(1, a, i) * PROJ(0, b, i);
+    } else if (gid < TAB_C2) {
         const int b = (gid - TAB_C) / MPAD, n = (gid - TAB_C) % MPAD;
-        __global const float* WO = WO_OF(params);
+        if (b < R && n < ICL_M) for (int i = 0; i < ICL_D; ++i) acc += WO[n * ICL_D + i] * PROJ(2, b, i);
+    } else if (gid < TAB_a) {
+        const int n = (gid - TAB_C2) / RMAX, b = (gid - TAB_C2) % RMAX;
         if (b < R && n < ICL_M) for (int i = 0; i < ICL_D; ++i) acc += WO[n * ICL_D + i] * PROJ(2, b, i);
     } else {
         const int n = gid - TAB_a;
@@ -73,26 +79,32 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
     const int tile = get_group_id(0);
     const int b0 = tile * ICL_TILE, b1 = min(b0 + ICL_TILE, batch);
     const int R = nRelevant + nIrrelevant + 1, qi = R - 1;
-    __global const float* At = tables + TAB_A;
+    __global const float8* AtT = (__global const float8*)(tables + TAB_A);
     __global const float8* Ct = (__global const float8*)(tables + TAB_C);
+    __global const float8* C2 = (__global const float8*)(tables + TAB_C2);
+    const int RC = (R + 7) / 8;
     __global const float8* a8 = (__global const float8*)(tables + TAB_a);
-    __local float dAt[RMAX * RMAX];
+    __local float8 dAtT[RMAX * RV];
     __local float8 dCt[RMAX * MV];
     if (train) {
-        for (int k = 0; k < R * RMAX; ++k) dAt[k] = 0.0f;
+        for (int k = 0; k < R * RV; ++k) dAtT[k] = (float8)(0.0f);
         for (int k = 0; k < R * MV; ++k) dCt[k] = (float8)(0.0f);
     }
     float lossSum = 0.0f, errSum = 0.0f;
     int pat[ICL_COLS], irr[ICL_COLS];
     float kap[ICL_COLS], yv[ICL_COLS], at[ICL_COLS], da[ICL_COLS];
-    float Aq[RMAX], cp[RMAX], dcd[RMAX], dvp[RMAX];
+    float8 Aq8[RV], dcd8[RV], dvp8[RV];
+    float cp[RMAX];
+    const float* Aq = (const float*)Aq8;
+    const float* dcd = (const float*)dcd8;
+    float* dvp = (float*)dvp8;
     for (int b = b0; b < b1; ++b) {
         const float z = icl_sample_coefficients(pat, irr, kap, yv, firstPrompt + (uint)b, tasks, nTasks, nRelevant,
                                                 nIrrelevant, alpha, K, seedLo, seedHi, step, stream);
         const int pq = pat[ICL_COLS - 1], kq = nRelevant + irr[ICL_COLS - 1];
         const float kapq = kap[ICL_COLS - 1];
         // Ãq[a] = Σ_b Ã[a][b] c_q,b: the query's column of Ã.
-        for (int r = 0; r < R; ++r) Aq[r] = At[r * RMAX + pq] + kapq * At[r * RMAX + kq];
+        for (int k = 0; k < RC; ++k) Aq8[k] = AtT[pq * RV + k] + kapq * AtT[kq * RV + k];
         // Scores, then the softmax on float8 vectors (the vector exp is far cheaper than ICL_L scalar calls).
         float8 sc8[LV];
         float* sc = (float*)sc8;
@@ -132,11 +144,16 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         const float dF = -z / (float)batch;
         float8 dg8[MV];
         for (int k = 0; k < MV; ++k) dg8[k] = select((float8)(0.0f), dF * a8[k], g8[k] > (float8)(0.0f));
-        // dc̃-dots: (C̃ e_r)·dg for every basis vector, and dC̃ᵀ += c̃ dgᵀ.
+        // dc̃-dots dcd[r] = (C̃ e_r)·dg = Σ_n C̃[n][r] dg_n (rows of C̃ times broadcast dg_n, inactive n skipped),
+        // and dC̃ᵀ += c̃ dgᵀ.
+        for (int k = 0; k < RC; ++k) dcd8[k] = (float8)(0.0f);
+        const float* dgs = (const float*)dg8;
+        for (int n = 0; n < ICL_M; ++n) {
+            const float x = dgs[n];
+            if (x == 0.0f) continue;
+            for (int k = 0; k < RC; ++k) dcd8[k] += C2[n * RV + k] * x;
+        }
         for (int r = 0; r < R; ++r) {
-            float8 acc = (float8)(0.0f);
-            for (int k = 0; k < MV; ++k) acc += Ct[r * MV + k] * dg8[k];
-            dcd[r] = icl_hsum8p(acc);
             const float x = cp[r];
             if (x != 0.0f) for (int k = 0; k < MV; ++k) dCt[r * MV + k] += x * dg8[k];
         }
@@ -145,22 +162,23 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             da[s] = dcd[pat[s]] + kap[s] * dcd[nRelevant + irr[s]] + yv[s] * dcd[qi];
             mean += at[s] * da[s];
         }
-        for (int r = 0; r < R; ++r) dvp[r] = 0.0f;
+        for (int k = 0; k < RC; ++k) dvp8[k] = (float8)(0.0f);
         for (int s = 0; s < ICL_L; ++s) {
             const float ds = at[s] * (da[s] - mean);
             dvp[pat[s]] += ds;
             dvp[nRelevant + irr[s]] += ds * kap[s];
             dvp[qi] += ds * yv[s];
         }
-        // dÃ += dṽ c_qᵀ
-        for (int r = 0; r < R; ++r) {
-            dAt[r * RMAX + pq] += dvp[r];
-            dAt[r * RMAX + kq] += dvp[r] * kapq;
+        // dÃ += dṽ c_qᵀ, i.e. rows pq and kq of dÃᵀ.
+        for (int k = 0; k < RC; ++k) {
+            dAtT[pq * RV + k] += dvp8[k];
+            dAtT[kq * RV + k] += kapq * dvp8[k];
         }
     }
     if (train) {
         __global float* out = partials + (size_t)tile * PART_SIZE;
-        for (int k = 0; k < RMAX * RMAX; ++k) out[k] = k < R * RMAX ? dAt[k] : 0.0f;
+        __global float8* outA = (__global float8*)out;
+        for (int k = 0; k < RMAX * RV; ++k) outA[k] = k < R * RV ? dAtT[k] : (float8)(0.0f);
         __global float8* outC = (__global float8*)(out + RMAX * RMAX);
         for (int k = 0; k < RMAX * MV; ++k) outC[k] = k < R * MV ? dCt[k] : (float8)(0.0f);
     }
@@ -193,13 +211,13 @@ __kernel void pattern_backproject(__global const float* params, __global const f
     const int gid = get_global_id(0);
     if (gid >= 3 * ICL_D * R) return;
     const int w = gid / (ICL_D * R), i = (gid / R) % ICL_D, r = gid % R;
-    __global const float* dAt = sums;
+    __global const float* dAtT = sums;    // dÃᵀ[b][a] = dÃ[a][b]
     __global const float* dCt = sums + RMAX * RMAX;
     float acc = 0.0f;
     if (w == 0) {
-        for (int a = 0; a < R; ++a) acc += PROJ(1, a, i) * dAt[a * RMAX + r];
+        for (int a = 0; a < R; ++a) acc += PROJ(1, a, i) * dAtT[r * RMAX + a];
     } else if (w == 1) {
-        for (int b = 0; b < R; ++b) acc += PROJ(0, b, i) * dAt[r * RMAX + b];
+        for (int b = 0; b < R; ++b) acc += PROJ(0, b, i) * dAtT[b * RMAX + r];
     } else {
         __global const float* WO = WO_OF(params);
         for (int n = 0; n < ICL_M; ++n) acc += WO[n * ICL_D + i] * dCt[r * MPAD + n];

@@ -62,6 +62,8 @@ say "building"
 cmake --build "$build"
 built=$(date +%s)
 say "testing"
-(cd "$build" && ctest --output-on-failure)
+status=0
+(cd "$build" && ctest --output-on-failure) || status=$?
 done_at=$(date +%s)
-say "cmake build $((built - start)) s, tests $((done_at - built)) s"
+say "cmake configure + build $((built - start)) s, ctest $((done_at - built)) s"
+exit "$status"

@@ -51,11 +51,13 @@ public final class OpenCLBackend: Backend {
                 throw CLError(call: "OpenCLBackend", status: -30,
                               detail: "the pattern-space pipeline needs a prompt basis of at most \(PatternProgram.maxBasis) vectors (M1 + M2 + 1) and its tables in local memory; use the fused or unfused pipeline")
             }
-            let p = try PatternProgram(context: context, shape: shape)
+            let p = try PatternProgram(context: context, shape: shape,
+                                       tile: OpenCLBackend.tileSize(batch: config.batch, device: context.device))
             patternTrain = (p, try PatternWorkspace(context: context, program: p, capacity: config.batch))
         }
         if self.pipeline == .fused {
-            let p = try FusedProgram(context: context, shape: shape)
+            let p = try FusedProgram(context: context, shape: shape,
+                                     tile: OpenCLBackend.tileSize(batch: config.batch, device: context.device))
             fusedTrain = (p, try FusedWorkspace(context: context, program: p, capacity: config.batch))
         }
         params = try context.buffer(Float.self, count: shape.parameterCount, label: "parameters")
@@ -65,6 +67,12 @@ public final class OpenCLBackend: Backend {
         mask = try context.buffer(Float.self, count: self.m, label: "neuron mask")
         let w = ModelWeights<Float>.initial(config)
         if w.m == self.m { try load(weights: w, mask: [Float](repeating: 1, count: self.m)) }
+    }
+
+    /// Prompts per work-item of the fused tile kernels: large tiles amortise the per-tile partial
+    /// gradients, but every compute unit needs a few tiles to balance the load.
+    public static func tileSize(batch: Int, device: CLDeviceInfo) -> Int {
+        max(8, min(64, batch / (4 * max(1, device.computeUnits))))
     }
 
     public var deviceDescription: String {
@@ -143,7 +151,7 @@ public final class OpenCLBackend: Backend {
     public func fusedInference(length: Int) throws -> (program: FusedProgram, workspace: FusedWorkspace) {
         if let e = fusedEval[length] { return e }
         let shape = ModelShape(dX: config.dX, dY: config.dY, length: length, m: m, attendQuery: config.attendQuery)
-        let p = try FusedProgram(context: context, shape: shape)
+        let p = try FusedProgram(context: context, shape: shape, tile: 64)
         let e = (p, try FusedWorkspace(context: context, program: p, capacity: OpenCLBackend.evalChunk))
         fusedEval[length] = e
         return e
@@ -153,7 +161,7 @@ public final class OpenCLBackend: Backend {
     public func patternInference(length: Int) throws -> (program: PatternProgram, workspace: PatternWorkspace) {
         if let e = patternEval[length] { return e }
         let shape = ModelShape(dX: config.dX, dY: config.dY, length: length, m: m, attendQuery: config.attendQuery)
-        let p = try PatternProgram(context: context, shape: shape)
+        let p = try PatternProgram(context: context, shape: shape, tile: 64)
         let e = (p, try PatternWorkspace(context: context, program: p, capacity: OpenCLBackend.evalChunk))
         patternEval[length] = e
         return e

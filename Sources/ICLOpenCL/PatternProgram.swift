@@ -13,7 +13,7 @@ public final class PatternProgram {
 
     public var neuronChunks: Int { (shape.m + 7) / 8 }
     public var paddedNeurons: Int { 8 * neuronChunks }
-    public var tableCount: Int { PatternProgram.maxBasis * PatternProgram.maxBasis + PatternProgram.maxBasis * paddedNeurons + paddedNeurons }
+    public var tableCount: Int { PatternProgram.maxBasis * PatternProgram.maxBasis + 2 * PatternProgram.maxBasis * paddedNeurons + paddedNeurons }
     public var partialCount: Int { PatternProgram.maxBasis * PatternProgram.maxBasis + PatternProgram.maxBasis * paddedNeurons }
 
     /// Whether a prompt spec fits (its basis size) and the device has the local memory for the tables.
