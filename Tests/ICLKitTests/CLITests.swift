@@ -128,7 +128,7 @@ final class CLITests: XCTestCase {
 
     func testAllocationFailureNamesSizeAndLimit() throws {
         let r = try CLI.run(["train", "--out", CLI.tempDir(), "--set", "batch=16000000", "--set", "lTrain=200", "--quiet"])
-        assertCleanFailure(r, status: 1, contains: ["bytes", "prompts"])
+        assertCleanFailure(r, status: 1, contains: ["bytes", "allows at most", "smaller batch"])
     }
 
     func testDivergenceStopsAndKeepsLastGoodCheckpoint() throws {
