@@ -23,7 +23,7 @@
 #define TAB_C2 (RMAX * RMAX + RMAX * MPAD)
 #define TAB_a (RMAX * RMAX + 2 * RMAX * MPAD)
 #define TAB_SIZE (TAB_a + MPAD)
-// partials per tile: dÃᵀ [RMAX, RMAX] | dC̃ᵀ [RMAX, MPAD]
+// partials per tile: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX]
 #define PART_SIZE (RMAX * RMAX + RMAX * MPAD)
 // proj: Q̃ᵀ | K̃ᵀ | Ṽᵀ, each [RMAX, D] (row b = W e_b)
 #define PROJ(w, b, i) proj[((w) * RMAX + (b)) * ICL_D + (i)]
@@ -34,15 +34,23 @@ inline float icl_hsum8p(const float8 x) {
     return s2.x + s2.y;
 }
 
+// x · y over n contiguous floats, eight at a time (vload8 needs no alignment), then the tail.
+inline float icl_dot(__global const float* x, __global const float* y, const int n) {
+    float8 acc = (float8)(0.0f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) acc += vload8(0, x + i) * vload8(0, y + i);
+    float total = icl_hsum8p(acc);
+    for (; i < n; ++i) total += x[i] * y[i];
+    return total;
+}
+
 // Work-item per (w, b, i): PROJ(w, b, i) = (W e_b)_i for W = W_Q, W_K, W_V. E: [R, DPAD].
 __kernel void pattern_project(__global const float* params, __global const float* E, __global float* proj, const int R) {
     const int gid = get_global_id(0);
     if (gid >= 3 * R * ICL_D) return;
     const int w = gid / (R * ICL_D), b = (gid / ICL_D) % R, i = gid % ICL_D;
     __global const float* W = params + w * ICL_DD;
-    float acc = 0.0f;
-    for (int j = 0; j < ICL_D; ++j) acc += W[i * ICL_D + j] * E[b * DPAD + j];
-    PROJ(w, b, i) = acc;
+    PROJ(w, b, i) = icl_dot(W + i * ICL_D, E + b * DPAD, ICL_D);
 }
 
 // Work-item per table entry: Ãᵀ[b][a] = K̃_a · Q̃_b; C̃ᵀ[b][n] = C̃[n][b] = Σ_i W_O[n,i] Ṽ_b[i]; a padded.
@@ -55,13 +63,13 @@ __kernel void pattern_tables(__global const float* params, __global const float*
     __global const float* WO = WO_OF(params);
     if (gid < TAB_C) {
         const int b = gid / RMAX, a = gid % RMAX;
-        if (a < R && b < R) for (int i = 0; i < ICL_D; ++i) acc += PROJ(1, a, i) * PROJ(0, b, i);
+        if (a < R && b < R) acc = icl_dot(&PROJ(1, a, 0), &PROJ(0, b, 0), ICL_D);
     } else if (gid < TAB_C2) {
         const int b = (gid - TAB_C) / MPAD, n = (gid - TAB_C) % MPAD;
-        if (b < R && n < ICL_M) for (int i = 0; i < ICL_D; ++i) acc += WO[n * ICL_D + i] * PROJ(2, b, i);
+        if (b < R && n < ICL_M) acc = icl_dot(WO + n * ICL_D, &PROJ(2, b, 0), ICL_D);
     } else if (gid < TAB_a) {
         const int n = (gid - TAB_C2) / RMAX, b = (gid - TAB_C2) % RMAX;
-        if (b < R && n < ICL_M) for (int i = 0; i < ICL_D; ++i) acc += WO[n * ICL_D + i] * PROJ(2, b, i);
+        if (b < R && n < ICL_M) acc = icl_dot(WO + n * ICL_D, &PROJ(2, b, 0), ICL_D);
     } else {
         const int n = gid - TAB_a;
         acc = n < ICL_M ? a[n] : 0.0f;
@@ -85,16 +93,17 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
     const int RC = (R + 7) / 8;
     __global const float8* a8 = (__global const float8*)(tables + TAB_a);
     __local float8 dAtT[RMAX * RV];
-    __local float8 dCt[RMAX * MV];
+    __local float8 dC2[MPAD * RV];
     if (train) {
         for (int k = 0; k < R * RV; ++k) dAtT[k] = (float8)(0.0f);
-        for (int k = 0; k < R * MV; ++k) dCt[k] = (float8)(0.0f);
+        for (int n = 0; n < ICL_M; ++n) for (int k = 0; k < RC; ++k) dC2[n * RV + k] = (float8)(0.0f);
     }
     float lossSum = 0.0f, errSum = 0.0f;
     int pat[ICL_COLS], irr[ICL_COLS];
     float kap[ICL_COLS], yv[ICL_COLS], at[ICL_COLS], da[ICL_COLS];
     float8 Aq8[RV], dcd8[RV], dvp8[RV];
-    float cp[RMAX];
+    float8 cp8[RV];
+    float* cp = (float*)cp8;
     const float* Aq = (const float*)Aq8;
     const float* dcd = (const float*)dcd8;
     float* dvp = (float*)dvp8;
@@ -120,7 +129,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         const float inv = 1.0f / icl_hsum8p(tot8);
         for (int k = 0; k < LV; ++k) sc8[k] *= inv;
         for (int s = 0; s < ICL_L; ++s) at[s] = sc[s];
-        for (int r = 0; r < R; ++r) cp[r] = 0.0f;
+        for (int k = 0; k < RC; ++k) cp8[k] = (float8)(0.0f);
         for (int s = 0; s < ICL_L; ++s) {
             cp[pat[s]] += at[s];
             cp[nRelevant + irr[s]] += at[s] * kap[s];
@@ -144,18 +153,17 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         const float dF = -z / (float)batch;
         float8 dg8[MV];
         for (int k = 0; k < MV; ++k) dg8[k] = select((float8)(0.0f), dF * a8[k], g8[k] > (float8)(0.0f));
-        // dc̃-dots dcd[r] = (C̃ e_r)·dg = Σ_n C̃[n][r] dg_n (rows of C̃ times broadcast dg_n, inactive n skipped),
-        // and dC̃ᵀ += c̃ dgᵀ.
+        // dc̃-dots dcd[r] = (C̃ e_r)·dg = Σ_n C̃[n][r] dg_n and dC̃[n] += dg_n c̃, row by row over the
+        // active neurons (dg_n = 0 for the others).
         for (int k = 0; k < RC; ++k) dcd8[k] = (float8)(0.0f);
         const float* dgs = (const float*)dg8;
         for (int n = 0; n < ICL_M; ++n) {
             const float x = dgs[n];
             if (x == 0.0f) continue;
-            for (int k = 0; k < RC; ++k) dcd8[k] += C2[n * RV + k] * x;
-        }
-        for (int r = 0; r < R; ++r) {
-            const float x = cp[r];
-            if (x != 0.0f) for (int k = 0; k < MV; ++k) dCt[r * MV + k] += x * dg8[k];
+            for (int k = 0; k < RC; ++k) {
+                dcd8[k] += C2[n * RV + k] * x;
+                dC2[n * RV + k] += x * cp8[k];
+            }
         }
         float mean = 0.0f;
         for (int s = 0; s < ICL_L; ++s) {
@@ -180,13 +188,15 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         __global float8* outA = (__global float8*)out;
         for (int k = 0; k < RMAX * RV; ++k) outA[k] = k < R * RV ? dAtT[k] : (float8)(0.0f);
         __global float8* outC = (__global float8*)(out + RMAX * RMAX);
-        for (int k = 0; k < RMAX * MV; ++k) outC[k] = k < R * MV ? dCt[k] : (float8)(0.0f);
+        for (int n = 0; n < MPAD; ++n)
+            for (int k = 0; k < RV; ++k) outC[n * RV + k] = n < ICL_M && k < RC ? dC2[n * RV + k] : (float8)(0.0f);
     }
     partStats[2 * tile] = lossSum;
     partStats[2 * tile + 1] = errSum;
 }
 
-// Work-item per float8 of dÃ | dC̃ᵀ: sum over tiles in order; item 0 also sums the statistics.
+// Work-item per float8 of dÃᵀ | dC̃: sum over tiles in order (deterministic); the dÃᵀ part is also
+// written transposed, as dÃ, after both. Item 0 also sums the statistics.
 __kernel void pattern_reduce(__global const float8* partials, __global const float* partStats, __global float8* sums,
                              __global float* stats, const int tiles, const int batch, const int entries) {
     const int e = get_global_id(0);
@@ -195,6 +205,13 @@ __kernel void pattern_reduce(__global const float8* partials, __global const flo
         float8 acc = (float8)(0.0f);
         for (int t = 0; t < tiles; ++t) acc += partials[(size_t)t * (PART_SIZE / 8) + e];
         sums[e] = acc;
+        if (e < RMAX * RV) {                  // dÃᵀ[b][8c..8c+7] → dÃ[8c + lane][b]
+            const int b = e / RV, c = e % RV;
+            __global float* dA = (__global float*)(sums + PART_SIZE / 8);
+            float lanes[8];
+            vstore8(acc, 0, lanes);
+            for (int lane = 0; lane < 8; ++lane) dA[(8 * c + lane) * RMAX + b] = lanes[lane];
+        }
     }
     if (e == 0) {
         float loss = 0.0f, err = 0.0f;
@@ -204,44 +221,58 @@ __kernel void pattern_reduce(__global const float8* partials, __global const flo
     }
 }
 
-// Work-item per (w, i, r): back[w][i][r] for w = 0: (K̃ dÃ)[i][r] = Σ_a K̃_a[i] dÃ[a][r];
-// w = 1: (Q̃ dÃᵀ)[i][r] = Σ_b Q̃_b[i] dÃ[r][b];  w = 2: (W_Oᵀ dC̃)[i][r] = Σ_n W_O[n,i] dC̃ᵀ[r][n].
-__kernel void pattern_backproject(__global const float* params, __global const float* proj, __global const float* sums,
-                                  __global float* back, const int R) {
+// Work-item per (w, i), vector over r: back[w][i][r] for w = 0: (K̃ dÃ)[i][r] = Σ_a K̃_a[i] dÃ[a][r];
+// w = 1: (Q̃ dÃᵀ)[i][r] = Σ_b Q̃_b[i] dÃᵀ[b][r];  w = 2: (W_Oᵀ dC̃)[i][r] = Σ_n W_O[n,i] dC̃[n][r].
+// sums: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX] | dÃ [RMAX, RMAX]; back: [3, D, RMAX].
+__kernel void pattern_backproject(__global const float* params, __global const float* proj, __global const float8* sums,
+                                  __global float8* back, const int R) {
     const int gid = get_global_id(0);
-    if (gid >= 3 * ICL_D * R) return;
-    const int w = gid / (ICL_D * R), i = (gid / R) % ICL_D, r = gid % R;
-    __global const float* dAtT = sums;    // dÃᵀ[b][a] = dÃ[a][b]
-    __global const float* dCt = sums + RMAX * RMAX;
-    float acc = 0.0f;
+    if (gid >= 3 * ICL_D) return;
+    const int w = gid / ICL_D, i = gid % ICL_D, RC = (R + 7) / 8;
+    __global const float8* dAt = sums;                            // dÃᵀ rows
+    __global const float8* dC = sums + RMAX * RV;                 // dC̃ rows
+    __global const float8* dA = sums + (PART_SIZE / 8);           // dÃ rows
+    float8 acc[RV];
+    for (int c = 0; c < RV; ++c) acc[c] = (float8)(0.0f);
     if (w == 0) {
-        for (int a = 0; a < R; ++a) acc += PROJ(1, a, i) * dAtT[r * RMAX + a];
+        for (int a = 0; a < R; ++a) { const float x = PROJ(1, a, i); for (int c = 0; c < RC; ++c) acc[c] += x * dA[a * RV + c]; }
     } else if (w == 1) {
-        for (int b = 0; b < R; ++b) acc += PROJ(0, b, i) * dAtT[b * RMAX + r];
+        for (int b = 0; b < R; ++b) { const float x = PROJ(0, b, i); for (int c = 0; c < RC; ++c) acc[c] += x * dAt[b * RV + c]; }
     } else {
         __global const float* WO = WO_OF(params);
-        for (int n = 0; n < ICL_M; ++n) acc += WO[n * ICL_D + i] * dCt[r * MPAD + n];
+        for (int n = 0; n < ICL_M; ++n) { const float x = WO[n * ICL_D + i]; for (int c = 0; c < RC; ++c) acc[c] += x * dC[n * RV + c]; }
     }
-    back[(w * ICL_D + i) * RMAX + r] = acc;
+    for (int c = 0; c < RV; ++c) back[(w * ICL_D + i) * RV + c] = acc[c];
 }
 
-// Work-item per parameter: dW_Q = (K̃ dÃ) E, dW_K = (Q̃ dÃᵀ) E, dW_V = (W_Oᵀ dC̃) E, dW_O[n,j] = Σ_r dC̃[n][r] Ṽ_r[j];
-// then W_new = W_old − η ∇W with W_O rows masked.
+// Work-item per parameter row, vector over columns: dW_Q = (K̃ dÃ) E, dW_K = (Q̃ dÃᵀ) E, dW_V = (W_Oᵀ dC̃) E
+// (rows w·D + i), dW_O[n] = Σ_r dC̃[n][r] Ṽ_r (rows 3D + n); then W_new = W_old − η ∇W, W_O rows masked.
 __kernel void pattern_grads_sgd(__global const float* oldParams, __global float* newParams, __global float* grads,
                                 __global const float* E, __global const float* proj, __global const float* sums,
                                 __global const float* back, __global const float* mask, const float lr, const int R) {
-    const int k = get_global_id(0);
-    if (k >= ICL_NPARAMS) return;
-    float grad = 0.0f;
-    if (k < 3 * ICL_DD) {
-        const int w = k / ICL_DD, i = (k % ICL_DD) / ICL_D, j = k % ICL_D;
-        for (int r = 0; r < R; ++r) grad += back[(w * ICL_D + i) * RMAX + r] * E[r * DPAD + j];
+    const int row = get_global_id(0);
+    if (row >= 3 * ICL_D + ICL_M) return;
+    float8 acc[ICL_DV];
+    for (int c = 0; c < ICL_DV; ++c) acc[c] = (float8)(0.0f);
+    if (row < 3 * ICL_D) {
+        __global const float* b = back + row * RMAX;
+        for (int r = 0; r < R; ++r) {
+            const float x = b[r];
+            for (int c = 0; c < ICL_DV; ++c) acc[c] += x * vload8(c, E + r * DPAD);
+        }
     } else {
-        const int n = (k - 3 * ICL_DD) / ICL_D, j = (k - 3 * ICL_DD) % ICL_D;
-        __global const float* dCt = sums + RMAX * RMAX;
-        for (int r = 0; r < R; ++r) grad += dCt[r * MPAD + n] * PROJ(2, r, j);
+        const int n = row - 3 * ICL_D;
+        __global const float* dC = sums + RMAX * RMAX + n * RMAX;
+        for (int r = 0; r < R; ++r) {
+            const float x = dC[r];
+            for (int c = 0; c < ICL_DV; ++c) acc[c] += x * vload8(c, &PROJ(2, r, 0));
+        }
     }
-    grads[k] = grad;
-    const float updated = oldParams[k] - lr * grad;
-    newParams[k] = k < 3 * ICL_DD ? updated : mask[(k - 3 * ICL_DD) / ICL_D] * updated;
+    const float keep = row < 3 * ICL_D ? 1.0f : mask[row - 3 * ICL_D];
+    const float* g = (const float*)acc;
+    for (int j = 0; j < ICL_D; ++j) {
+        const int k = row * ICL_D + j;
+        grads[k] = g[j];
+        newParams[k] = keep * (oldParams[k] - lr * g[j]);
+    }
 }

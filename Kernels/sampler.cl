@@ -91,19 +91,36 @@ inline float icl_sample_coefficients(int* pat, int* irr, float* kap, float* yv, 
     const int task = icl_below(head.x, nTasks);
     const int pa = tasks[2 * task], pb = tasks[2 * task + 1];
     const int queryIsA = (head.y & 1u) == 0u;
+    // Decode eight columns at once with vector ops (the same arithmetic as icl_column_pattern, lane-wise).
+    const int lo = min(pa, pb), hi = max(pa, pb);
+    const int nOther = max(nRelevant - 2, 1);
     for (int j0 = 0; j0 < ICL_COLS; j0 += 8) {
         uint8 r0, r1, r2, r3;
-        icl_philox8((uint8)((uint)j0) + (uint8)(0, 1, 2, 3, 4, 5, 6, 7), prompt, step, stream, seedLo, seedHi,
-                    &r0, &r1, &r2, &r3);
-        uint w0[8], w1[8], w2[8], w3[8];
-        vstore8(r0, 0, w0); vstore8(r1, 0, w1); vstore8(r2, 0, w2); vstore8(r3, 0, w3);
-        for (int lane = 0; lane < 8 && j0 + lane < ICL_COLS; ++lane) {
-            const int j = j0 + lane;
-            int pattern;
-            yv[j] = icl_column_pattern(w0[lane], w3[lane], j, pa, pb, queryIsA, nRelevant, alpha, &pattern);
-            pat[j] = pattern;
-            irr[j] = icl_below(w1[lane], nIrrelevant);
-            kap[j] = K * (2.0f * icl_unit(w2[lane]) - 1.0f);
+        const int8 j = (int8)(j0) + (int8)(0, 1, 2, 3, 4, 5, 6, 7);
+        icl_philox8(convert_uint8(j), prompt, step, stream, seedLo, seedHi, &r0, &r1, &r2, &r3);
+        const float8 u = convert_float8(r0 >> 8) * 0x1.0p-24f;
+        const int8 isA = u < (float8)(alpha * 0.5f);
+        const int8 isB = ~isA & ((u < (float8)(alpha)) | (int8)(nRelevant <= 2 ? -1 : 0));
+        int8 o = convert_int8((convert_ulong8(r3 >> 8) * (ulong8)(nOther)) >> 24);
+        o += select((int8)(0), (int8)(1), o >= (int8)(lo));
+        o += select((int8)(0), (int8)(1), o >= (int8)(hi));
+        const float8 other = select((float8)(-1.0f), (float8)(1.0f), (r3 & (uint8)(1)) == (uint8)(0));
+        int8 pattern = select(select(o, (int8)(pb), isB), (int8)(pa), isA);
+        float8 label = select(select(other, (float8)(-1.0f), isB), (float8)(1.0f), isA);
+        const int8 isQuery = j == (int8)(ICL_COLS - 1);
+        pattern = select(pattern, (int8)(queryIsA ? pa : pb), isQuery);
+        label = select(label, (float8)(0.0f), isQuery);
+        const int8 k = convert_int8((convert_ulong8(r1 >> 8) * (ulong8)(nIrrelevant)) >> 24);
+        const float8 kappa = (float8)(K) * ((float8)(2.0f) * (convert_float8(r2 >> 8) * 0x1.0p-24f) - (float8)(1.0f));
+        if (j0 + 8 <= ICL_COLS) {
+            vstore8(pattern, 0, pat + j0); vstore8(k, 0, irr + j0); vstore8(kappa, 0, kap + j0); vstore8(label, 0, yv + j0);
+        } else {
+            int ps[8], ks[8];
+            float ks2[8], ls[8];
+            vstore8(pattern, 0, ps); vstore8(k, 0, ks); vstore8(kappa, 0, ks2); vstore8(label, 0, ls);
+            for (int lane = 0; j0 + lane < ICL_COLS; ++lane) {
+                pat[j0 + lane] = ps[lane]; irr[j0 + lane] = ks[lane]; kap[j0 + lane] = ks2[lane]; yv[j0 + lane] = ls[lane];
+            }
         }
     }
     return queryIsA ? 1.0f : -1.0f;

@@ -44,13 +44,20 @@ public final class PatternProgram {
 
     public func tileCount(_ batch: Int) -> Int { (batch + tile - 1) / tile }
 
+    /// Q̃, K̃, Ṽ: the weights applied to the prompt basis.
+    @discardableResult
+    public func launchProject(params: CLMemory, basis: SpecBuffers, ws: PatternWorkspace, timed: Bool = false) throws -> CLEvent? {
+        let R = Int32(basis.basisSize)
+        try project.set(args: [params, basis.basisPadded, ws.proj, R])
+        return try project.launch(global: [3 * Int(R) * shape.d], local: nil, timed: timed)
+    }
+
     /// Q̃, K̃, Ṽ and the tables Ã, C̃ᵀ, a for the current weights and a spec's basis.
     @discardableResult
     public func launchTables(params: CLMemory, a: CLMemory, basis: SpecBuffers, ws: PatternWorkspace,
                              timed: Bool = false) throws -> CLEvent? {
         let R = Int32(basis.basisSize)
-        try project.set(args: [params, basis.basisPadded, ws.proj, R])
-        try project.launch(global: [3 * Int(R) * shape.d], local: nil)
+        try launchProject(params: params, basis: basis, ws: ws)
         try tables.set(args: [params, a, ws.proj, ws.tables, R])
         return try tables.launch(global: [tableCount], local: nil, timed: timed)
     }
@@ -75,15 +82,21 @@ public final class PatternProgram {
         return try reduce.launch(global: [entries], local: nil, timed: timed)
     }
 
+    /// K̃ dÃ, Q̃ dÃᵀ and W_Oᵀ dC̃: the gradients' factors before the final product with E.
+    @discardableResult
+    public func launchBackproject(params: CLMemory, basis: SpecBuffers, ws: PatternWorkspace, timed: Bool = false) throws -> CLEvent? {
+        try backproject.set(args: [params, ws.proj, ws.sums, ws.back, Int32(basis.basisSize)])
+        return try backproject.launch(global: [3 * shape.d], local: nil, timed: timed)
+    }
+
     /// The four weight gradients from dÃ and dC̃, and the masked SGD update old → new.
     @discardableResult
     public func launchGradsSGD(old: CLMemory, new: CLMemory, grads: CLMemory, mask: CLMemory, lr: Float,
                                basis: SpecBuffers, ws: PatternWorkspace, timed: Bool = false) throws -> CLEvent? {
         let R = Int32(basis.basisSize)
-        try backproject.set(args: [old, ws.proj, ws.sums, ws.back, R])
-        try backproject.launch(global: [3 * shape.d * Int(R)], local: nil)
+        try launchBackproject(params: old, basis: basis, ws: ws)
         try gradsSGD.set(args: [old, new, grads, basis.basisPadded, ws.proj, ws.sums, ws.back, mask, lr, R])
-        return try gradsSGD.launch(global: [shape.parameterCount], local: nil, timed: timed)
+        return try gradsSGD.launch(global: [3 * shape.d + shape.m], local: nil, timed: timed)
     }
 }
 
@@ -99,7 +112,7 @@ public final class PatternWorkspace {
         tables = try context.buffer(Float.self, count: p.tableCount, label: "pattern tables")
         partials = try context.buffer(Float.self, count: tiles * p.partialCount, label: "per-tile pattern gradients [\(tiles) tiles]")
         partStats = try context.buffer(Float.self, count: 2 * tiles, label: "per-tile statistics")
-        sums = try context.buffer(Float.self, count: p.partialCount, label: "dÃ | dC̃")
+        sums = try context.buffer(Float.self, count: p.partialCount + R * R, label: "dÃᵀ | dC̃ | dÃ")
         back = try context.buffer(Float.self, count: 3 * p.shape.d * R, label: "back-projected gradients")
         stats = try context.buffer(Float.self, count: 2, label: "stats")
     }
