@@ -10,7 +10,9 @@
 // This is exact (the same function and gradient as the dense path; only the rounding differs) and
 // prompts are never materialised: the sampler's random words go straight to coefficients.
 // Launches per step: pattern_project, pattern_tables, pattern_tile, pattern_reduce, pattern_backproject,
-// pattern_grads_sgd. Requires ICL_RMAX (a multiple of 8, ≥ R), ICL_MV = ceil(M/8), ICL_DV, ICL_TILE.
+// pattern_grads_sgd. Requires ICL_R (the basis size of the spec the program serves), ICL_RMAX (a multiple of 8,
+// ≥ R), ICL_MV = ceil(M/8), ICL_DV, ICL_TILE. Compile-time sizes let the inner loops unroll and keep the
+// accumulators in registers.
 #define RMAX ICL_RMAX
 #define LV ((ICL_L + 7) / 8)
 #define MV ICL_MV
@@ -86,11 +88,11 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
                   __global const float* tables, __global float* partials, __global float* partStats, const int train) {
     const int tile = get_group_id(0);
     const int b0 = tile * ICL_TILE, b1 = min(b0 + ICL_TILE, batch);
-    const int R = nRelevant + nIrrelevant + 1, qi = R - 1;
+    const int R = ICL_R, qi = ICL_R - 1;
     __global const float8* AtT = (__global const float8*)(tables + TAB_A);
     __global const float8* Ct = (__global const float8*)(tables + TAB_C);
     __global const float8* C2 = (__global const float8*)(tables + TAB_C2);
-    const int RC = (R + 7) / 8;
+    const int RC = (ICL_R + 7) / 8;
     __global const float8* a8 = (__global const float8*)(tables + TAB_a);
     __local float8 dAtT[RMAX * RV];
     __local float8 dC2[MPAD * RV];
@@ -113,6 +115,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         const int pq = pat[ICL_COLS - 1], kq = nRelevant + irr[ICL_COLS - 1];
         const float kapq = kap[ICL_COLS - 1];
         // Ãq[a] = Σ_b Ã[a][b] c_q,b: the query's column of Ã.
+        #pragma unroll
         for (int k = 0; k < RC; ++k) Aq8[k] = AtT[pq * RV + k] + kapq * AtT[kq * RV + k];
         // Scores, then the softmax on float8 vectors (the vector exp is far cheaper than ICL_L scalar calls).
         float8 sc8[LV];
@@ -125,10 +128,13 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         const float2 t2 = fmax(t4.lo, t4.hi);
         const float top = fmax(t2.x, t2.y);
         float8 tot8 = (float8)(0.0f);
+        #pragma unroll
         for (int k = 0; k < LV; ++k) { sc8[k] = exp(sc8[k] - top); tot8 += sc8[k]; }
         const float inv = 1.0f / icl_hsum8p(tot8);
+        #pragma unroll
         for (int k = 0; k < LV; ++k) sc8[k] *= inv;
         for (int s = 0; s < ICL_L; ++s) at[s] = sc[s];
+        #pragma unroll
         for (int k = 0; k < RC; ++k) cp8[k] = (float8)(0.0f);
         for (int s = 0; s < ICL_L; ++s) {
             cp[pat[s]] += at[s];
@@ -137,13 +143,16 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         }
         // g = C̃ c̃;  F = Σ a_n ReLU(g_n)
         float8 g8[MV];
+        #pragma unroll
         for (int k = 0; k < MV; ++k) g8[k] = (float8)(0.0f);
         for (int r = 0; r < R; ++r) {
             const float x = cp[r];
             if (x == 0.0f) continue;
+            #pragma unroll
             for (int k = 0; k < MV; ++k) g8[k] += Ct[r * MV + k] * x;
         }
         float8 f8 = (float8)(0.0f);
+        #pragma unroll
         for (int k = 0; k < MV; ++k) f8 += a8[k] * fmax(g8[k], (float8)(0.0f));
         const float F = icl_hsum8p(f8);
         const float margin = z * F;
@@ -152,14 +161,17 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         if (!train || !(margin < 1.0f)) continue;
         const float dF = -z / (float)batch;
         float8 dg8[MV];
+        #pragma unroll
         for (int k = 0; k < MV; ++k) dg8[k] = select((float8)(0.0f), dF * a8[k], g8[k] > (float8)(0.0f));
         // dc̃-dots dcd[r] = (C̃ e_r)·dg = Σ_n C̃[n][r] dg_n and dC̃[n] += dg_n c̃, row by row over the
         // active neurons (dg_n = 0 for the others).
+        #pragma unroll
         for (int k = 0; k < RC; ++k) dcd8[k] = (float8)(0.0f);
         const float* dgs = (const float*)dg8;
         for (int n = 0; n < ICL_M; ++n) {
             const float x = dgs[n];
             if (x == 0.0f) continue;
+            #pragma unroll
             for (int k = 0; k < RC; ++k) {
                 dcd8[k] += C2[n * RV + k] * x;
                 dC2[n * RV + k] += x * cp8[k];
@@ -170,6 +182,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             da[s] = dcd[pat[s]] + kap[s] * dcd[nRelevant + irr[s]] + yv[s] * dcd[qi];
             mean += at[s] * da[s];
         }
+        #pragma unroll
         for (int k = 0; k < RC; ++k) dvp8[k] = (float8)(0.0f);
         for (int s = 0; s < ICL_L; ++s) {
             const float ds = at[s] * (da[s] - mean);
@@ -178,6 +191,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             dvp[qi] += ds * yv[s];
         }
         // dÃ += dṽ c_qᵀ, i.e. rows pq and kq of dÃᵀ.
+        #pragma unroll
         for (int k = 0; k < RC; ++k) {
             dAtT[pq * RV + k] += dvp8[k];
             dAtT[kq * RV + k] += kapq * dvp8[k];

@@ -16,7 +16,7 @@ public final class OpenCLBackend: Backend {
     public let trainProgram: ModelProgram
     public internal(set) var fusedTrain: (program: FusedProgram, workspace: FusedWorkspace)?
     public internal(set) var patternTrain: (program: PatternProgram, workspace: PatternWorkspace)?
-    var patternEval: [Int: (program: PatternProgram, workspace: PatternWorkspace)] = [:]
+    var patternEval: [[Int]: (program: PatternProgram, workspace: PatternWorkspace)] = [:]
     var fusedEval: [Int: (program: FusedProgram, workspace: FusedWorkspace)] = [:]
     public let trainSpec: SpecBuffers
     var trainWorkspace: Workspace?
@@ -43,15 +43,14 @@ public final class OpenCLBackend: Backend {
         trainProgram = try ModelProgram(context: context, shape: shape, variant: variant)
         trainSpec = try SpecBuffers(context: context, spec: PromptSpec.training(config, bank: bank))
         let fits = FusedProgram.localBytes(shape) <= context.device.localMemSize
-        let trainingSpec = PromptSpec.training(config, bank: bank)
-        let patternFits = PatternProgram.supports(trainingSpec, shape: shape, device: context.device)
+        let patternFits = PatternProgram.supports(trainSpec.spec, shape: shape, device: context.device)
         self.pipeline = pipeline ?? (variant != .cpu ? .unfused : patternFits ? .pattern : fits ? .fused : .unfused)
         if self.pipeline == .pattern {
             guard patternFits else {
                 throw CLError(call: "OpenCLBackend", status: -30,
                               detail: "the pattern-space pipeline needs a prompt basis of at most \(PatternProgram.maxBasis) vectors (M1 + M2 + 1) and its tables in local memory; use the fused or unfused pipeline")
             }
-            let p = try PatternProgram(context: context, shape: shape,
+            let p = try PatternProgram(context: context, shape: shape, basisSize: trainSpec.basisSize,
                                        tile: OpenCLBackend.tileSize(batch: config.batch, device: context.device))
             patternTrain = (p, try PatternWorkspace(context: context, program: p, capacity: config.batch))
         }
@@ -158,21 +157,32 @@ public final class OpenCLBackend: Backend {
     }
 
     /// The pattern-space inference program and workspace for a context length.
-    public func patternInference(length: Int) throws -> (program: PatternProgram, workspace: PatternWorkspace) {
-        if let e = patternEval[length] { return e }
+    public func patternInference(length: Int, basisSize: Int) throws -> (program: PatternProgram, workspace: PatternWorkspace) {
+        if let e = patternEval[[length, basisSize]] { return e }
         let shape = ModelShape(dX: config.dX, dY: config.dY, length: length, m: m, attendQuery: config.attendQuery)
-        let p = try PatternProgram(context: context, shape: shape, tile: 64)
+        let p = try PatternProgram(context: context, shape: shape, basisSize: basisSize, tile: 64)
         let e = (p, try PatternWorkspace(context: context, program: p, capacity: OpenCLBackend.evalChunk))
-        patternEval[length] = e
+        patternEval[[length, basisSize]] = e
         return e
     }
 
+    /// Device tables of the evaluation specs seen so far (a run evaluates the same few specs repeatedly).
+    var evalSpecs: [PromptSpec: SpecBuffers] = [:]
+
+    func specBuffers(_ spec: PromptSpec) throws -> SpecBuffers {
+        if let b = evalSpecs[spec] { return b }
+        if evalSpecs.count >= 16 { evalSpecs.removeAll() }
+        let b = try SpecBuffers(context: context, spec: spec)
+        evalSpecs[spec] = b
+        return b
+    }
+
     public func evaluate(_ spec: PromptSpec, prompts count: Int) throws -> BatchStats {
-        let specBuffers = try SpecBuffers(context: context, spec: spec)
+        let specBuffers = try specBuffers(spec)
         var lossSum: Double = 0, errors = 0
         let evalShape = ModelShape(dX: config.dX, dY: config.dY, length: spec.length, m: m, attendQuery: config.attendQuery)
         if pipeline == .pattern && PatternProgram.supports(spec, shape: evalShape, device: context.device) {
-            let (p, ws) = try patternInference(length: spec.length)
+            let (p, ws) = try patternInference(length: spec.length, basisSize: specBuffers.basisSize)
             try p.launchTables(params: params, a: a, basis: specBuffers, ws: ws)
             for chunk in chunks(of: count, size: OpenCLBackend.evalChunk) {
                 try p.launchTiles(specBuffers, step: 0, firstPrompt: chunk.first, batch: chunk.count, ws: ws, train: false)

@@ -23,15 +23,20 @@ public final class PatternProgram {
         return basis <= maxBasis && local <= device.localMemSize
     }
 
-    public init(context: CLContext, shape: ModelShape, tile: Int = 32) throws {
+    /// The basis size (nRelevant + nIrrelevant + 1) this program is compiled for.
+    public let basisSize: Int
+
+    public init(context: CLContext, shape: ModelShape, basisSize: Int, tile: Int = 32) throws {
+        precondition(basisSize <= PatternProgram.maxBasis)
         self.shape = shape
+        self.basisSize = basisSize
         self.tile = tile
         let source = try PatternProgram.sourceFiles.map { try KernelSource.text($0) }.joined(separator: "\n")
         let options = [
             "-DICL_D=\(shape.d)", "-DICL_DX=\(shape.dX)", "-DICL_DY=\(shape.dY)", "-DICL_COLS=\(shape.columns)",
             "-DICL_L=\(shape.attended)", "-DICL_M=\(shape.m)", "-DICL_WG=\(ModelProgram.groupSize)",
             "-DICL_TILE=\(tile)", "-DICL_DV=\((shape.d + 7) / 8)", "-DICL_MV=\((shape.m + 7) / 8)",
-            "-DICL_RMAX=\(PatternProgram.maxBasis)", "-cl-std=CL1.2",
+            "-DICL_R=\(basisSize)", "-DICL_RMAX=\(PatternProgram.maxBasis)", "-cl-std=CL1.2",
         ].joined(separator: " ")
         let program = try context.program(source: source, options: options)
         project = try program.kernel("pattern_project")
@@ -66,6 +71,7 @@ public final class PatternProgram {
     public func launchTiles(_ prompts: SpecBuffers, step: Int, firstPrompt: Int = 0, batch: Int,
                             ws: PatternWorkspace, train: Bool, timed: Bool = false) throws -> CLEvent? {
         let spec = prompts.spec
+        precondition(prompts.basisSize == basisSize, "pattern program compiled for another basis size")
         try tiles.set(args: [prompts.tasks, Int32(spec.tasks.count), Int32(spec.nRelevant), Int32(spec.nIrrelevant),
                              spec.alpha, spec.K, UInt32(truncatingIfNeeded: spec.seed),
                              UInt32(truncatingIfNeeded: spec.seed >> 32), UInt32(truncatingIfNeeded: step),

@@ -1,6 +1,6 @@
 /// Which prompts to draw: the pattern banks, the task list, α, the context length and the RNG stream.
 /// The device sampler (`Kernels/sampler.cl`) takes exactly these fields.
-public struct PromptSpec: Equatable, Sendable {
+public struct PromptSpec: Hashable, Sendable {
     public enum Domain: String, Sendable { case inDomain = "id", outOfDomain = "ood" }
     /// [nRelevant, dX]: IDR or ODR patterns.
     public var relevant: [Float]
