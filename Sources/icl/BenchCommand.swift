@@ -7,7 +7,7 @@ import ICLOpenCL
 enum BenchCommand {
     static func run(_ argv: [String]) throws {
         let args = try Arguments(argv, command: "bench",
-                                 options: CommonOptions.valued.union(["batch", "kernel-batch"]),
+                                 options: CommonOptions.valued.union(["batch", "kernel-batch", "pipelines"]),
                                  flags: ["json", "quick", "no-reference"])
         let config = try CommonOptions.config(args)
         let factory = try CommonOptions.factory(args)
@@ -19,7 +19,13 @@ enum BenchCommand {
             guard let b = Int(text), b >= 1 else { throw UsageError("--batch takes sizes like 64,1024,16384; got '\(text)'.") }
             return b
         }
-        let kernelBatch = try args.int("kernel-batch", min: 1) ?? 1024
+        let kernelBatch = try args.int("kernel-batch", min: 0) ?? 1024
+        let pipelines = try (args.value("pipelines") ?? "pattern,fused,unfused").split(separator: ",").map { text -> Pipeline in
+            guard let p = Pipeline(rawValue: String(text)) else {
+                throw UsageError("--pipelines takes a list of pattern, fused, unfused; got '\(text)'.")
+            }
+            return p
+        }
         let json = args.has("json")
         var bench = Bench(context: context, config: config, variant: variant)
         if args.has("quick") { bench.repeats = 3; bench.minSeconds = 0.1 }
@@ -39,8 +45,8 @@ enum BenchCommand {
             print(String(format: "measured ceilings: %.1f GFLOP/s (FP32 FMA probe), %.1f GB/s (copy probe)\n", ceil.gflops, ceil.copyGBs))
         }
 
-        let kernels = try bench.kernels(batch: kernelBatch)
-        if !json {
+        let kernels = kernelBatch > 0 ? try bench.kernels(batch: kernelBatch) : []
+        if !json && !kernels.isEmpty {
             print("kernels at B = \(kernelBatch) (device event timers, median of \(max(bench.repeats, 5))):")
             print("  pipeline  kernel                  µs/launch  spread  GFLOP/s  %peak   GB/s  %copy")
         }
@@ -50,20 +56,20 @@ enum BenchCommand {
                              "spread": r.spread, "gflops": r.gflops, "gbs": r.gbs,
                              "pct_peak_flops": 100 * r.gflops / ceil.gflops, "pct_copy_bw": 100 * r.gbs / ceil.copyGBs])
             } else {
-                print(String(format: "  %-8@  %-22@ %10.1f  %5.1f%%  %7.1f  %5.1f  %5.1f  %5.1f", r.pipeline, r.name,
+                print("  " + pad(r.pipeline, 8) + "  " + pad(r.name, 22) + String(format: " %10.1f  %5.1f%%  %7.1f  %5.1f  %5.1f  %5.1f",
                              r.seconds * 1e6, 100 * r.spread, r.gflops, 100 * r.gflops / ceil.gflops, r.gbs,
                              100 * r.gbs / ceil.copyGBs))
             }
         }
 
         if !json { print("\nend to end (prompts sampled on the device; median of \(bench.repeats) repeats):") }
-        if !json { print("  what   pipeline  B        prompts/s      spread  GFLOP/s  %peak") }
+        if !json { print("  what   pipeline  B        prompts/s      spread  model GFLOP/s  %peak") }
         var rows: [BenchRow] = []
         for B in batches {
-            for p in Pipeline.allCases { rows.append(try bench.train(batch: B, pipeline: p)) }
+            for p in pipelines { rows.append(try bench.train(batch: B, pipeline: p)) }
         }
         for B in batches {
-            for p in Pipeline.allCases { rows.append(try bench.infer(batch: B, pipeline: p)) }
+            for p in pipelines { rows.append(try bench.infer(batch: B, pipeline: p)) }
         }
         if !args.has("no-reference") { rows.append(try bench.cpuReference(batch: 64)) }
         for r in rows {
@@ -72,9 +78,15 @@ enum BenchCommand {
                              "d": config.d, "prompts_per_s": r.promptsPerSecond, "spread": r.spread,
                              "gflops": r.gflops, "pct_peak_flops": 100 * r.gflops / ceil.gflops])
             } else {
-                print(String(format: "  %-5@  %-9@ %-7d  %13.0f  %5.1f%%  %7.1f  %5.1f", r.what, r.pipeline, r.batch,
-                             r.promptsPerSecond, 100 * r.spread, r.gflops, 100 * r.gflops / ceil.gflops))
+                print("  " + pad(r.what, 5) + "  " + pad(r.pipeline, 9) + " " + pad("\(r.batch)", 7)
+                      + String(format: "  %13.0f  %5.1f%%  %7.1f  %5.1f", r.promptsPerSecond, 100 * r.spread, r.gflops,
+                               100 * r.gflops / ceil.gflops))
             }
         }
     }
+}
+
+/// Left-aligns `text` in a column of `width` characters.
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }
