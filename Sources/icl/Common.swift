@@ -4,7 +4,7 @@ import ICLKit
 
 /// Options every model command shares: --config, --set, --seed, --device, --variant, --json.
 enum CommonOptions {
-    static let valued: Set<String> = ["config", "set", "seed", "device", "variant"]
+    static let valued: Set<String> = ["config", "set", "seed", "device", "variant", "pipeline"]
     static let flags: Set<String> = ["json", "help"]
 
     /// The config from defaults, --config FILE, then each --set and --seed, validated.
@@ -30,7 +30,10 @@ enum CommonOptions {
         guard ["auto", "cpu", "gpu"].contains(variant) else {
             throw UsageError("unknown kernel variant '\(variant)'; use auto, cpu or gpu.")
         }
-        return BackendFactory(choice: try DeviceChoice.parse(text), variant: variant)
+        let pipeline = args.value("pipeline") ?? ProcessInfo.processInfo.environment["ICL_PIPELINE"] ?? "auto"
+        let factory = BackendFactory(choice: try DeviceChoice.parse(text), variant: variant, pipeline: pipeline)
+        _ = try factory.chosenPipeline()
+        return factory
     }
 }
 

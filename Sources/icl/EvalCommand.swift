@@ -5,7 +5,7 @@ import ICLKit
 enum EvalCommand {
     static func run(_ argv: [String]) throws {
         let args = try Arguments(argv, command: "eval",
-                                 options: ["checkpoint", "alpha", "length", "s1", "prompts", "device", "variant"],
+                                 options: ["checkpoint", "alpha", "length", "s1", "prompts", "device", "variant", "pipeline"],
                                  flags: ["ood", "json"])
         guard let path = args.value("checkpoint") else {
             throw UsageError("`icl eval` needs --checkpoint FILE (a checkpoint.safetensors written by `icl train`).")

@@ -17,6 +17,7 @@ commands:
   help      this text
 
 common options: --device cpu-reference|opencl[:N|:gpu|:cpu] (env ICL_DEVICE), --variant auto|cpu|gpu,
+  --pipeline auto|pattern|fused|unfused (env ICL_PIPELINE),
   --config FILE.json, --set key=value (repeatable), --seed N, --json
 """
 

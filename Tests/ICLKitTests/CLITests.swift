@@ -55,6 +55,9 @@ final class CLITests: XCTestCase {
             (["--set", "lr=nan"], ["lr"]),
             (["--bogus"], ["--bogus"]),
             (["--device", "tpu"], ["tpu"]),
+            (["--pipeline", "bogus"], ["bogus", "pattern"]),
+            (["--variant", "fpga"], ["fpga"]),
+            (["--pipeline", "pattern", "--variant", "gpu"], ["--variant cpu"]),
         ]
         for (args, needles) in cases {
             assertCleanFailure(try CLI.run(["train", "--out", CLI.tempDir()] + args), status: 2, contains: needles)

@@ -58,10 +58,22 @@ public struct BackendFactory {
     public let choice: DeviceChoice
     /// `auto`, `cpu` or `gpu` kernel variant (ignored by the CPU reference).
     public let variant: String
+    /// `auto`, `pattern`, `fused` or `unfused` training pipeline (OpenCL only).
+    public let pipeline: String
 
-    public init(choice: DeviceChoice, variant: String = "auto") {
+    public init(choice: DeviceChoice, variant: String = "auto", pipeline: String = "auto") {
         self.choice = choice
         self.variant = variant
+        self.pipeline = pipeline
+    }
+
+    /// The pipeline to force, or nil for the backend's choice.
+    public func chosenPipeline() throws -> Pipeline? {
+        if pipeline == "auto" { return nil }
+        guard let p = Pipeline(rawValue: pipeline) else {
+            throw UsageError("unknown pipeline '\(pipeline)'; use auto, pattern, fused or unfused.")
+        }
+        return p
     }
 
     /// The OpenCL context of this choice, or nil for the CPU reference.
@@ -83,8 +95,12 @@ public struct BackendFactory {
                      context: CLContext? = nil) throws -> Backend {
         let backend: Backend
         if let ctx = try context ?? openContext() {
-            backend = try OpenCLBackend(config: config, bank: bank, context: ctx,
-                                        variant: try kernelVariant(for: ctx.device), m: weights.m)
+            let variant = try kernelVariant(for: ctx.device), pipeline = try chosenPipeline()
+            if variant == .gpu && pipeline != nil && pipeline != .unfused {
+                throw UsageError("the \(pipeline!.rawValue) pipeline runs the CPU kernel variant; use --variant cpu or --pipeline unfused.")
+            }
+            backend = try OpenCLBackend(config: config, bank: bank, context: ctx, variant: variant, m: weights.m,
+                                        pipeline: pipeline)
         } else {
             backend = CPUReferenceBackend(config: config, bank: bank)
         }

@@ -12,7 +12,7 @@ public struct EvalResult: Sendable {
 
     /// A JSON-ready record (`"error"` is the classification error).
     public var record: [String: Any] {
-        ["domain": domain.rawValue, "alpha": Double(alpha), "length": length, "S1": Double(S1),
+        ["domain": domain.rawValue, "alpha": Double("\(alpha)") ?? 0, "length": length, "S1": Double("\(S1)") ?? 0,
          "error": error, "errors": stats.errors, "prompts": stats.prompts, "hinge_loss": Double(stats.loss)]
     }
 }
