@@ -17,6 +17,16 @@ inline uint4 icl_philox(uint4 x, uint k0, uint k1) {
 inline float icl_unit(uint r) { return (float)(r >> 8) * 0x1.0p-24f; }
 inline int icl_below(uint r, int n) { return (int)(((ulong)(r >> 8) * (ulong)n) >> 24); }
 
+// A prompt's task (a, b) and whether its query has pattern a: block (0xFFFFFFFF, prompt, step, stream).
+inline void icl_prompt_head(const uint prompt, __global const int* tasks, const int nTasks, const uint seedLo,
+                            const uint seedHi, const uint step, const uint stream, int* pa, int* pb, int* queryIsA) {
+    const uint4 head = icl_philox((uint4)(0xFFFFFFFFu, prompt, step, stream), seedLo, seedHi);
+    const int task = icl_below(head.x, nTasks);
+    *pa = tasks[2 * task];
+    *pb = tasks[2 * task + 1];
+    *queryIsA = (head.y & 1u) == 0u;
+}
+
 // The o-th relevant pattern other than a and b, in increasing order (the "other" patterns of PAPER.md §1).
 inline int icl_other_pattern(int o, const int pa, const int pb) {
     const int lo = min(pa, pb), hi = max(pa, pb);
@@ -46,10 +56,8 @@ inline float icl_sample_column(float* col, const int j, const uint prompt,
                                const int nTasks, const int nRelevant, const int nIrrelevant,
                                const float alpha, const float K, const uint seedLo, const uint seedHi,
                                const uint step, const uint stream) {
-    const uint4 head = icl_philox((uint4)(0xFFFFFFFFu, prompt, step, stream), seedLo, seedHi);
-    const int task = icl_below(head.x, nTasks);
-    const int pa = tasks[2 * task], pb = tasks[2 * task + 1];
-    const int queryIsA = (head.y & 1u) == 0u;
+    int pa, pb, queryIsA;
+    icl_prompt_head(prompt, tasks, nTasks, seedLo, seedHi, step, stream, &pa, &pb, &queryIsA);
     const uint4 r = icl_philox((uint4)((uint)j, prompt, step, stream), seedLo, seedHi);
     int pattern;
     const float label = icl_column_pattern(r.x, r.w, j, pa, pb, queryIsA, nRelevant, alpha, &pattern);
@@ -87,10 +95,8 @@ inline float icl_sample_coefficients(int* pat, int* irr, float* kap, float* yv, 
                                      __global const int* tasks, const int nTasks, const int nRelevant,
                                      const int nIrrelevant, const float alpha, const float K, const uint seedLo,
                                      const uint seedHi, const uint step, const uint stream) {
-    const uint4 head = icl_philox((uint4)(0xFFFFFFFFu, prompt, step, stream), seedLo, seedHi);
-    const int task = icl_below(head.x, nTasks);
-    const int pa = tasks[2 * task], pb = tasks[2 * task + 1];
-    const int queryIsA = (head.y & 1u) == 0u;
+    int pa, pb, queryIsA;
+    icl_prompt_head(prompt, tasks, nTasks, seedLo, seedHi, step, stream, &pa, &pb, &queryIsA);
     // Decode eight columns at once with vector ops (the same arithmetic as icl_column_pattern, lane-wise).
     const int lo = min(pa, pb), hi = max(pa, pb);
     const int nOther = max(nRelevant - 2, 1);
@@ -137,10 +143,8 @@ inline float icl_sample_prompt8(float8* P, const uint prompt,
                                 __global const int* tasks, const int nTasks, const int nRelevant, const int nIrrelevant,
                                 const float alpha, const float K, const uint seedLo, const uint seedHi,
                                 const uint step, const uint stream) {
-    const uint4 head = icl_philox((uint4)(0xFFFFFFFFu, prompt, step, stream), seedLo, seedHi);
-    const int task = icl_below(head.x, nTasks);
-    const int pa = tasks[2 * task], pb = tasks[2 * task + 1];
-    const int queryIsA = (head.y & 1u) == 0u;
+    int pa, pb, queryIsA;
+    icl_prompt_head(prompt, tasks, nTasks, seedLo, seedHi, step, stream, &pa, &pb, &queryIsA);
     int8 isLabel[ICL_DV];
     for (int c = 0; c < ICL_DV; ++c) {
         const int8 t = (int8)(8 * c) + (int8)(0, 1, 2, 3, 4, 5, 6, 7);

@@ -32,13 +32,7 @@ public final class FusedProgram {
     public init(context: CLContext, shape: ModelShape, tile: Int = 32) throws {
         self.shape = shape
         self.tile = tile
-        let source = try FusedProgram.sourceFiles.map { try KernelSource.text($0) }.joined(separator: "\n")
-        let options = [
-            "-DICL_D=\(shape.d)", "-DICL_DX=\(shape.dX)", "-DICL_DY=\(shape.dY)", "-DICL_COLS=\(shape.columns)",
-            "-DICL_L=\(shape.attended)", "-DICL_M=\(shape.m)", "-DICL_WG=\(ModelProgram.groupSize)",
-            "-DICL_TILE=\(tile)", "-DICL_DV=\((shape.d + 7) / 8)", "-DICL_MV=\((shape.m + 7) / 8)", "-cl-std=CL1.2",
-        ].joined(separator: " ")
-        let program = try context.program(source: source, options: options)
+        let program = try shape.build(context, files: FusedProgram.sourceFiles, extra: ["ICL_TILE": tile])
         precompute = try program.kernel("fused_precompute")
         tiles = try program.kernel("fused_tile")
         reduce = try program.kernel("fused_reduce")

@@ -18,6 +18,17 @@ public struct ModelShape: Hashable, Sendable {
     /// Columns the softmax runs over.
     public var attended: Int { attendQuery ? length + 1 : length }
     public var parameterCount: Int { 3 * d * d + m * d }
+
+    /// Builds the program of `files` specialised for this shape: the shared -D sizes plus `extra` defines.
+    func build(_ context: CLContext, files: [String], extra: [String: Int] = [:]) throws -> CLProgram {
+        let source = try files.map { try KernelSource.text($0) }.joined(separator: "\n")
+        let defines: [String: Int] = [
+            "ICL_D": d, "ICL_DX": dX, "ICL_DY": dY, "ICL_COLS": columns, "ICL_L": attended, "ICL_M": m,
+            "ICL_WG": ModelProgram.groupSize, "ICL_DV": (d + 7) / 8, "ICL_MV": (m + 7) / 8,
+        ].merging(extra) { $1 }
+        let options = defines.keys.sorted().map { "-D\($0)=\(defines[$0]!)" } + ["-cl-std=CL1.2"]
+        return try context.program(source: source, options: options.joined(separator: " "))
+    }
 }
 
 /// The model's kernels compiled for one shape and variant, with typed launchers. Kernel sources are
@@ -37,13 +48,7 @@ public final class ModelProgram {
         self.context = context
         self.shape = shape
         self.variant = variant
-        let source = try ModelProgram.sourceFiles.map { try KernelSource.text($0) }.joined(separator: "\n")
-        let options = [
-            "-DICL_D=\(shape.d)", "-DICL_DX=\(shape.dX)", "-DICL_DY=\(shape.dY)", "-DICL_COLS=\(shape.columns)",
-            "-DICL_L=\(shape.attended)", "-DICL_M=\(shape.m)", "-DICL_WG=\(ModelProgram.groupSize)",
-            "-cl-std=CL1.2",
-        ].joined(separator: " ")
-        let program = try context.program(source: source, options: options)
+        let program = try shape.build(context, files: ModelProgram.sourceFiles)
         let suffix = variant == .cpu ? "_wi" : "_wg"
         sample = try program.kernel("sample_prompts")
         attentionForward = try program.kernel("attention_forward" + suffix)
@@ -62,6 +67,20 @@ public final class ModelProgram {
     }
 
     // MARK: Launchers (each enqueues one kernel; nothing waits)
+
+    /// Enqueues sample → forward → hinge → batch statistics → backward → weight gradients for `batch`
+    /// prompts of `step` (everything of a training step but the update).
+    public func launchForwardBackward(_ ws: Workspace, _ prompts: SpecBuffers, step: Int, params: CLMemory,
+                                      a: CLMemory, grads: CLMemory, batch: Int) throws {
+        try launchSample(ws, prompts, step: step, batch: batch)
+        try launchAttentionForward(ws, params: params, batch: batch)
+        try launchMLPForward(ws, params: params, a: a, batch: batch)
+        try launchHinge(ws, batch: batch)
+        try launchReduceStats(ws, batch: batch)
+        try launchMLPBackward(ws, params: params, a: a, batch: batch)
+        try launchAttentionBackward(ws, params: params, batch: batch)
+        try launchWeightGrads(ws, grads: grads, batch: batch)
+    }
 
     /// Draws `batch` prompts of `spec` at `step` into ws.prompts / ws.labels.
     @discardableResult

@@ -118,15 +118,8 @@ public final class OpenCLBackend: Backend {
             swap(&params, &spare)
             return ws.stats
         }
-        let ws = try workspaceForTraining(), p = trainProgram, B = config.batch
-        try p.launchSample(ws, trainSpec, step: step, batch: B)
-        try p.launchAttentionForward(ws, params: params, batch: B)
-        try p.launchMLPForward(ws, params: params, a: a, batch: B)
-        try p.launchHinge(ws, batch: B)
-        try p.launchReduceStats(ws, batch: B)
-        try p.launchMLPBackward(ws, params: params, a: a, batch: B)
-        try p.launchAttentionBackward(ws, params: params, batch: B)
-        try p.launchWeightGrads(ws, grads: grads, batch: B)
+        let ws = try workspaceForTraining(), p = trainProgram
+        try p.launchForwardBackward(ws, trainSpec, step: step, params: params, a: a, grads: grads, batch: config.batch)
         try p.launchSGD(params: params, grads: grads, mask: mask, lr: config.lr)
         return ws.stats
     }

@@ -31,14 +31,8 @@ public final class PatternProgram {
         self.shape = shape
         self.basisSize = basisSize
         self.tile = tile
-        let source = try PatternProgram.sourceFiles.map { try KernelSource.text($0) }.joined(separator: "\n")
-        let options = [
-            "-DICL_D=\(shape.d)", "-DICL_DX=\(shape.dX)", "-DICL_DY=\(shape.dY)", "-DICL_COLS=\(shape.columns)",
-            "-DICL_L=\(shape.attended)", "-DICL_M=\(shape.m)", "-DICL_WG=\(ModelProgram.groupSize)",
-            "-DICL_TILE=\(tile)", "-DICL_DV=\((shape.d + 7) / 8)", "-DICL_MV=\((shape.m + 7) / 8)",
-            "-DICL_R=\(basisSize)", "-DICL_RMAX=\(PatternProgram.maxBasis)", "-cl-std=CL1.2",
-        ].joined(separator: " ")
-        let program = try context.program(source: source, options: options)
+        let program = try shape.build(context, files: PatternProgram.sourceFiles,
+                                      extra: ["ICL_TILE": tile, "ICL_R": basisSize, "ICL_RMAX": PatternProgram.maxBasis])
         project = try program.kernel("pattern_project")
         tables = try program.kernel("pattern_tables")
         tiles = try program.kernel("pattern_tile")

@@ -17,15 +17,9 @@ public enum CheckDump {
         let params = try context.buffer(w.packed, label: "parameters")
         let a = try context.buffer(w.a, label: "a")
         let grads = try context.buffer(Float.self, count: shape.parameterCount, label: "gradients")
-        try program.launchSample(ws, try SpecBuffers(context: context, spec: spec), step: 0, batch: batch)
-        try program.launchAttentionForward(ws, params: params, batch: batch)
-        try program.launchMLPForward(ws, params: params, a: a, batch: batch)
-        try program.launchHinge(ws, batch: batch)
-        try program.launchReduceStats(ws, batch: batch)
-        try program.launchMLPBackward(ws, params: params, a: a, batch: batch)
-        try program.launchAttentionBackward(ws, params: params, batch: batch)
-        try program.launchWeightGrads(ws, grads: grads, batch: batch)
-        let g = WeightsView(packed: try grads.read(), d: c.d, m: c.m)
+        try program.launchForwardBackward(ws, try SpecBuffers(context: context, spec: spec), step: 0, params: params,
+                                          a: a, grads: grads, batch: batch)
+        let g = ModelWeights<Float>(packed: try grads.read(), d: c.d, m: c.m, a: w.a)
         let d = c.d, m = c.m
         func t(_ shape: [Int], _ data: [Float]) -> SafeTensor { SafeTensor(shape: shape, data: data) }
         let file = SafeTensorsFile(tensors: [
@@ -45,14 +39,5 @@ public enum CheckDump {
             "notes": "prompts are [B, l+1, d] with the query last and its label slot zero; F = sum_i a_i ReLU(W_O W_V c)_i; loss = mean hinge max(0, 1 - label*F); grads are of that mean loss.",
         ])
         try file.write(to: path)
-    }
-}
-
-/// Splits the device parameter layout into its four matrices.
-struct WeightsView {
-    let WQ, WK, WV, WO: [Float]
-    init(packed p: [Float], d: Int, m: Int) {
-        let w = ModelWeights<Float>(packed: p, d: d, m: m, a: [Float](repeating: 0, count: m))
-        WQ = w.WQ; WK = w.WK; WV = w.WV; WO = w.WO
     }
 }
