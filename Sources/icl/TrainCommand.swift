@@ -22,6 +22,7 @@ enum TrainCommand {
         let request = TrainRequest(config: config, outDir: outDir, resume: args.has("resume"),
                                    factory: try CommonOptions.factory(args), showProgress: !args.has("quiet") && !json,
                                    finalLengths: [4, 10])
+        StopSignal.install()
         let s = try Trainer.run(request)
         if json {
             Output.json(["what": "train", "device": s.device, "steps": s.steps, "start_step": s.startStep,

@@ -48,6 +48,9 @@ do {
 } catch let e as ConfigError {
     FileHandle.standardError.write(Data("icl: \(e.message)\n".utf8))
     exit(2)
+} catch let e as Interrupted {
+    FileHandle.standardError.write(Data("icl: \(e.description)\n".utf8))
+    exit(128 + e.signal)
 } catch let e as CheckpointError {
     FileHandle.standardError.write(Data("icl: \(e.description)\n".utf8))
     exit(2)

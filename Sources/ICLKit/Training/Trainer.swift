@@ -1,5 +1,6 @@
 import Foundation
 import ICLCore
+import ICLOpenCL
 
 /// What one `icl train` run needs.
 public struct TrainRequest {
@@ -53,6 +54,18 @@ public enum Trainer {
         var startStep = 0
         var weights = ModelWeights<Float>.initial(config)
         var mask = [Float](repeating: 1, count: config.m)
+        if !req.resume {
+            do {
+                try fm.createDirectory(atPath: req.outDir, withIntermediateDirectories: true)
+            } catch {
+                throw RunError("cannot create the output folder '\(req.outDir)': \(error.localizedDescription).")
+            }
+        } else if !fm.fileExists(atPath: req.outDir) {
+            throw UsageError("--resume needs a checkpoint at '\(req.checkpointPath)', and there is none; drop --resume to start a new run.")
+        }
+        let lock = try OutputLock(folder: req.outDir)
+        defer { withExtendedLifetime(lock) {} }
+        OutputLock.removeStaleTemporaries(in: req.outDir)
         if req.resume {
             guard fm.fileExists(atPath: req.checkpointPath) else {
                 throw UsageError("--resume needs a checkpoint at '\(req.checkpointPath)', and there is none; drop --resume to start a new run.")
@@ -72,11 +85,6 @@ public enum Trainer {
         } else {
             if fm.fileExists(atPath: req.checkpointPath) {
                 throw UsageError("'\(req.outDir)' already holds a run (checkpoint.safetensors); pass --resume to continue it or choose another --out.")
-            }
-            do {
-                try fm.createDirectory(atPath: req.outDir, withIntermediateDirectories: true)
-            } catch {
-                throw RunError("cannot create the output folder '\(req.outDir)': \(error.localizedDescription).")
             }
         }
         try AtomicFile.write(Data((config.jsonString(pretty: true) + "\n").utf8), to: req.outDir + "/config.json")
@@ -117,7 +125,12 @@ public enum Trainer {
         var trainSeconds = 0.0
         for step in startStep..<max(startStep, config.steps) {
             let t0 = Date()
-            let stats = try backend.trainStep(step: step)
+            let stats: BatchStats
+            do {
+                stats = try backend.trainStep(step: step)
+            } catch let e as CLError {
+                throw RunError("the OpenCL device failed during step \(step + 1) (\(e)); the last checkpoint (step \(lastCheckpoint)) is intact at '\(req.checkpointPath)'; continue with --resume once the device works.")
+            }
             trainSeconds += Date().timeIntervalSince(t0)
             let done = step + 1
             guard stats.loss.isFinite else { throw diverged(done, "the loss became \(stats.loss)") }
@@ -137,6 +150,10 @@ public enum Trainer {
                 lastCheckpoint = done
             }
             progress.update(step: done, loss: stats.loss)
+            if StopSignal.received != 0 {
+                if lastCheckpoint != done { try checkpoint(done) }
+                throw Interrupted(signal: StopSignal.received, step: done, checkpointPath: req.checkpointPath)
+            }
         }
         let seconds = Date().timeIntervalSince(began)
         if evals.isEmpty { evals = try evaluate(max(startStep, config.steps)) }
