@@ -12,6 +12,7 @@ commands:
   devices   list OpenCL devices (and the CPU reference)
   train     train the model; prints the ICL error on unseen in-domain and OOD tasks
   eval      evaluate a checkpoint on fresh prompts
+  prune     remove neurons (rows of W_O) by magnitude or at random; writes a smaller checkpoint
   check     cross-check every OpenCL kernel against the CPU reference
   bench     kernel and end-to-end throughput against the device's measured ceilings
   help      this text
@@ -33,6 +34,7 @@ func run(_ argv: [String]) throws {
     case "eval": try EvalCommand.run(rest)
     case "check": try CheckCommand.run(rest)
     case "bench": try BenchCommand.run(rest)
+    case "prune": try PruneCommand.run(rest)
     case "help", "--help", "-h": print(usage)
     default: throw UsageError("unknown command '\(command)'; run `icl help` for the list.")
     }
