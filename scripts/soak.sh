@@ -20,13 +20,13 @@ while kill -0 "$pid" 2>/dev/null; do
   if [ -n "$rss" ]; then
     line="t=$(date +%s) step=${step:-0} rss_kib=$rss fds=$fds"
     echo "$line"
-    [ -n "$first" ] || first=$line
+    [ -n "$first" ] || [ "${step:-0}" = 0 ] || first=$line   # the first sample once training runs
     last=$line
   fi
   sleep 10
 done
 wait "$pid"; status=$?
 echo "exit status: $status"
-echo "first sample: $first"
+echo "first sample after start-up: $first"
 echo "last sample:  $last"
 tail -n 3 "$out.stdout"
