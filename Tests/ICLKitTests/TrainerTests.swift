@@ -17,7 +17,9 @@ final class TrainerTests: XCTestCase {
     }
 
     func request(_ c: Config, _ dir: String, resume: Bool = false, device: DeviceChoice = .opencl(.best)) -> TrainRequest {
-        TrainRequest(config: c, outDir: dir, resume: resume, factory: BackendFactory(choice: device), showProgress: false)
+        var r = TrainRequest(config: c, outDir: dir, resume: resume, factory: BackendFactory(choice: device), showProgress: false)
+        r.keepLosses = true
+        return r
     }
 
     /// Stop after 10 steps, reload, continue to 20 → bitwise the same as 20 steps straight.

@@ -14,6 +14,8 @@ public struct TrainRequest {
     public var showProgress: Bool
     /// Context lengths evaluated (both domains) at the end, besides config.lTest.
     public var finalLengths: [Int]
+    /// Keep every step's loss in the summary (tests of determinism); off, memory stays flat over long runs.
+    public var keepLosses = false
 
     public init(config: Config, outDir: String, resume: Bool, factory: BackendFactory, showProgress: Bool = true,
                 finalLengths: [Int] = []) {
@@ -36,7 +38,7 @@ public struct TrainSummary {
     /// Evaluations at the end for every requested length, both domains, sorted by length.
     public var finalEvals: [EvalResult]
     public var checkpointPath: String
-    /// Loss of every step run in this invocation (for determinism checks).
+    /// Loss of every step run in this invocation, when the request asked to keep them.
     public var losses: [Float]
 
     /// Seconds inside training steps only (no evaluation or checkpoints).
@@ -134,7 +136,7 @@ public enum Trainer {
             trainSeconds += Date().timeIntervalSince(t0)
             let done = step + 1
             guard stats.loss.isFinite else { throw diverged(done, "the loss became \(stats.loss)") }
-            losses.append(stats.loss)
+            if req.keepLosses { losses.append(stats.loss) }
             lastLoss = stats.loss
             if done % config.logEvery == 0 || done == config.steps {
                 metrics.append(["step": done, "loss": Double(stats.loss), "train_error": stats.errorRate])
