@@ -52,26 +52,19 @@ public final class FusedProgram {
     @discardableResult
     public func launchTiles(_ prompts: SpecBuffers, step: Int, firstPrompt: Int = 0, batch: Int, a: CLMemory,
                             ws: FusedWorkspace, train: Bool, timed: Bool = false) throws -> CLEvent? {
-        let spec = prompts.spec
-        try tiles.set(args: [prompts.relevantPadded, prompts.irrelevantPadded, prompts.qPadded, prompts.tasks,
-                             Int32(spec.tasks.count), Int32(spec.nRelevant), Int32(spec.nIrrelevant),
-                             spec.alpha, spec.K, UInt32(truncatingIfNeeded: spec.seed),
-                             UInt32(truncatingIfNeeded: spec.seed >> 32), UInt32(truncatingIfNeeded: step),
-                             spec.stream, UInt32(truncatingIfNeeded: firstPrompt), Int32(batch),
-                             ws.derived, a, ws.partials, ws.partStats, Int32(train ? 1 : 0)])
+        try tiles.set(args: [prompts.relevantPadded, prompts.irrelevantPadded, prompts.qPadded, prompts.tasks]
+                           + prompts.samplerArgs(step: step, firstPrompt: firstPrompt, batch: batch)
+                           + [ws.derived, a, ws.partials, ws.partStats, Int32(train ? 1 : 0)])
         return try tiles.launch(global: [tileCount(batch)], local: [1], timed: timed)
     }
 
     /// Check hook: the fused sampler's prompts [batch, l+1, d] and labels, written out for comparison.
     public func sampleForCheck(_ prompts: SpecBuffers, step: Int, batch: Int, context: CLContext) throws -> PromptBatch {
-        let spec = prompts.spec
         let out = try context.buffer(Float.self, count: batch * shape.columns * shape.d, label: "sampled prompts")
         let labels = try context.buffer(Float.self, count: batch, label: "sampled labels")
-        try sampleDump.set(args: [prompts.relevantPadded, prompts.irrelevantPadded, prompts.qPadded, prompts.tasks,
-                                  Int32(spec.tasks.count), Int32(spec.nRelevant), Int32(spec.nIrrelevant),
-                                  spec.alpha, spec.K, UInt32(truncatingIfNeeded: spec.seed),
-                                  UInt32(truncatingIfNeeded: spec.seed >> 32), UInt32(truncatingIfNeeded: step),
-                                  spec.stream, UInt32(0), Int32(batch), out, labels])
+        try sampleDump.set(args: [prompts.relevantPadded, prompts.irrelevantPadded, prompts.qPadded, prompts.tasks]
+                           + prompts.samplerArgs(step: step, firstPrompt: 0, batch: batch)
+                           + [out, labels])
         try sampleDump.launch(global: [batch], local: nil)
         return PromptBatch(prompts: try out.read(), labels: try labels.read(), batch: batch, length: shape.length, d: shape.d)
     }

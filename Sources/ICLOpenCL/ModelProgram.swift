@@ -86,12 +86,8 @@ public final class ModelProgram {
     @discardableResult
     public func launchSample(_ ws: Workspace, _ prompts: SpecBuffers, step: Int, firstPrompt: Int = 0,
                              batch: Int, timed: Bool = false) throws -> CLEvent? {
-        let spec = prompts.spec
-        try sample.set(args: [ws.prompts, ws.labels, prompts.relevant, prompts.irrelevant, prompts.q, prompts.tasks,
-                              Int32(spec.tasks.count), Int32(spec.nRelevant), Int32(spec.nIrrelevant),
-                              spec.alpha, spec.K, UInt32(truncatingIfNeeded: spec.seed),
-                              UInt32(truncatingIfNeeded: spec.seed >> 32), UInt32(truncatingIfNeeded: step),
-                              spec.stream, UInt32(truncatingIfNeeded: firstPrompt), Int32(batch)])
+        try sample.set(args: [ws.prompts, ws.labels, prompts.relevant, prompts.irrelevant, prompts.q, prompts.tasks]
+                           + prompts.samplerArgs(step: step, firstPrompt: firstPrompt, batch: batch))
         return try sample.launch(global: [batch * shape.columns], local: nil, timed: timed)
     }
 

@@ -64,13 +64,10 @@ public final class PatternProgram {
     @discardableResult
     public func launchTiles(_ prompts: SpecBuffers, step: Int, firstPrompt: Int = 0, batch: Int,
                             ws: PatternWorkspace, train: Bool, timed: Bool = false) throws -> CLEvent? {
-        let spec = prompts.spec
         precondition(prompts.basisSize == basisSize, "pattern program compiled for another basis size")
-        try tiles.set(args: [prompts.tasks, Int32(spec.tasks.count), Int32(spec.nRelevant), Int32(spec.nIrrelevant),
-                             spec.alpha, spec.K, UInt32(truncatingIfNeeded: spec.seed),
-                             UInt32(truncatingIfNeeded: spec.seed >> 32), UInt32(truncatingIfNeeded: step),
-                             spec.stream, UInt32(truncatingIfNeeded: firstPrompt), Int32(batch),
-                             ws.tables, ws.partials, ws.partStats, Int32(train ? 1 : 0)])
+        try tiles.set(args: [prompts.tasks]
+                           + prompts.samplerArgs(step: step, firstPrompt: firstPrompt, batch: batch)
+                           + [ws.tables, ws.partials, ws.partStats, Int32(train ? 1 : 0)])
         return try tiles.launch(global: [tileCount(batch)], local: [1], timed: timed)
     }
 

@@ -49,6 +49,14 @@ public final class SpecBuffers {
     public let basisPadded: CLBuffer<Float>
     public var basisSize: Int { spec.nRelevant + spec.nIrrelevant + 1 }
 
+    /// The sampler's scalar arguments, in the order every sampling kernel takes them after its tables:
+    /// nTasks, nRelevant, nIrrelevant, alpha, K, seedLo, seedHi, step, stream, firstPrompt, batch.
+    func samplerArgs(step: Int, firstPrompt: Int, batch: Int) -> [Any] {
+        [Int32(spec.tasks.count), Int32(spec.nRelevant), Int32(spec.nIrrelevant), spec.alpha, spec.K,
+         UInt32(truncatingIfNeeded: spec.seed), UInt32(truncatingIfNeeded: spec.seed >> 32),
+         UInt32(truncatingIfNeeded: step), spec.stream, UInt32(truncatingIfNeeded: firstPrompt), Int32(batch)]
+    }
+
     public init(context: CLContext, spec: PromptSpec) throws {
         self.spec = spec
         let width = 8 * ((spec.d + 7) / 8)

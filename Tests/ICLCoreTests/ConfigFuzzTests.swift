@@ -5,19 +5,8 @@ import XCTest
 /// Hostile config input: thousands of seeded mutations of a valid JSON config and of `key=value` strings.
 /// Every case must end in a value or a ConfigError: never a trap, never a hang.
 final class ConfigFuzzTests: XCTestCase {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func testMutatedJSONConfigsFailCleanly() {
-        var rng = SplitMix(state: 2024)
+        var rng = SeededRandom(seed: 2024)
         let valid = Array(Config().jsonString().utf8)
         let alphabet = Array("{}[]\":,0123456789.-+eEtruefalsn \\u\u{0}\u{7F}abcXYZ".utf8)
         var accepted = 0, refused = 0
@@ -56,7 +45,7 @@ final class ConfigFuzzTests: XCTestCase {
     }
 
     func testHostileAssignmentsFailCleanly() {
-        var rng = SplitMix(state: 7)
+        var rng = SeededRandom(seed: 7)
         let values = ["", "=", "nan", "inf", "-inf", "1e39", "-1e39", "9223372036854775808", "0x10", "1_000", " 3",
                       "3 ", "true", "maybe", "1,2", ",", "-1", "0", "٣", "１"]
         for _ in 0..<3000 {

@@ -2,19 +2,6 @@ import Foundation
 import XCTest
 @testable import ICLCore
 
-/// SplitMix64: a tiny seeded generator for the fuzz test.
-private struct FuzzRNG {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-}
-
 /// Raw file bytes from a header string and data bytes; the header is padded with spaces to 8 bytes.
 func safetensorsBytes(header: String, data: [UInt8] = [], pad: Bool = true, claimedLength: UInt64? = nil) -> [UInt8] {
     var h = Array(header.utf8)
@@ -219,7 +206,7 @@ final class SafeTensorsTests: XCTestCase {
     func testFuzzedInputsNeverTrap() throws {
         let base = sample.encoded()
         let headerEnd = 8 + Int(base[0]) + Int(base[1]) << 8
-        var rng = FuzzRNG(state: 20_240_917)
+        var rng = SeededRandom(seed: 20_240_917)
         var accepted = 0, refused = 0
         let start = Date()
         for c in 0..<3000 {
