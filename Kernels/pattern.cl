@@ -9,8 +9,7 @@
 //   dW_Q = K̃ dÃ E, dW_K = Q̃ dÃᵀ E, dW_V = (W_Oᵀ dC̃) E, dW_O = dC̃ Ṽᵀ.
 // This is exact (the same function and gradient as the dense path; only the rounding differs) and
 // prompts are never materialised: the sampler's random words go straight to coefficients.
-// Launches per step: pattern_project, pattern_tables, pattern_tile, pattern_reduce, pattern_backproject,
-// pattern_grads_sgd. Requires ICL_R (the basis size of the spec the program serves), ICL_RMAX (a multiple of 8,
+// Launches per step: pattern_project, pattern_tables, pattern_tile, pattern_reduce, pattern_grads_sgd. Requires ICL_R (the basis size of the spec the program serves), ICL_RMAX (a multiple of 8,
 // ≥ R), ICL_MV = ceil(M/8), ICL_DV, ICL_TILE. Compile-time sizes let the inner loops unroll and keep the
 // accumulators in registers.
 #define RMAX ICL_RMAX
@@ -235,50 +234,46 @@ __kernel void pattern_reduce(__global const float8* partials, __global const flo
     }
 }
 
-// Work-item per (w, i), vector over r: back[w][i][r] for w = 0: (K̃ dÃ)[i][r] = Σ_a K̃_a[i] dÃ[a][r];
-// w = 1: (Q̃ dÃᵀ)[i][r] = Σ_b Q̃_b[i] dÃᵀ[b][r];  w = 2: (W_Oᵀ dC̃)[i][r] = Σ_n W_O[n,i] dC̃[n][r].
-// sums: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX] | dÃ [RMAX, RMAX]; back: [3, D, RMAX].
-__kernel void pattern_backproject(__global const float* params, __global const float* proj, __global const float8* sums,
-                                  __global float8* back, const int R) {
-    const int gid = get_global_id(0);
-    if (gid >= 3 * ICL_D) return;
-    const int w = gid / ICL_D, i = gid % ICL_D, RC = (R + 7) / 8;
-    __global const float8* dAt = sums;                            // dÃᵀ rows
-    __global const float8* dC = sums + RMAX * RV;                 // dC̃ rows
-    __global const float8* dA = sums + (PART_SIZE / 8);           // dÃ rows
-    float8 acc[RV];
-    for (int c = 0; c < RV; ++c) acc[c] = (float8)(0.0f);
-    if (w == 0) {
-        for (int a = 0; a < R; ++a) { const float x = PROJ(1, a, i); for (int c = 0; c < RC; ++c) acc[c] += x * dA[a * RV + c]; }
-    } else if (w == 1) {
-        for (int b = 0; b < R; ++b) { const float x = PROJ(0, b, i); for (int c = 0; c < RC; ++c) acc[c] += x * dAt[b * RV + c]; }
-    } else {
-        __global const float* WO = WO_OF(params);
-        for (int n = 0; n < ICL_M; ++n) { const float x = WO[n * ICL_D + i]; for (int c = 0; c < RC; ++c) acc[c] += x * dC[n * RV + c]; }
-    }
-    for (int c = 0; c < RV; ++c) back[(w * ICL_D + i) * RV + c] = acc[c];
-}
-
-// Work-item per parameter row, vector over columns: dW_Q = (K̃ dÃ) E, dW_K = (Q̃ dÃᵀ) E, dW_V = (W_Oᵀ dC̃) E
-// (rows w·D + i), dW_O[n] = Σ_r dC̃[n][r] Ṽ_r (rows 3D + n); then W_new = W_old − η ∇W, W_O rows masked.
+// Work-item per parameter row, vector over columns. For rows w·D + i of W_Q, W_K, W_V it first forms that
+// row of the back-projected factor, vector over r:
+//   w = 0: (K̃ dÃ)[i][r] = Σ_a K̃_a[i] dÃ[a][r];  w = 1: (Q̃ dÃᵀ)[i][r] = Σ_b Q̃_b[i] dÃᵀ[b][r];
+//   w = 2: (W_Oᵀ dC̃)[i][r] = Σ_n W_O[n,i] dC̃[n][r],
+// then the gradient row Σ_r factor[r] E[r]. Rows 3D + n of W_O: dW_O[n] = Σ_r dC̃[n][r] Ṽ_r. Finally
+// W_new = W_old − η ∇W, with W_O rows masked. sums: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX] | dÃ [RMAX, RMAX].
 __kernel void pattern_grads_sgd(__global const float* oldParams, __global float* newParams, __global float* grads,
                                 __global const float* E, __global const float* proj, __global const float* sums,
-                                __global const float* back, __global const float* mask, const float lr, const int R) {
+                                __global const float* mask, const float lr) {
     const int row = get_global_id(0);
     if (row >= 3 * ICL_D + ICL_M) return;
+    const int RC = (ICL_R + 7) / 8;
+    __global const float8* dAt = (__global const float8*)sums;
+    __global const float8* dC = dAt + RMAX * RV;
+    __global const float8* dA = dAt + (PART_SIZE / 8);
     float8 acc[ICL_DV];
     for (int c = 0; c < ICL_DV; ++c) acc[c] = (float8)(0.0f);
     if (row < 3 * ICL_D) {
-        __global const float* b = back + row * RMAX;
-        for (int r = 0; r < R; ++r) {
-            const float x = b[r];
+        const int w = row / ICL_D, i = row % ICL_D;
+        __global const float* params = oldParams;
+        float8 back8[RV];
+        for (int c = 0; c < RV; ++c) back8[c] = (float8)(0.0f);
+        if (w == 0) {
+            for (int a = 0; a < ICL_R; ++a) { const float x = PROJ(1, a, i); for (int c = 0; c < RC; ++c) back8[c] += x * dA[a * RV + c]; }
+        } else if (w == 1) {
+            for (int b = 0; b < ICL_R; ++b) { const float x = PROJ(0, b, i); for (int c = 0; c < RC; ++c) back8[c] += x * dAt[b * RV + c]; }
+        } else {
+            __global const float* WO = WO_OF(params);
+            for (int n = 0; n < ICL_M; ++n) { const float x = WO[n * ICL_D + i]; for (int c = 0; c < RC; ++c) back8[c] += x * dC[n * RV + c]; }
+        }
+        const float* back = (const float*)back8;
+        for (int r = 0; r < ICL_R; ++r) {
+            const float x = back[r];
             for (int c = 0; c < ICL_DV; ++c) acc[c] += x * vload8(c, E + r * DPAD);
         }
     } else {
         const int n = row - 3 * ICL_D;
-        __global const float* dC = sums + RMAX * RMAX + n * RMAX;
-        for (int r = 0; r < R; ++r) {
-            const float x = dC[r];
+        __global const float* dCn = sums + RMAX * RMAX + n * RMAX;
+        for (int r = 0; r < ICL_R; ++r) {
+            const float x = dCn[r];
             for (int c = 0; c < ICL_DV; ++c) acc[c] += x * vload8(c, &PROJ(2, r, 0));
         }
     }

@@ -95,15 +95,36 @@ inline float icl_sample_coefficients(int* pat, int* irr, float* kap, float* yv, 
                                      __global const int* tasks, const int nTasks, const int nRelevant,
                                      const int nIrrelevant, const float alpha, const float K, const uint seedLo,
                                      const uint seedHi, const uint step, const uint stream) {
+    // All Philox blocks first, eight columns per call. When l + 1 is not a multiple of 8, the first spare lane
+    // of the last call computes the prompt's head block (counter word 0xFFFFFFFF) instead of a separate call.
+    #define ICL_NCH ((ICL_COLS + 7) / 8)
+    uint8 R0[ICL_NCH], R1[ICL_NCH], R2[ICL_NCH], R3[ICL_NCH];
+    for (int c = 0; c < ICL_NCH; ++c) {
+        uint8 ctr = (uint8)((uint)(8 * c)) + (uint8)(0, 1, 2, 3, 4, 5, 6, 7);
+        if (ICL_COLS % 8 != 0 && c == ICL_NCH - 1) ctr = select(ctr, (uint8)(0xFFFFFFFFu), ctr == (uint8)((uint)ICL_COLS));
+        icl_philox8(ctr, prompt, step, stream, seedLo, seedHi, &R0[c], &R1[c], &R2[c], &R3[c]);
+    }
     int pa, pb, queryIsA;
+#if ICL_COLS % 8 != 0
+    {
+        uint h0[8], h1[8];
+        vstore8(R0[ICL_NCH - 1], 0, h0);
+        vstore8(R1[ICL_NCH - 1], 0, h1);
+        const int task = icl_below(h0[ICL_COLS % 8], nTasks);
+        pa = tasks[2 * task];
+        pb = tasks[2 * task + 1];
+        queryIsA = (h1[ICL_COLS % 8] & 1u) == 0u;
+    }
+#else
     icl_prompt_head(prompt, tasks, nTasks, seedLo, seedHi, step, stream, &pa, &pb, &queryIsA);
+#endif
     // Decode eight columns at once with vector ops (the same arithmetic as icl_column_pattern, lane-wise).
     const int lo = min(pa, pb), hi = max(pa, pb);
     const int nOther = max(nRelevant - 2, 1);
-    for (int j0 = 0; j0 < ICL_COLS; j0 += 8) {
-        uint8 r0, r1, r2, r3;
+    for (int c = 0; c < ICL_NCH; ++c) {
+        const int j0 = 8 * c;
+        const uint8 r0 = R0[c], r1 = R1[c], r2 = R2[c], r3 = R3[c];
         const int8 j = (int8)(j0) + (int8)(0, 1, 2, 3, 4, 5, 6, 7);
-        icl_philox8(convert_uint8(j), prompt, step, stream, seedLo, seedHi, &r0, &r1, &r2, &r3);
         const float8 u = convert_float8(r0 >> 8) * 0x1.0p-24f;
         const int8 isA = u < (float8)(alpha * 0.5f);
         const int8 isB = ~isA & ((u < (float8)(alpha)) | (int8)(nRelevant <= 2 ? -1 : 0));

@@ -9,7 +9,7 @@ public final class PatternProgram {
     public static let maxBasis = 64
     public let tile: Int
     public let shape: ModelShape
-    let project, tables, tiles, reduce, backproject, gradsSGD: CLKernel
+    let project, tables, tiles, reduce, gradsSGD: CLKernel
 
     public var neuronChunks: Int { (shape.m + 7) / 8 }
     public var paddedNeurons: Int { 8 * neuronChunks }
@@ -37,7 +37,6 @@ public final class PatternProgram {
         tables = try program.kernel("pattern_tables")
         tiles = try program.kernel("pattern_tile")
         reduce = try program.kernel("pattern_reduce")
-        backproject = try program.kernel("pattern_backproject")
         gradsSGD = try program.kernel("pattern_grads_sgd")
     }
 
@@ -79,20 +78,11 @@ public final class PatternProgram {
         return try reduce.launch(global: [entries], local: nil, timed: timed)
     }
 
-    /// K̃ dÃ, Q̃ dÃᵀ and W_Oᵀ dC̃: the gradients' factors before the final product with E.
-    @discardableResult
-    public func launchBackproject(params: CLMemory, basis: SpecBuffers, ws: PatternWorkspace, timed: Bool = false) throws -> CLEvent? {
-        try backproject.set(args: [params, ws.proj, ws.sums, ws.back, Int32(basis.basisSize)])
-        return try backproject.launch(global: [3 * shape.d], local: nil, timed: timed)
-    }
-
     /// The four weight gradients from dÃ and dC̃, and the masked SGD update old → new.
     @discardableResult
     public func launchGradsSGD(old: CLMemory, new: CLMemory, grads: CLMemory, mask: CLMemory, lr: Float,
                                basis: SpecBuffers, ws: PatternWorkspace, timed: Bool = false) throws -> CLEvent? {
-        let R = Int32(basis.basisSize)
-        try launchBackproject(params: old, basis: basis, ws: ws)
-        try gradsSGD.set(args: [old, new, grads, basis.basisPadded, ws.proj, ws.sums, ws.back, mask, lr, R])
+        try gradsSGD.set(args: [old, new, grads, basis.basisPadded, ws.proj, ws.sums, mask, lr])
         return try gradsSGD.launch(global: [3 * shape.d + shape.m], local: nil, timed: timed)
     }
 }
@@ -100,7 +90,7 @@ public final class PatternProgram {
 /// Device buffers of the pattern-space path for up to `capacity` prompts per launch.
 public final class PatternWorkspace {
     public let capacity: Int
-    let proj, tables, partials, partStats, sums, back, stats: CLBuffer<Float>
+    let proj, tables, partials, partStats, sums, stats: CLBuffer<Float>
 
     public init(context: CLContext, program p: PatternProgram, capacity: Int) throws {
         self.capacity = capacity
@@ -110,7 +100,6 @@ public final class PatternWorkspace {
         partials = try context.buffer(Float.self, count: tiles * p.partialCount, label: "per-tile pattern gradients [\(tiles) tiles]")
         partStats = try context.buffer(Float.self, count: 2 * tiles, label: "per-tile statistics")
         sums = try context.buffer(Float.self, count: p.partialCount + R * R, label: "dÃᵀ | dC̃ | dÃ")
-        back = try context.buffer(Float.self, count: 3 * p.shape.d * R, label: "back-projected gradients")
         stats = try context.buffer(Float.self, count: 2, label: "stats")
     }
 

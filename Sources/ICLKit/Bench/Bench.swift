@@ -166,9 +166,6 @@ public struct Bench {
             try row("pattern_reduce", .pattern, tiles * part, f4 * (tiles + 1) * part) {
                 try p.launchReduce(ws: ws, batch: B, train: true, timed: true)
             }
-            try row("pattern_backproject", .pattern, 2 * (2 * d * R * R + d * m * R), 0) {
-                try p.launchBackproject(params: pb.params, basis: pb.trainSpec, ws: ws, timed: true)
-            }
             try row("pattern_grads_sgd", .pattern, 2 * (3 * d * m * R + 3 * d * d * R + m * d * R), f4 * 3 * (3 * d * d + m * d)) {
                 try p.launchGradsSGD(old: pb.params, new: pb.spare, grads: pb.grads, mask: pb.mask, lr: 0,
                                      basis: pb.trainSpec, ws: ws, timed: true)

@@ -25,6 +25,7 @@ public struct CheckCase: Sendable {
         add("m=37 B=100", batch: 100) { $0.m = 37 }
         add("attendQuery l=5 B=64", batch: 64) { $0.lTrain = 5; $0.attendQuery = true }
         add("l=150 m=130 B=40", batch: 40) { $0.lTrain = 150; $0.m = 130 }
+        add("l=15 (16 columns, a multiple of 8) B=24", batch: 24) { $0.lTrain = 15 }
         return out
     }
 }
