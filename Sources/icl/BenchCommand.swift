@@ -7,7 +7,7 @@ import ICLOpenCL
 enum BenchCommand {
     static func run(_ argv: [String]) throws {
         let args = try Arguments(argv, command: "bench",
-                                 options: CommonOptions.valued.union(["batch", "kernel-batch", "pipelines"]),
+                                 options: CommonOptions.valued.union(["batch", "kernel-batch", "pipelines", "prune-rates"]),
                                  flags: ["json", "quick", "no-reference"])
         let config = try CommonOptions.config(args)
         let factory = try CommonOptions.factory(args)
@@ -72,6 +72,23 @@ enum BenchCommand {
             for p in pipelines { rows.append(try bench.infer(batch: B, pipeline: p)) }
         }
         if !args.has("no-reference") { rows.append(try bench.cpuReference(batch: 64)) }
+        // Pruned models run on smaller kernels: inference at the largest batch for m − ⌊R·m⌋ neurons.
+        let rates = try (args.value("prune-rates") ?? "0,0.2,0.4").split(separator: ",").map { text -> Double in
+            guard let r = Double(text), r >= 0, r < 1 else {
+                throw UsageError("--prune-rates takes rates in [0, 1) like 0,0.2,0.4; got '\(text)'.")
+            }
+            return r
+        }
+        let pruneBatch = batches.max() ?? 16384
+        var pruneRows: [(rate: Double, m: Int, row: BenchRow)] = []
+        for r in rates {
+            var c = config
+            c.m = config.m - Int((r * Double(config.m)).rounded(.down))
+            var pb = Bench(context: context, config: c, variant: variant)
+            pb.repeats = bench.repeats
+            pb.minSeconds = bench.minSeconds
+            pruneRows.append((r, c.m, try pb.infer(batch: pruneBatch, pipeline: pipelines[0])))
+        }
         for r in rows {
             if json {
                 Output.json(["what": r.what, "pipeline": r.pipeline, "B": r.batch, "l": config.lTrain, "m": config.m,
@@ -81,6 +98,21 @@ enum BenchCommand {
                 print("  " + pad(r.what, 5) + "  " + pad(r.pipeline, 9) + " " + pad("\(r.batch)", 7)
                       + String(format: "  %13.0f  %5.1f%%  %7.1f  %5.1f", r.promptsPerSecond, 100 * r.spread, r.gflops,
                                100 * r.gflops / ceil.gflops))
+            }
+        }
+        if !json && !pruneRows.isEmpty {
+            print("\npruned models (compacted W_O), inference at B = \(pruneBatch), \(pipelines[0].rawValue) pipeline:")
+            print("  rate   m     prompts/s      spread  speed-up")
+        }
+        let base = pruneRows.first { $0.rate == 0 }?.row.promptsPerSecond ?? pruneRows.first?.row.promptsPerSecond ?? 1
+        for p in pruneRows {
+            if json {
+                Output.json(["what": "infer-pruned", "pipeline": p.row.pipeline, "rate": p.rate, "B": p.row.batch,
+                             "l": config.lTrain, "m": p.m, "d": config.d, "prompts_per_s": p.row.promptsPerSecond,
+                             "speedup": p.row.promptsPerSecond / base])
+            } else {
+                print(String(format: "  %.2f   %-4d  %13.0f  %5.1f%%  %.2f×", p.rate, p.m, p.row.promptsPerSecond,
+                             100 * p.row.spread, p.row.promptsPerSecond / base))
             }
         }
     }

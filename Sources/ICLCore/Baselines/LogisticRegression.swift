@@ -12,7 +12,7 @@ public struct LogisticRegression: PromptClassifier {
     public let tolerance: Double
     public var name: String { "logistic (λ=\(formatParameter(lambda)))" }
 
-    public init(lambda: Double = 0.01, iterations: Int = 100, tolerance: Double = 1e-10) {
+    public init(lambda: Double = 0.01, iterations: Int = 100, tolerance: Double = 1e-8) {
         precondition(lambda > 0, "logistic regression needs λ > 0")
         self.lambda = lambda
         self.iterations = iterations
