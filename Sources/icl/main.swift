@@ -13,6 +13,7 @@ commands:
   train     train the model; prints the ICL error on unseen in-domain and OOD tasks
   eval      evaluate a checkpoint on fresh prompts
   prune     remove neurons (rows of W_O) by magnitude or at random; writes a smaller checkpoint
+  probe     the trained model's mechanism: attention on same-pattern contexts, neuron alignment
   check     cross-check every OpenCL kernel against the CPU reference
   bench     kernel and end-to-end throughput against the device's measured ceilings
   help      this text
@@ -35,6 +36,7 @@ func run(_ argv: [String]) throws {
     case "check": try CheckCommand.run(rest)
     case "bench": try BenchCommand.run(rest)
     case "prune": try PruneCommand.run(rest)
+    case "probe": try ProbeCommand.run(rest)
     case "help", "--help", "-h": print(usage)
     default: throw UsageError("unknown command '\(command)'; run `icl help` for the list.")
     }

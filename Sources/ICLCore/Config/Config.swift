@@ -59,6 +59,8 @@ public struct Config: Equatable, Sendable {
     public var checkpointEvery = 500
     /// Write a training line to metrics.jsonl every this many steps.
     public var logEvery = 10
+    /// Record the mechanism probes (E6, E7) in metrics.jsonl every this many steps (0: never).
+    public var probeEvery = 0
 
     // MARK: Pruning (PAPER.md §4)
     /// Neuron magnitude for magnitude pruning: "wo" (‖W_O row‖) or "wowv" (‖row of W_O W_V‖).

@@ -90,11 +90,12 @@ extension Config {
         intField("evalPrompts", \.evalPrompts, "prompts per evaluation (≥ 1)"),
         intField("checkpointEvery", \.checkpointEvery, "checkpoint every N steps (0: at the end only)"),
         intField("logEvery", \.logEvery, "metrics line every N steps (≥ 1)"),
+        intField("probeEvery", \.probeEvery, "mechanism probes every N steps (0: never)"),
         choiceField("pruneBy", \.pruneBy, ["wo", "wowv"], "magnitude for pruning"),
     ]
 
     /// Fields that only steer the schedule and logging; a resumed run may change them.
-    public static let scheduleFields: Set<String> = ["steps", "evalEvery", "evalPrompts", "checkpointEvery", "logEvery", "lTest", "alphaTest", "pruneBy"]
+    public static let scheduleFields: Set<String> = ["steps", "evalEvery", "evalPrompts", "checkpointEvery", "logEvery", "probeEvery", "lTest", "alphaTest", "pruneBy"]
 
     /// Names of the fields where two configs differ.
     public func differingFields(from other: Config) -> [String] {
@@ -210,6 +211,7 @@ extension Config {
         if evalEvery < 0 { try fail("evalEvery", evalEvery, "must be ≥ 0") }
         if evalPrompts < 1 { try fail("evalPrompts", evalPrompts, "must be ≥ 1") }
         if logEvery < 1 { try fail("logEvery", logEvery, "must be ≥ 1") }
+        if probeEvery < 0 { try fail("probeEvery", probeEvery, "must be ≥ 0") }
         if TaskSets.unseen(self).isEmpty {
             try fail("trainShifts", effectiveTrainShifts, "the training tasks cover every task, leaving no unseen in-domain task to test; use fewer shifts or a larger M1")
         }

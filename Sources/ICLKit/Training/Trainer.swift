@@ -119,7 +119,19 @@ public enum Trainer {
             return results
         }
 
+        func probe(_ step: Int) throws {
+            let w = try backend.readWeights()
+            for domain in [PromptSpec.Domain.inDomain, .outOfDomain] {
+                let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, stream: RNGStream.checkPrompts.rawValue)
+                var rec = Probes.measure(w, config: config, bank: bank, spec: spec).record
+                rec["step"] = step
+                rec["probe"] = domain.rawValue
+                metrics.append(rec)
+            }
+        }
+
         if !req.resume { try checkpoint(0) }
+        if !req.resume && config.probeEvery > 0 { try probe(0) }
         var losses: [Float] = []
         var lastLoss = Float.nan
         var evals: [EvalResult] = []
@@ -147,6 +159,7 @@ public enum Trainer {
                 note = String(format: "id err %.4f  ood err %.4f ", evals[0].error, evals[1].error)
                 if req.showProgress { progress.line("step \(done): " + note) }
             }
+            if config.probeEvery > 0 && done % config.probeEvery == 0 { try probe(done) }
             if (config.checkpointEvery > 0 && done % config.checkpointEvery == 0) || done == config.steps {
                 try checkpoint(done)
                 lastCheckpoint = done
