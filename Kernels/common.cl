@@ -13,6 +13,13 @@
 #define WV_OF(p) ((p) + 2 * ICL_DD)
 #define WO_OF(p) ((p) + 3 * ICL_DD)
 
+// The sum of a float8's lanes.
+inline float icl_hsum8(const float8 x) {
+    const float4 s4 = x.lo + x.hi;
+    const float2 s2 = s4.lo + s4.hi;
+    return s2.x + s2.y;
+}
+
 // Tree reduction (sum) over a work-group's local array of ICL_WG floats; every item gets the total.
 // Must be called from uniform control flow.
 inline float icl_group_sum(__local float* red, float value) {

@@ -24,12 +24,6 @@
 // Partial gradients per tile: dA [D, DV] then dC [M, DV].
 #define PART8 ((ICL_D + ICL_M) * DV)
 
-inline float icl_hsum8(const float8 x) {
-    const float4 s4 = x.lo + x.hi;
-    const float2 s2 = s4.lo + s4.hi;
-    return s2.x + s2.y;
-}
-
 // Work-item per float of the derived buffer: Aᵀ [D, DPAD] (Aᵀ[j][i] = A[i][j] = Σ_k W_K[k,i] W_Q[k,j]),
 // C [M, DPAD] (C[n][j] = Σ_k W_O[n,k] W_V[k,j]), Cᵀ [D, MPAD], then a [MPAD]; padding lanes are zero.
 __kernel void fused_precompute(__global const float* params, __global const float* a, __global float* derived) {

@@ -29,18 +29,12 @@
 // proj: Q̃ᵀ | K̃ᵀ | Ṽᵀ, each [RMAX, D] (row b = W e_b)
 #define PROJ(w, b, i) proj[((w) * RMAX + (b)) * ICL_D + (i)]
 
-inline float icl_hsum8p(const float8 x) {
-    const float4 s4 = x.lo + x.hi;
-    const float2 s2 = s4.lo + s4.hi;
-    return s2.x + s2.y;
-}
-
 // x · y over n contiguous floats, eight at a time (vload8 needs no alignment), then the tail.
 inline float icl_dot(__global const float* x, __global const float* y, const int n) {
     float8 acc = (float8)(0.0f);
     int i = 0;
     for (; i + 8 <= n; i += 8) acc += vload8(0, x + i) * vload8(0, y + i);
-    float total = icl_hsum8p(acc);
+    float total = icl_hsum8(acc);
     for (; i < n; ++i) total += x[i] * y[i];
     return total;
 }
@@ -129,7 +123,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         float8 tot8 = (float8)(0.0f);
         #pragma unroll
         for (int k = 0; k < LV; ++k) { sc8[k] = exp(sc8[k] - top); tot8 += sc8[k]; }
-        const float inv = 1.0f / icl_hsum8p(tot8);
+        const float inv = 1.0f / icl_hsum8(tot8);
         #pragma unroll
         for (int k = 0; k < LV; ++k) sc8[k] *= inv;
         for (int s = 0; s < ICL_L; ++s) at[s] = sc[s];
@@ -153,7 +147,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         float8 f8 = (float8)(0.0f);
         #pragma unroll
         for (int k = 0; k < MV; ++k) f8 += a8[k] * fmax(g8[k], (float8)(0.0f));
-        const float F = icl_hsum8p(f8);
+        const float F = icl_hsum8(f8);
         const float margin = z * F;
         lossSum += margin < 1.0f ? 1.0f - margin : 0.0f;
         errSum += margin > 0.0f ? 0.0f : 1.0f;

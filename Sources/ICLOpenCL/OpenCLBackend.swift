@@ -108,7 +108,7 @@ public final class OpenCLBackend: Backend {
             try p.launchReduce(ws: ws, batch: config.batch, train: true)
             try p.launchGradsSGD(old: params, new: spare, grads: grads, mask: mask, lr: config.lr, basis: trainSpec, ws: ws)
             swap(&params, &spare)
-            return ws.statsBuffer
+            return ws.stats
         }
         if let (p, ws) = fusedTrain {
             try p.launchPrecompute(params: params, a: a, ws: ws)
@@ -172,42 +172,43 @@ public final class OpenCLBackend: Backend {
 
     public func evaluate(_ spec: PromptSpec, prompts count: Int) throws -> BatchStats {
         let specBuffers = try specBuffers(spec)
-        var lossSum: Double = 0, errors = 0
         let evalShape = ModelShape(dX: config.dX, dY: config.dY, length: spec.length, m: m, attendQuery: config.attendQuery)
         if pipeline == .pattern && PatternProgram.supports(spec, shape: evalShape, device: context.device) {
             let (p, ws) = try patternInference(length: spec.length, basisSize: specBuffers.basisSize)
             try p.launchTables(params: params, a: a, basis: specBuffers, ws: ws)
-            for chunk in chunks(of: count, size: OpenCLBackend.evalChunk) {
-                try p.launchTiles(specBuffers, step: 0, firstPrompt: chunk.first, batch: chunk.count, ws: ws, train: false)
-                try p.launchReduce(ws: ws, batch: chunk.count, train: false)
-                let s = try ws.statsBuffer.read()
-                lossSum += Double(s[0]) * Double(chunk.count)
-                errors += Int(s[1])
+            return try accumulate(count) { first, n in
+                try p.launchTiles(specBuffers, step: 0, firstPrompt: first, batch: n, ws: ws, train: false)
+                try p.launchReduce(ws: ws, batch: n, train: false)
+                return ws.stats
             }
-            return BatchStats(loss: Float(lossSum / Double(max(count, 1))), errors: errors, prompts: count)
         }
         if pipeline != .unfused {
             let (p, ws) = try fusedInference(length: spec.length)
             try p.launchPrecompute(params: params, a: a, ws: ws)
-            for chunk in chunks(of: count, size: OpenCLBackend.evalChunk) {
-                try p.launchTiles(specBuffers, step: 0, firstPrompt: chunk.first, batch: chunk.count, a: a, ws: ws,
-                                  train: false)
-                try p.launchReduce(ws: ws, batch: chunk.count, train: false)
-                let s = try ws.stats.read()
-                lossSum += Double(s[0]) * Double(chunk.count)
-                errors += Int(s[1])
+            return try accumulate(count) { first, n in
+                try p.launchTiles(specBuffers, step: 0, firstPrompt: first, batch: n, a: a, ws: ws, train: false)
+                try p.launchReduce(ws: ws, batch: n, train: false)
+                return ws.stats
             }
-            return BatchStats(loss: Float(lossSum / Double(max(count, 1))), errors: errors, prompts: count)
         }
         let (p, ws) = try inference(length: spec.length)
-        for chunk in chunks(of: count, size: OpenCLBackend.evalChunk) {
-            try p.launchSample(ws, specBuffers, step: 0, firstPrompt: chunk.first, batch: chunk.count)
-            try p.launchAttentionForward(ws, params: params, batch: chunk.count)
-            try p.launchMLPForward(ws, params: params, a: a, batch: chunk.count)
-            try p.launchHinge(ws, batch: chunk.count)
-            try p.launchReduceStats(ws, batch: chunk.count)
-            let s = try ws.stats.read()
-            lossSum += Double(s[0]) * Double(chunk.count)
+        return try accumulate(count) { first, n in
+            try p.launchSample(ws, specBuffers, step: 0, firstPrompt: first, batch: n)
+            try p.launchAttentionForward(ws, params: params, batch: n)
+            try p.launchMLPForward(ws, params: params, a: a, batch: n)
+            try p.launchHinge(ws, batch: n)
+            try p.launchReduceStats(ws, batch: n)
+            return ws.stats
+        }
+    }
+
+    /// Runs `chunk(first, count)` over the prompts in chunks of `evalChunk`; each returns the buffer holding its
+    /// (mean loss, errors). Returns the statistics of all `count` prompts.
+    func accumulate(_ count: Int, _ chunk: (Int, Int) throws -> CLBuffer<Float>) throws -> BatchStats {
+        var lossSum: Double = 0, errors = 0
+        for c in chunks(of: count, size: OpenCLBackend.evalChunk) {
+            let s = try chunk(c.first, c.count).read()
+            lossSum += Double(s[0]) * Double(c.count)
             errors += Int(s[1])
         }
         return BatchStats(loss: Float(lossSum / Double(max(count, 1))), errors: errors, prompts: count)

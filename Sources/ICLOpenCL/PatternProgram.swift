@@ -90,7 +90,9 @@ public final class PatternProgram {
 /// Device buffers of the pattern-space path for up to `capacity` prompts per launch.
 public final class PatternWorkspace {
     public let capacity: Int
-    let proj, tables, partials, partStats, sums, stats: CLBuffer<Float>
+    let proj, tables, partials, partStats, sums: CLBuffer<Float>
+    /// Mean loss and error count of the last reduce.
+    public let stats: CLBuffer<Float>
 
     public init(context: CLContext, program p: PatternProgram, capacity: Int) throws {
         self.capacity = capacity
@@ -103,6 +105,4 @@ public final class PatternWorkspace {
         stats = try context.buffer(Float.self, count: 2, label: "stats")
     }
 
-    /// Mean loss and error count of the last reduce.
-    public var statsBuffer: CLBuffer<Float> { stats }
 }

@@ -299,8 +299,8 @@ public struct SafeTensorsFile: Equatable, Sendable {
 private func errnoText(_ code: Int32) -> String { String(cString: strerror(code)) }
 
 /// Writes `bytes` to a temp file next to `path`, fsyncs it, and renames it over `path`; on any failure
-/// the temp file is removed and `path` is untouched.
-func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
+/// the temp file is removed and `path` is untouched. Every whole-file write of the project goes through here.
+public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
     guard !path.isEmpty else { throw CheckpointError("cannot write a file with an empty path; give a file name.") }
     let url = URL(fileURLWithPath: path)
     let dir = url.deletingLastPathComponent().path

@@ -56,16 +56,16 @@ public struct Bench {
         try body()   // warm-up (program builds, first-touch)
         var calls = 1
         while true {
-            let t0 = DispatchTimeNow()
+            let t0 = monotonicNanoseconds()
             for _ in 0..<calls { try body() }
-            let t = Double(DispatchTimeNow() - t0) / 1e9
+            let t = Double(monotonicNanoseconds() - t0) / 1e9
             if t >= minSeconds || calls >= 1 << 16 { break }
             calls *= 2
         }
         return try (0..<repeats).map { _ in
-            let t0 = DispatchTimeNow()
+            let t0 = monotonicNanoseconds()
             for _ in 0..<calls { try body() }
-            return Double(DispatchTimeNow() - t0) / 1e9 / Double(calls * unitsPerCall)
+            return Double(monotonicNanoseconds() - t0) / 1e9 / Double(calls * unitsPerCall)
         }
     }
 

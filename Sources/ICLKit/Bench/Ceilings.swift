@@ -39,10 +39,10 @@ public struct Ceilings: Sendable {
 public enum Timing {
     /// Seconds one enqueued command took.
     public static func seconds(context: CLContext, _ body: () throws -> CLEvent?) throws -> Double {
-        let start = DispatchTimeNow()
+        let start = monotonicNanoseconds()
         let event = try body()
         try context.finish()
-        let host = Double(DispatchTimeNow() - start) / 1e9
+        let host = Double(monotonicNanoseconds() - start) / 1e9
         if let e = event, let ns = try? e.elapsedNanoseconds, ns > 0 { return Double(ns) / 1e9 }
         return host
     }
@@ -56,7 +56,7 @@ public enum Timing {
     }
 }
 
-@inline(__always) func DispatchTimeNow() -> UInt64 {
+@inline(__always) func monotonicNanoseconds() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)

@@ -1,4 +1,5 @@
 import Foundation
+import ICLCore
 
 /// `metrics.jsonl`: one JSON object per line, appended with a single write each so a reader (or a
 /// crash) never sees half a line.
@@ -49,20 +50,14 @@ public struct RunError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Whole-file writes through a temporary file and a rename: readers see the old file or the new one.
+/// Whole-file writes through ICLCore's `writeFileAtomically` (temporary file, fsync, rename): readers see the
+/// old file or the new one. Failures become a RunError (exit code 1).
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
         do {
-            try data.write(to: tmp)
-            if rename(tmp.path, url.path) != 0 {
-                throw RunError("cannot replace '\(path)' (errno \(errno)).")
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw RunError("cannot write '\(path)': \(error); check the folder exists and is writable.")
+            try writeFileAtomically([UInt8](data), to: path)
+        } catch let e as CheckpointError {
+            throw RunError(e.message)
         }
     }
 }
