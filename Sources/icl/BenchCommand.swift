@@ -26,6 +26,13 @@ enum BenchCommand {
             }
             return p
         }
+        // Every argument is checked before anything is measured.
+        let rates = try (args.value("prune-rates") ?? "0,0.2,0.4").split(separator: ",").map { text -> Double in
+            guard let r = Double(text), r >= 0, r < 1 else {
+                throw UsageError("--prune-rates takes rates in [0, 1) like 0,0.2,0.4; got '\(text)'.")
+            }
+            return r
+        }
         let json = args.has("json")
         var bench = Bench(context: context, config: config, variant: variant)
         if args.has("quick") { bench.repeats = 3; bench.minSeconds = 0.1 }
@@ -73,12 +80,6 @@ enum BenchCommand {
         }
         if !args.has("no-reference") { rows.append(try bench.cpuReference(batch: 64)) }
         // Pruned models run on smaller kernels: inference at the largest batch for m − ⌊R·m⌋ neurons.
-        let rates = try (args.value("prune-rates") ?? "0,0.2,0.4").split(separator: ",").map { text -> Double in
-            guard let r = Double(text), r >= 0, r < 1 else {
-                throw UsageError("--prune-rates takes rates in [0, 1) like 0,0.2,0.4; got '\(text)'.")
-            }
-            return r
-        }
         let pruneBatch = batches.max() ?? 16384
         var pruneRows: [(rate: Double, m: Int, row: BenchRow)] = []
         for r in rates {

@@ -81,6 +81,13 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
     }
 
+    func testBenchRefusesBadArgumentsBeforeMeasuring() throws {
+        for (args, needle) in [(["--pipelines", "warp"], "warp"), (["--prune-rates", "1.5"], "1.5"),
+                               (["--batch", "0"], "--batch"), (["--device", "cpu-reference"], "--device opencl")] {
+            assertCleanFailure(try CLI.run(["bench"] + args), status: 2, contains: [needle])
+        }
+    }
+
     func testUnknownCommand() throws {
         assertCleanFailure(try CLI.run(["fly"]), status: 2, contains: ["fly", "icl help"])
     }
