@@ -14,6 +14,7 @@ commands:
   eval      evaluate a checkpoint on fresh prompts
   prune     remove neurons (rows of W_O) by magnitude or at random; writes a smaller checkpoint
   probe     the trained model's mechanism: attention on same-pattern contexts, neuron alignment
+  reproduce the paper's experiments (NAME|all; --quick, --seeds K, --shard i/n, --merge): CSV, SVG, summary.md
   check     cross-check every OpenCL kernel against the CPU reference
   bench     kernel and end-to-end throughput against the device's measured ceilings
   help      this text
@@ -37,6 +38,7 @@ func run(_ argv: [String]) throws {
     case "bench": try BenchCommand.run(rest)
     case "prune": try PruneCommand.run(rest)
     case "probe": try ProbeCommand.run(rest)
+    case "reproduce": try ReproduceCommand.run(rest)
     case "help", "--help", "-h": print(usage)
     default: throw UsageError("unknown command '\(command)'; run `icl help` for the list.")
     }

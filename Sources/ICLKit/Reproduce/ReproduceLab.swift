@@ -1,0 +1,104 @@
+import Foundation
+import ICLCore
+import ICLOpenCL
+
+/// A trained model of a reproduction: its checkpoint and the metrics it logged (probes, evaluations).
+public struct TrainedModel {
+    public var config: Config
+    public var checkpoint: Checkpoint
+    public var metricsPath: String
+
+    /// Every metrics.jsonl record that has `field` (e.g. "probe" or "eval").
+    public func records(with field: String) -> [[String: Any]] {
+        guard let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  o[field] != nil else { return nil }
+            return o
+        }
+    }
+}
+
+/// What the recipes share: the base config, the size, the device, and trained models cached under
+/// `<out>/models/` (a model several recipes need is trained once per process and reused from disk by
+/// later runs, including an interrupted run's partial training, which resumes).
+public final class ReproduceLab {
+    public let size: ReproduceSize
+    public let base: Config
+    public let factory: BackendFactory
+    public let outDir: String
+    let log: (String) -> Void
+    private var models: [String: TrainedModel] = [:]
+    private var context: CLContext??
+
+    public init(size: ReproduceSize, base: Config, factory: BackendFactory, outDir: String,
+                log: @escaping (String) -> Void) {
+        self.size = size; self.base = base; self.factory = factory; self.outDir = outDir; self.log = log
+    }
+
+    /// The base config of one seed: the paper's defaults (plus the user's --set), with this seed, probes at
+    /// the size's cadence and evaluations only at the end.
+    public func config(seed: Int) -> Config {
+        var c = base
+        c.seed = UInt64(seed)
+        c.probeEvery = size.probeEvery
+        c.evalEvery = 0
+        c.checkpointEvery = 0
+        c.evalPrompts = size.evalPrompts
+        return c
+    }
+
+    /// The model `config` trains to, from the cache or trained now.
+    public func model(_ config: Config) throws -> TrainedModel {
+        let key = config.jsonString()
+        if let m = models[key] { return m }
+        let folder = outDir + "/models/seed\(config.seed)-" + String(ReproduceLab.fnv1a(key), radix: 16)
+        let req0 = TrainRequest(config: config, outDir: folder, resume: false, factory: factory, showProgress: false)
+        var done = false
+        if FileManager.default.fileExists(atPath: req0.checkpointPath) {
+            let ckpt = try Checkpoint.read(path: req0.checkpointPath)
+            done = ckpt.step >= config.steps
+        }
+        if !done {
+            var req = req0
+            req.resume = FileManager.default.fileExists(atPath: req0.checkpointPath)
+            let started = Date()
+            let summary = try Trainer.run(req)
+            log(String(format: "trained seed %d (α = %g, %d steps) in %.1f s", Int(config.seed), Double(config.alpha),
+                       config.steps, Date().timeIntervalSince(started)) + " on " + summary.device)
+        }
+        let model = TrainedModel(config: config, checkpoint: try Checkpoint.read(path: req0.checkpointPath),
+                                 metricsPath: req0.metricsPath)
+        models[key] = model
+        return model
+    }
+
+    /// A backend holding `weights` (possibly pruned), on the lab's one device context.
+    public func backend(_ config: Config, weights: ModelWeights<Float>) throws -> Backend {
+        if context == nil { context = .some(try factory.openContext()) }
+        return try factory.make(config: config, bank: PatternBank(config: config), weights: weights,
+                                mask: [Float](repeating: 1, count: weights.m), context: context!)
+    }
+
+    /// The device the lab runs on, in words.
+    public func deviceDescription() throws -> String {
+        if context == nil { context = .some(try factory.openContext()) }
+        guard let ctx = context! else { return "cpu-reference (plain Swift, Float32)" }
+        return "\(ctx.device.name) (\(ctx.device.platformName), driver \(ctx.device.driverVersion))"
+    }
+
+    /// ICL error of `backend`'s model on fresh prompts of `domain` at α′, l and (for OOD) S1.
+    public func evaluate(_ backend: Backend, _ config: Config, domain: PromptSpec.Domain, alpha: Float? = nil,
+                         length: Int, S1: Float? = nil, prompts: Int? = nil) throws -> EvalResult {
+        var c = config
+        if let S1 { c.S1 = S1 }
+        return try Evaluator.evaluate(backend, config: c, bank: PatternBank(config: c), domain: domain, alpha: alpha,
+                                      length: length, prompts: prompts ?? size.evalPrompts)
+    }
+
+    static func fnv1a(_ s: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h
+    }
+}
