@@ -205,7 +205,8 @@ public enum Reproducer {
         let held = claims.filter { $0.verdict == .held }.count
         var md = ["# Reproduction summary", "",
                   "Size `\(first.size.name)`, \(found[present[0].name]!.count) seed(s) per recipe, device: \(first.device).",
-                  "Base config: `\(first.config)`.", "",
+                  "Base config (each seed k = 1…K replaces `seed`): `\(first.config)`.", "",
+                  "Verdicts: **held**, **missed**, or **partly** (held only in the weaker form the line states). Errors are fractions of fresh prompts; 0 means no error in the prompts evaluated.", "",
                   "\(held) of \(claims.count) claims held.", "",
                   "| Exp. | Claim | Paper | Ours (mean over seeds) | Verdict |", "|---|---|---|---|---|"]
         md += claims.map(\.markdownRow)

@@ -7,7 +7,7 @@ public struct BaselinesRecipe: Recipe {
     public let name = "E3"
     public let title = "ICL vs classical learners fitted on each prompt's own examples"
     static let alphas: [Float] = [0.8, 0.6]
-    static let icl = "ICL (trained transformer)"
+    static let icl = "ICL (transformer)"
     public var tables: [TableSpec] { [TableSpec("E3", keys: ["alpha", "length", "method"], values: ["error"])] }
 
     public func measure(seed: Int, lab: ReproduceLab) throws -> [String: [ResultRow]] {
@@ -42,7 +42,7 @@ public struct BaselinesRecipe: Recipe {
                       series: methods.map { m in
                           table.series(m, x: "length", y: "error", where: ["alpha": ResultRow.key(alpha), "method": m],
                                        dashed: m != Self.icl)
-                      })
+                      }, logFloor: 0.5 / Double(size.baselinePrompts))
         }
         let slack = 1.0 / Double(size.baselinePrompts)
         func error(_ alpha: String, _ l: Int, _ method: String) -> Double {

@@ -40,7 +40,7 @@ public struct OODLengthRecipe: Recipe {
                                                  where: ["S1": ResultRow.key($0)]) }
         let panel = PlotPanel(title: "OOD error (mean ± std over seeds)", xLabel: "test context length l",
                               yLabel: "OOD classification error", yLog: true, series: series,
-                              referenceLines: [(y: 0.01, label: "1%")])
+                              logFloor: 0.5 / Double(size.evalPrompts), referenceLines: [(y: 0.01, label: "1%")])
         let lmax = ResultRow.key(size.lengths.max() ?? 20)
         let atMax = Self.S1s.map { table.mean("error", where: ["S1": ResultRow.key($0), "length": lmax]) ?? .nan }
         let slack = 1.0 / Double(size.evalPrompts)
@@ -92,7 +92,7 @@ public struct AlphaLengthRecipe: Recipe {
                                                         where: ["alpha": ResultRow.key($0), "domain": domain]) }
             panels.append(PlotPanel(title: domain == "id" ? "unseen in-domain tasks" : "OOD tasks (S1 = 1.1)",
                                     xLabel: "test context length l", yLabel: "classification error", yLog: true,
-                                    series: series))
+                                    series: series, logFloor: 0.5 / Double(size.evalPrompts)))
             // "Larger α′, lower plateau": the error averaged over the test lengths falls as α′ grows.
             let averages = series.map { s in s.y.filter(\.isFinite).reduce(0, +) / Double(max(1, s.y.count)) }
             let atMax = Self.alphas.map { table.mean("error", where: ["alpha": ResultRow.key($0), "domain": domain, "length": lmax]) }

@@ -21,6 +21,16 @@ func fitSeries(_ fit: (slope: Double, intercept: Double, points: Int), xs: [Doub
                       y: grid.map { exp(fit.intercept + fit.slope * log($0)) }, dashed: true)
 }
 
+/// The theory's power law with the given slope, through the points' geometric mean.
+func theorySeries(slope: Double, xs: [Double], ys: [Double]) -> PlotSeries {
+    let pts = zip(xs, ys).filter { $0.0 > 0 && $0.1 > 0 && $0.1.isFinite }
+    guard !pts.isEmpty else { return PlotSeries(name: "theory", x: [], y: []) }
+    let mx = pts.reduce(0) { $0 + log($1.0) } / Double(pts.count), my = pts.reduce(0) { $0 + log($1.1) } / Double(pts.count)
+    let grid = pts.map(\.0).sorted()
+    return PlotSeries(name: String(format: "theory: slope %.2f", slope), x: grid,
+                      y: grid.map { exp(my + slope * (log($0) - mx)) }, dashed: true)
+}
+
 /// Theory check 1: the test length needed for a target in-domain error scales like 1/α′ (log-log slope 1).
 public struct TestLengthTheoryRecipe: Recipe {
     public let name = "T1"
@@ -51,7 +61,7 @@ public struct TestLengthTheoryRecipe: Recipe {
         let missing = table.rows.filter { !($0.mean["length_needed"] ?? .nan).isFinite }.map { $0.key("alpha") }
         let panel = PlotPanel(title: "in-domain error ≤ \(Fmt.num(size.lengthTarget * 100, 0))%: test length needed",
                               xLabel: "1/α′", yLabel: "test length needed", xLog: true, yLog: true,
-                              series: [points, fitSeries(fit, xs: points.x)])
+                              series: [points, fitSeries(fit, xs: points.x), theorySeries(slope: 1, xs: points.x, ys: points.y)])
         let note = missing.isEmpty ? "" : "; not reached by l = \(size.theoryMaxLength) at α′ = \(missing.joined(separator: ", "))"
         return (SVGFigure(title: "T1 — " + title, panels: [panel]), [
             Claim("T1", "test length needed scales like 1/α′ (log-log slope)", paper: "slope 1 (theory, l_ts ≳ 1/α′)",
@@ -93,7 +103,7 @@ public struct IterationsTheoryRecipe: Recipe {
         let missing = table.rows.filter { !($0.mean["steps_needed"] ?? .nan).isFinite }.map { $0.key("alpha") }
         let panel = PlotPanel(title: "in-domain error ≤ \(Fmt.num(size.iterationsTarget * 100, 0))% (α′ = 0.8, l = 20): steps needed",
                               xLabel: "training α", yLabel: "SGD steps needed", xLog: true, yLog: true,
-                              series: [points, fitSeries(fit, xs: points.x)])
+                              series: [points, fitSeries(fit, xs: points.x), theorySeries(slope: -2.0 / 3, xs: points.x, ys: points.y)])
         let note = missing.isEmpty ? "" : "; not reached at α = \(missing.joined(separator: ", "))"
         return (SVGFigure(title: "T2 — " + title, panels: [panel]), [
             Claim("T2", "iterations needed scale like α^(−2/3) (log-log slope)", paper: "slope −0.67 (theory, T = Θ(α^(−2/3)))",
