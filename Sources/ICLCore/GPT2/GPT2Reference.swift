@@ -79,6 +79,8 @@ public struct GPT2StepResult<T: RefReal> {
 /// b at (b·(l+1) + t)·d, each column a token, query last.
 public enum GPT2Reference {
     /// Forward pass with every intermediate. prompts: [B, l+1, d], l + 1 ≤ maxTokens.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func forward<T: RefReal>(_ w: GPT2Weights<T>, prompts: [T], batch B: Int, length l: Int) -> GPT2Trace<T> {
         let s = w.shape, n = l + 1, W = s.width, M = s.mlpWidth, rows = B * n
         precondition(n <= s.maxTokens, "prompt of \(n) columns is longer than maxTokens = \(s.maxTokens)")
@@ -120,6 +122,8 @@ public enum GPT2Reference {
     }
 
     /// `backward` with the loss gradient at every block boundary kept.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func backwardTrace<T: RefReal>(_ w: GPT2Weights<T>, prompts: [T], trace tr: GPT2Trace<T>,
                                                  dF: [T]) -> GPT2BackwardTrace<T> {
         let s = w.shape, B = tr.batch, n = tr.tokens, W = s.width, M = s.mlpWidth, rows = B * n
@@ -168,6 +172,8 @@ public enum GPT2Reference {
     /// One AdamW update (step is 0-based; bias correction uses t = step + 1), at `optimizer.learningRate(step:)`:
     ///   m ← β1 m + (1 − β1) g,  v ← β2 v + (1 − β2) g²,  m̂ = m/(1 − β1ᵗ),  v̂ = v/(1 − β2ᵗ),
     ///   w ← w − η (m̂/(√v̂ + ε) + λ w), with λ = weightDecay for the decayed tensors (matrices) and 0 else.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func adamWUpdate<T: RefReal>(weights w: inout GPT2Weights<T>, grads: GPT2Gradients<T>,
                                                state: inout GPT2AdamState<T>, step: Int, optimizer o: GPT2Optimizer) {
         precondition(grads.shape == w.shape && state.m.count == GPT2Weights<T>.parameterCount(w.shape))
@@ -202,6 +208,8 @@ public enum GPT2Reference {
     /// One training step on a given batch: forward, hinge loss, backward, AdamW update at `step`.
     /// prompts: [B, l+1, d]; labels: [B] of ±1.
     @discardableResult
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public static func trainStep<T: RefReal>(weights w: inout GPT2Weights<T>, state: inout GPT2AdamState<T>,
                                              prompts: [T], labels: [T], batch B: Int, length l: Int, step: Int,
                                              optimizer: GPT2Optimizer) -> GPT2StepResult<T> {
