@@ -4,13 +4,14 @@ import ICLKit
 
 /// Options every model command shares: --config, --set, --seed, --device, --variant, --json.
 enum CommonOptions {
-    static let valued: Set<String> = ["config", "set", "seed", "device", "variant", "pipeline"]
+    static let valued: Set<String> = ["config", "set", "seed", "device", "variant", "pipeline", "model"]
     static let flags: Set<String> = ["json", "help"]
 
     /// The config from defaults, --config FILE, then each --set and --seed, validated.
     static func config(_ args: Arguments) throws -> Config {
         var c = Config()
         if let path = args.value("config") { c = try Config.load(jsonFile: path) }
+        if let model = args.value("model") { try c.set("model", model) }
         try applyOverrides(&c, args)
         try c.validate()
         return c

@@ -10,7 +10,7 @@ enum EvalCommand {
         guard let path = args.value("checkpoint") else {
             throw UsageError("`icl eval` needs --checkpoint FILE (a checkpoint.safetensors written by `icl train`).")
         }
-        let ckpt = try Checkpoint.read(path: path)
+        let ckpt = try AnyCheckpoint.read(path: path)
         var config = ckpt.config
         if let s1 = try args.float("s1") { config.S1 = s1 }
         if let alpha = try args.float("alpha") { config.alphaTest = alpha }
@@ -18,8 +18,12 @@ enum EvalCommand {
         if let n = try args.int("prompts", min: 1) { config.evalPrompts = n }
         try config.validate()
         let bank = PatternBank(config: config)
-        let backend = try CommonOptions.factory(args).make(config: config, bank: bank, weights: ckpt.weights,
-                                                           mask: ckpt.mask)
+        let factory = try CommonOptions.factory(args)
+        let backend: ModelRunner
+        switch ckpt {
+        case .oneLayer(let c): backend = try factory.make(config: config, bank: bank, weights: c.weights, mask: c.mask)
+        case .gpt2(let c): backend = try factory.makeGPT2(config: config, bank: bank, weights: c.weights, adam: c.adam)
+        }
         let domain: PromptSpec.Domain = args.has("ood") ? .outOfDomain : .inDomain
         let r = try Evaluator.evaluate(backend, config: config, bank: bank, domain: domain, prompts: config.evalPrompts)
         if args.has("json") {

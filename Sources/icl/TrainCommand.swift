@@ -2,7 +2,7 @@ import Foundation
 import ICLCore
 import ICLKit
 
-/// `icl train [--out DIR] [--resume] [common options]`.
+/// `icl train [--model onelayer|gpt2] [--out DIR] [--resume] [common options]`.
 enum TrainCommand {
     static func run(_ argv: [String]) throws {
         let args = try Arguments(argv, command: "train", options: CommonOptions.valued.union(["out", "steps"]),
@@ -11,7 +11,7 @@ enum TrainCommand {
         var config: Config
         if args.has("resume") {
             // The checkpoint's config, with the command's --set (schedule fields only) on top.
-            let ckpt = try Checkpoint.read(path: outDir + "/checkpoint.safetensors")
+            let ckpt = try AnyCheckpoint.read(path: outDir + "/checkpoint.safetensors")
             config = ckpt.config
             try CommonOptions.applyOverrides(&config, args)
         } else {
@@ -32,8 +32,8 @@ enum TrainCommand {
             return
         }
         print("device: \(s.device)")
-        print(String(format: "trained steps %d..%d, batch %d, in %.1f s (%.1f s in SGD steps: %.0f prompts/s); last batch loss %.4f",
-                     s.startStep, s.steps, config.batch, s.seconds, s.trainSeconds, s.promptsPerSecond, s.lastLoss))
+        print(String(format: "trained steps %d..%d, batch %d, in %.1f s (%.1f s in %@ steps: %.0f prompts/s); last batch loss %.4f",
+                     s.startStep, s.steps, config.batch, s.seconds, s.trainSeconds, config.isGPT2 ? "AdamW" : "SGD", s.promptsPerSecond, s.lastLoss))
         print(String(format: "ICL classification error on %d fresh prompts per cell (α′ = %.2f, S1 = %.2f):",
                      config.evalPrompts, config.alphaTest, config.S1))
         print("   l   unseen in-domain tasks   OOD tasks")

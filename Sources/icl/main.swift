@@ -19,7 +19,7 @@ commands:
   bench     kernel and end-to-end throughput against the device's measured ceilings
   help      this text
 
-common options: --device cpu-reference|opencl[:N|:gpu|:cpu] (env ICL_DEVICE), --variant auto|cpu|gpu,
+common options: --model onelayer|gpt2 (train; eval reads it from the checkpoint), --device cpu-reference|opencl[:N|:gpu|:cpu] (env ICL_DEVICE), --variant auto|cpu|gpu,
   --pipeline auto|pattern|fused|unfused (env ICL_PIPELINE),
   --config FILE.json, --set key=value (repeatable), --seed N, --json
 """

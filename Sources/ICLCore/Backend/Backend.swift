@@ -11,28 +11,39 @@ public struct BatchStats: Equatable, Sendable {
     public var errorRate: Double { prompts == 0 ? 0 : Double(errors) / Double(prompts) }
 }
 
-/// Where a model trains and runs: the CPU reference or an OpenCL device. Weights stay resident in the
-/// backend between calls; only scalars come back per step.
+/// What the trainer and the evaluator drive: one model resident on a device (the CPU reference or an
+/// OpenCL device). Only scalars come back per step.
 ///
-/// A step is: sample the step's prompts → forward → hinge gradient → backward → SGD update with the
-/// neuron mask. Prompts are a pure function of (seed, step, prompt index), so two backends given the
-/// same weights and step draw the same prompts.
-public protocol Backend: AnyObject {
+/// A step is: sample the step's prompts → forward → hinge gradient → backward → update. Prompts are a
+/// pure function of (seed, step, prompt index), so two backends given the same weights and step draw the
+/// same prompts.
+public protocol ModelRunner: AnyObject {
     /// A line naming the device and driver.
     var deviceDescription: String { get }
-    /// Replaces the resident weights and neuron mask ([m] of 0/1).
-    func load(weights: ModelWeights<Float>, mask: [Float]) throws
-    /// Copies the resident weights back to the host.
-    func readWeights() throws -> ModelWeights<Float>
-    /// One SGD step on the training prompts of `step`; returns that batch's loss and errors
+    /// One optimiser step on the training prompts of `step`; returns that batch's loss and errors
     /// (computed before the update).
     func trainStep(step: Int) throws -> BatchStats
     /// Loss and errors of the resident model on prompts 0..<count of `spec` (drawn at step 0).
     func evaluate(_ spec: PromptSpec, prompts count: Int) throws -> BatchStats
 }
 
-extension Backend {
-    /// Evaluation in chunks; both backends share it.
+/// The paper's one-layer model on a device, trained by SGD with a neuron mask.
+public protocol Backend: ModelRunner {
+    /// Replaces the resident weights and neuron mask ([m] of 0/1).
+    func load(weights: ModelWeights<Float>, mask: [Float]) throws
+    /// Copies the resident weights back to the host.
+    func readWeights() throws -> ModelWeights<Float>
+}
+
+/// The GPT-2-style model on a device, trained by AdamW (the moments stay resident too).
+public protocol GPT2Backend: ModelRunner {
+    func load(weights: GPT2Weights<Float>, adam: GPT2AdamState<Float>) throws
+    func readWeights() throws -> GPT2Weights<Float>
+    func readAdam() throws -> GPT2AdamState<Float>
+}
+
+extension ModelRunner {
+    /// Evaluation in chunks; the backends share it.
     public func chunks(of count: Int, size: Int) -> [(first: Int, count: Int)] {
         stride(from: 0, to: count, by: size).map { ($0, min(size, count - $0)) }
     }

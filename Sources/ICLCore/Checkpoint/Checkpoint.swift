@@ -85,6 +85,9 @@ public struct Checkpoint: Equatable {
         guard let format = file.metadata["format"] else {
             throw fail("has no 'format' metadata", "it is not an icl checkpoint — check the path")
         }
+        if format == GPT2Checkpoint.format {
+            throw CheckpointError("checkpoint '\(path)' holds the GPT-2-style model, but this needs the one-layer model's checkpoint (format '\(Checkpoint.format)'); check the path.")
+        }
         guard format == Checkpoint.format else {
             throw fail("has format '\(format)', expected '\(Checkpoint.format)'", "it was written by another program or version — check the path")
         }

@@ -45,6 +45,20 @@ public struct Config: Equatable, Sendable {
     /// Standard deviation of the initial W_O entries.
     public var xi: Float = 0.01
 
+    // MARK: GPT-2-style model (PAPER.md §6; issue 6)
+    /// "onelayer" (the paper's one-layer transformer, SGD) or "gpt2" (the GPT-2-style model, AdamW).
+    public var model = "onelayer"
+    /// GPT-2: residual width W, pre-LN blocks, attention heads (W divisible by heads).
+    public var width = 64
+    public var layers = 3
+    public var heads = 2
+    /// GPT-2: AdamW peak learning rate, linear warm-up steps, the cosine floor as a fraction of the peak,
+    /// and the decoupled weight decay on matrices.
+    public var adamLR: Float = 1e-3
+    public var warmup = 100
+    public var minLRFraction: Float = 0.1
+    public var weightDecay: Float = 0.01
+
     // MARK: Training (PAPER.md §3)
     public var batch = 256
     /// SGD step size η.
@@ -70,6 +84,18 @@ public struct Config: Equatable, Sendable {
 
     /// d = d_X + d_Y, the column (token) dimension.
     public var d: Int { dX + dY }
+
+    public var isGPT2: Bool { model == "gpt2" }
+
+    /// The GPT-2-style model's shape: learned positions for the training prompts' l + 1 tokens (tests may be shorter).
+    public var gpt2Shape: GPT2Shape { GPT2Shape(width: width, layers: layers, heads: heads, d: d, maxTokens: lTrain + 1) }
+
+    /// The GPT-2-style model's AdamW schedule over `steps` (a warm-up longer than the run is cut to fit).
+    public var gpt2Optimizer: GPT2Optimizer {
+        let total = max(1, steps)
+        return GPT2Optimizer(lr: Double(adamLR), warmup: min(warmup, total - 1), minLRFraction: Double(minLRFraction),
+                             weightDecay: Double(weightDecay), steps: total)
+    }
 
     /// The training-task shifts actually used.
     public var effectiveTrainShifts: [Int] {

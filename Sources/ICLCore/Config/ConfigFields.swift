@@ -77,6 +77,14 @@ extension Config {
         intField("m", \.m, "number of neurons (≥ 1)"),
         floatField("delta", \.delta, "W_Q = W_K = W_V = δI at init"),
         floatField("xi", \.xi, "std of initial W_O entries (≥ 0)"),
+        choiceField("model", \.model, ["onelayer", "gpt2"], "onelayer (the paper's model, SGD) or gpt2 (GPT-2-style, AdamW)"),
+        intField("width", \.width, "GPT-2: residual width W"),
+        intField("layers", \.layers, "GPT-2: pre-LN blocks"),
+        intField("heads", \.heads, "GPT-2: attention heads (divide width)"),
+        floatField("adamLR", \.adamLR, "GPT-2: AdamW peak learning rate (> 0)"),
+        intField("warmup", \.warmup, "GPT-2: linear warm-up steps (≥ 0)"),
+        floatField("minLRFraction", \.minLRFraction, "GPT-2: cosine floor as a fraction of adamLR, in [0, 1]"),
+        floatField("weightDecay", \.weightDecay, "GPT-2: decoupled weight decay on matrices (≥ 0)"),
         intField("batch", \.batch, "prompts per SGD step (≥ 1)"),
         floatField("lr", \.lr, "SGD step size η (> 0)"),
         intField("steps", \.steps, "SGD steps (≥ 0)"),
@@ -216,6 +224,17 @@ extension Config {
             try fail("trainShifts", effectiveTrainShifts, "the training tasks cover every task, leaving no unseen in-domain task to test; use fewer shifts or a larger M1")
         }
         if checkpointEvery < 0 { try fail("checkpointEvery", checkpointEvery, "must be ≥ 0") }
+        if isGPT2 {
+            if warmup < 0 { try fail("warmup", warmup, "must be ≥ 0") }
+            do {
+                try gpt2Shape.validate()
+                try gpt2Optimizer.validate()
+            } catch let e as ConfigError {
+                throw ConfigError(e.message.replacingOccurrences(of: "GPT-2 shape field", with: "config field")
+                    .replacingOccurrences(of: "GPT-2 optimizer field 'lr'", with: "config field 'adamLR'")
+                    .replacingOccurrences(of: "GPT-2 optimizer field", with: "config field"))
+            }
+        }
         let limit = 1 << 24
         if batch > limit { try fail("batch", batch, "must be ≤ \(limit)") }
         if lTrain > 4096 || lTest > 4096 { try fail(lTrain > 4096 ? "lTrain" : "lTest", max(lTrain, lTest), "must be ≤ 4096") }

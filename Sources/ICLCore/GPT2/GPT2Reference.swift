@@ -111,6 +111,7 @@ public enum GPT2Reference {
     }
 
     /// Model outputs F [B] only.
+    @_specialize(where T == Float)
     public static func outputs<T: RefReal>(_ w: GPT2Weights<T>, prompts: [T], batch B: Int, length l: Int) -> [T] {
         forward(w, prompts: prompts, batch: B, length: l).F
     }

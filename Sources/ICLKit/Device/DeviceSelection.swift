@@ -90,6 +90,20 @@ public struct BackendFactory {
         return v
     }
 
+    /// A GPT-2-style model backend holding `weights` and the AdamW moments.
+    public func makeGPT2(config: Config, bank: PatternBank, weights: GPT2Weights<Float>, adam: GPT2AdamState<Float>,
+                         context: CLContext? = nil) throws -> GPT2Backend {
+        let backend: GPT2Backend
+        if let ctx = try context ?? openContext() {
+            _ = ctx
+            throw UsageError("TEMP: the OpenCL GPT-2 engine is not merged yet")
+        } else {
+            backend = GPT2CPUReferenceBackend(config: config, bank: bank)
+        }
+        try backend.load(weights: weights, adam: adam)
+        return backend
+    }
+
     /// A backend holding `weights` (m may be below config.m for a compacted model).
     public func make(config: Config, bank: PatternBank, weights: ModelWeights<Float>, mask: [Float],
                      context: CLContext? = nil) throws -> Backend {

@@ -24,7 +24,7 @@ public enum Evaluator {
     }
 
     /// Error of the backend's resident model on `prompts` fresh prompts.
-    public static func evaluate(_ backend: Backend, config: Config, bank: PatternBank, domain: PromptSpec.Domain,
+    public static func evaluate(_ backend: ModelRunner, config: Config, bank: PatternBank, domain: PromptSpec.Domain,
                                 alpha: Float? = nil, length: Int? = nil, prompts: Int) throws -> EvalResult {
         let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, alpha: alpha, length: length,
                                          stream: stream(domain))

@@ -32,6 +32,18 @@ public struct MechanismProbe: Sendable {
 }
 
 public enum Probes {
+    /// The relevant pattern of the column starting at x[col]: the largest |x · μ_j| over the `count` rows of
+    /// `relevant` [count, dX] (the irrelevant part is orthogonal to every μ).
+    static func relevantPattern(_ x: [Double], _ col: Int, dX: Int, relevant: [Double], count nR: Int) -> Int {
+        var best = 0, bestDot = -Double.infinity
+        for j in 0..<nR {
+            var dot = 0.0
+            for t in 0..<dX { dot += x[col + t] * relevant[j * dX + t] }
+            if abs(dot) > bestDot { bestDot = abs(dot); best = j }
+        }
+        return best
+    }
+
     /// Probes `w` on `prompts` fresh prompts of `spec` (drawn at step 0 of the spec's stream).
     public static func measure(_ w: ModelWeights<Float>, config: Config, bank: PatternBank, spec: PromptSpec,
                                prompts count: Int = 256) -> MechanismProbe {
@@ -45,15 +57,7 @@ public enum Probes {
         let beta = Double(config.beta)
         // A column's relevant pattern: the largest |x · μ_j| (the irrelevant part is orthogonal to all μ).
         let x = batch.prompts.map(Double.init), relevant = spec.relevant.map(Double.init)
-        func pattern(_ col: Int) -> Int {
-            var best = 0, bestDot = -Double.infinity
-            for j in 0..<nR {
-                var dot = 0.0
-                for t in 0..<dX { dot += x[col + t] * relevant[j * dX + t] }
-                if abs(dot) > bestDot { bestDot = abs(dot); best = j }
-            }
-            return best
-        }
+        func pattern(_ col: Int) -> Int { relevantPattern(x, col, dX: dX, relevant: relevant, count: nR) }
         func apply(_ W: [Double], _ col: Int) -> [Double] {
             var out = [Double](repeating: 0, count: d)
             for i in 0..<d {

@@ -54,8 +54,7 @@ public enum Trainer {
         try config.validate()
         let fm = FileManager.default
         var startStep = 0
-        var weights = ModelWeights<Float>.initial(config)
-        var mask = [Float](repeating: 1, count: config.m)
+        var resumed: AnyCheckpoint?
         if !req.resume {
             do {
                 try fm.createDirectory(atPath: req.outDir, withIntermediateDirectories: true)
@@ -72,16 +71,15 @@ public enum Trainer {
             guard fm.fileExists(atPath: req.checkpointPath) else {
                 throw UsageError("--resume needs a checkpoint at '\(req.checkpointPath)', and there is none; drop --resume to start a new run.")
             }
-            let ckpt = try Checkpoint.read(path: req.checkpointPath)
+            let ckpt = try AnyCheckpoint.read(path: req.checkpointPath)
             let changed = config.differingFields(from: ckpt.config).filter { !Config.scheduleFields.contains($0) }
             guard changed.isEmpty else {
                 throw UsageError("cannot resume with a different \(changed.joined(separator: ", ")) than the checkpoint's; only \(Config.scheduleFields.sorted().joined(separator: ", ")) may change on --resume.")
             }
-            guard ckpt.keptNeurons == nil else {
+            if case .oneLayer(let c) = ckpt, c.keptNeurons != nil {
                 throw UsageError("'\(req.checkpointPath)' is a compacted (pruned) checkpoint and cannot be trained further; train with a mask instead.")
             }
-            weights = ckpt.weights
-            mask = ckpt.mask
+            resumed = ckpt
             startStep = ckpt.step
             MetricsLog.truncate(path: req.metricsPath, afterStep: startStep)
         } else {
@@ -91,19 +89,37 @@ public enum Trainer {
         }
         try AtomicFile.write(Data((config.jsonString(pretty: true) + "\n").utf8), to: req.outDir + "/config.json")
         let bank = PatternBank(config: config)
-        let backend = try req.factory.make(config: config, bank: bank, weights: weights, mask: mask)
+        let session: ModelSession
+        switch resumed {
+        case .gpt2(let c)?:
+            session = GPT2Session(backend: try req.factory.makeGPT2(config: config, bank: bank, weights: c.weights, adam: c.adam))
+        case .oneLayer(let c)?:
+            session = OneLayerSession(backend: try req.factory.make(config: config, bank: bank, weights: c.weights, mask: c.mask),
+                                      mask: c.mask)
+        case nil where config.isGPT2:
+            let shape = config.gpt2Shape
+            session = GPT2Session(backend: try req.factory.makeGPT2(
+                config: config, bank: bank, weights: GPT2Weights<Float>.initial(shape: shape, seed: config.seed),
+                adam: GPT2AdamState<Float>(shape: shape)))
+        case nil:
+            let mask = [Float](repeating: 1, count: config.m)
+            session = OneLayerSession(backend: try req.factory.make(config: config, bank: bank, weights: .initial(config), mask: mask),
+                                      mask: mask)
+        }
+        let backend = session.runner
         let metrics = try MetricsLog(path: req.metricsPath, truncate: !req.resume)
         let progress = Progress(start: startStep, total: config.steps)
         progress.enabled = req.showProgress
 
         var lastCheckpoint = startStep
         func diverged(_ step: Int, _ what: String) -> RunError {
-            RunError("training diverged: \(what) at step \(step); the last good checkpoint (step \(lastCheckpoint)) is kept at '\(req.checkpointPath)'. Lower the step size (lr = \(config.lr)).")
+            RunError("training diverged: \(what) at step \(step); the last good checkpoint (step \(lastCheckpoint)) is kept at '\(req.checkpointPath)'. Lower the \(config.isGPT2 ? "learning rate (adamLR = \(config.adamLR))" : "step size (lr = \(config.lr))").")
         }
         func checkpoint(_ step: Int) throws {
-            let w = try backend.readWeights()
-            guard w.packed.allSatisfy(\.isFinite) else { throw diverged(step, "the weights became non-finite") }
-            try Checkpoint(config: config, weights: w, step: step, mask: mask).write(to: req.checkpointPath)
+            guard let snapshot = try session.snapshot(config: config, step: step) else {
+                throw diverged(step, "the weights became non-finite")
+            }
+            try snapshot.write(to: req.checkpointPath)
         }
         func evaluate(_ step: Int, length: Int? = nil) throws -> [EvalResult] {
             let results = try [PromptSpec.Domain.inDomain, .outOfDomain].map {
@@ -120,12 +136,8 @@ public enum Trainer {
         }
 
         func probe(_ step: Int) throws {
-            let w = try backend.readWeights()
-            for domain in [PromptSpec.Domain.inDomain, .outOfDomain] {
-                let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, stream: RNGStream.checkPrompts.rawValue)
-                var rec = Probes.measure(w, config: config, bank: bank, spec: spec).record
+            for var rec in try session.probes(config: config, bank: bank) {
                 rec["step"] = step
-                rec["probe"] = domain.rawValue
                 metrics.append(rec)
             }
         }

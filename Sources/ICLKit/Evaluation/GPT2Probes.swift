@@ -1,0 +1,36 @@
+import ICLCore
+
+/// The GPT-2-style model's attention mechanism (PAPER.md §6, E8): for each block, the query token's
+/// attention (mean over heads and prompts) summed over the context tokens that share the query's relevant
+/// pattern. Measured on the host through the CPU reference.
+public struct GPT2AttentionProbe: Sendable {
+    /// [layers]
+    public var sameAttention: [Double]
+
+    public var record: [String: Any] { ["layer_same_attention": sameAttention] }
+}
+
+public enum GPT2Probes {
+    /// Probes `w` on `count` fresh prompts of `spec` (drawn at step 0 of the spec's stream).
+    public static func measure(_ w: GPT2Weights<Float>, spec: PromptSpec, prompts count: Int = 128) -> GPT2AttentionProbe {
+        let l = spec.length, n = l + 1, d = spec.d, H = w.shape.heads
+        let batch = PromptSampler.sample(spec, step: 0, batch: count)
+        let trace = GPT2Reference.forward(w, prompts: batch.prompts, batch: count, length: l)
+        let x = batch.prompts.map(Double.init), relevant = spec.relevant.map(Double.init)
+        var same = [Double](repeating: 0, count: w.shape.layers)
+        for b in 0..<count {
+            let base = b * n * d
+            let pq = Probes.relevantPattern(x, base + l * d, dX: spec.dX, relevant: relevant, count: spec.nRelevant)
+            let shares = (0..<l).map {
+                Probes.relevantPattern(x, base + $0 * d, dX: spec.dX, relevant: relevant, count: spec.nRelevant) == pq
+            }
+            for (k, block) in trace.blocks.enumerated() {
+                for h in 0..<H {
+                    let row = ((b * H + h) * n + l) * n      // probs[b, h, query, ·]
+                    for s in 0..<l where shares[s] { same[k] += Double(block.attention.probs[row + s]) }
+                }
+            }
+        }
+        return GPT2AttentionProbe(sameAttention: same.map { $0 / Double(count * H) })
+    }
+}
