@@ -2,7 +2,8 @@ import ICLCore
 import ICLKit
 
 /// `icl prune --checkpoint FILE --method magnitude|random --rate R [--by wo|wowv] [--seed N] --out FILE [--json]`:
-/// writes a compacted checkpoint (the pruned rows of W_O are gone).
+/// writes a compacted checkpoint (the pruned rows of W_O are gone). A GPT-2-style checkpoint gets ⌊R·4W⌋ MLP
+/// neurons of each block zeroed instead (see GPT2Pruning).
 enum PruneCommand {
     static func run(_ argv: [String]) throws {
         let args = try Arguments(argv, command: "prune", options: ["checkpoint", "method", "rate", "by", "seed", "out"],
@@ -17,13 +18,20 @@ enum PruneCommand {
         guard let rateText = args.value("rate"), let rate = Double(rateText), rate.isFinite else {
             throw UsageError("`icl prune` needs --rate R with R in [0, 1), e.g. --rate 0.2.")
         }
-        let ckpt = try Checkpoint.read(path: path)
-        let by = args.value("by") ?? ckpt.config.pruneBy
-        guard ["wo", "wowv"].contains(by) else { throw UsageError("unknown --by '\(by)'; use wo or wowv.") }
-        let seed = try args.value("seed").map { text -> UInt64 in
+        let seedArgument = try args.value("seed").map { text -> UInt64 in
             guard let s = UInt64(text) else { throw UsageError("--seed must be an unsigned integer, got '\(text)'.") }
             return s
-        } ?? ckpt.config.seed
+        }
+        let ckpt: Checkpoint
+        switch try AnyCheckpoint.read(path: path) {
+        case .oneLayer(let c): ckpt = c
+        case .gpt2(let g):
+            try pruneGPT2(g, method: method, rate: rate, seed: seedArgument ?? g.config.seed, out: out, args: args)
+            return
+        }
+        let by = args.value("by") ?? ckpt.config.pruneBy
+        guard ["wo", "wowv"].contains(by) else { throw UsageError("unknown --by '\(by)'; use wo or wowv.") }
+        let seed = seedArgument ?? ckpt.config.seed
         let keep = try Pruning.keep(ckpt.weights, method: method, rate: rate, by: by, seed: seed)
         let pruned = Pruning.compact(ckpt, keep: keep)
         try pruned.write(to: out)
@@ -32,6 +40,23 @@ enum PruneCommand {
                          "m_before": ckpt.weights.m, "m_after": keep.count])
         } else {
             print("\(out): kept \(keep.count) of \(ckpt.weights.m) neurons (\(method.rawValue) pruning, rate \(rate), by \(by))")
+        }
+    }
+
+    /// Zeroes ⌊R·4W⌋ MLP neurons of each block of a GPT-2-style checkpoint.
+    static func pruneGPT2(_ g: GPT2Checkpoint, method: Pruning.Method, rate: Double, seed: UInt64, out: String,
+                          args: Arguments) throws {
+        guard args.value("by") == nil else {
+            throw UsageError("--by applies to the one-layer model; the GPT-2-style model's neurons are ranked by ‖fc row‖·‖fc2 column‖.")
+        }
+        let pruned = try GPT2Pruning.pruned(g.weights, method: method, rate: rate, seed: seed)
+        try GPT2Pruning.apply(g, pruned: pruned).write(to: out)
+        let each = pruned.first?.count ?? 0, shape = g.weights.shape
+        if args.has("json") {
+            Output.json(["checkpoint": out, "method": method.rawValue, "rate": rate, "model": "gpt2",
+                         "neurons_per_block": shape.mlpWidth, "pruned_per_block": each])
+        } else {
+            print("\(out): zeroed \(each) of \(shape.mlpWidth) MLP neurons in each of \(shape.layers) blocks (\(method.rawValue) pruning, rate \(rate))")
         }
     }
 }

@@ -21,7 +21,7 @@ enum TrainCommand {
         let json = args.has("json")
         let request = TrainRequest(config: config, outDir: outDir, resume: args.has("resume"),
                                    factory: try CommonOptions.factory(args), showProgress: !args.has("quiet") && !json,
-                                   finalLengths: [4, 10])
+                                   finalLengths: [4, 10].filter { !config.isGPT2 || $0 <= config.lTrain })
         StopSignal.install()
         let s = try Trainer.run(request)
         if json {

@@ -226,6 +226,7 @@ extension Config {
         if checkpointEvery < 0 { try fail("checkpointEvery", checkpointEvery, "must be ≥ 0") }
         if isGPT2 {
             if warmup < 0 { try fail("warmup", warmup, "must be ≥ 0") }
+            if lTest > lTrain { try fail("lTest", lTest, "the GPT-2-style model learns positions for l ≤ lTrain = \(lTrain) only") }
             do {
                 try gpt2Shape.validate()
                 try gpt2Optimizer.validate()

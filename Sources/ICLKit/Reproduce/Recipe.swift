@@ -3,7 +3,7 @@ import Foundation
 /// One experiment of PAPER.md §6: what one seed measures, and how the seeds' rows become a figure and
 /// claim lines.
 public protocol Recipe {
-    /// `E1` … `E7`, `T1`, `T2`.
+    /// `E1` … `E8`, `T1`, `T2`, `E1-gpt2`, `E2-gpt2`.
     var name: String { get }
     /// What the figure shows, one line.
     var title: String { get }
@@ -42,6 +42,7 @@ public enum Recipes {
     public static let all: [Recipe] = [
         OODLengthRecipe(), AlphaLengthRecipe(), BaselinesRecipe(), PruningRecipe(), PruningAlphaRecipe(),
         AttentionMechanismRecipe(), NeuronMechanismRecipe(), TestLengthTheoryRecipe(), IterationsTheoryRecipe(),
+        OODLengthRecipe(model: "gpt2"), AlphaLengthRecipe(model: "gpt2"), LayerAttentionRecipe(),
     ]
 
     /// The recipes a command-line name selects: `all` or one name (case-insensitive).

@@ -5,8 +5,14 @@ import ICLOpenCL
 /// A trained model of a reproduction: its checkpoint and the metrics it logged (probes, evaluations).
 public struct TrainedModel {
     public var config: Config
-    public var checkpoint: Checkpoint
+    public var saved: AnyCheckpoint
     public var metricsPath: String
+
+    /// The one-layer model's checkpoint (the recipes that prune it or read its neurons run on that model only).
+    public var checkpoint: Checkpoint {
+        guard case .oneLayer(let c) = saved else { preconditionFailure("a one-layer recipe was given the GPT-2-style model") }
+        return c
+    }
 
     /// Every metrics.jsonl record that has `field` (e.g. "probe" or "eval").
     public func records(with field: String) -> [[String: Any]] {
@@ -38,10 +44,16 @@ public final class ReproduceLab {
 
     /// The base config of one seed: the paper's defaults (plus the user's --set), with this seed, probes at
     /// the size's cadence and evaluations only at the end.
-    public func config(seed: Int) -> Config {
+    public func config(seed: Int, model: String = "onelayer") -> Config {
         var c = base
         c.seed = UInt64(seed)
+        c.model = model
         c.probeEvery = size.probeEvery
+        if c.isGPT2 {
+            c.steps = size.gpt2Steps
+            c.batch = size.gpt2Batch
+            c.probeEvery = size.gpt2ProbeEvery
+        }
         c.evalEvery = 0
         c.checkpointEvery = 0
         c.evalPrompts = size.evalPrompts
@@ -56,7 +68,7 @@ public final class ReproduceLab {
         let req0 = TrainRequest(config: config, outDir: folder, resume: false, factory: factory, showProgress: false)
         var done = false
         if FileManager.default.fileExists(atPath: req0.checkpointPath) {
-            let ckpt = try Checkpoint.read(path: req0.checkpointPath)
+            let ckpt = try AnyCheckpoint.read(path: req0.checkpointPath)
             done = ckpt.step >= config.steps
         }
         if !done {
@@ -67,7 +79,7 @@ public final class ReproduceLab {
             log(String(format: "trained seed %d (α = %g, %d steps) in %.1f s", Int(config.seed), Double(config.alpha),
                        config.steps, Date().timeIntervalSince(started)) + " on " + summary.device)
         }
-        let model = TrainedModel(config: config, checkpoint: try Checkpoint.read(path: req0.checkpointPath),
+        let model = TrainedModel(config: config, saved: try AnyCheckpoint.read(path: req0.checkpointPath),
                                  metricsPath: req0.metricsPath)
         models[key] = model
         return model
@@ -80,6 +92,17 @@ public final class ReproduceLab {
                                 mask: [Float](repeating: 1, count: weights.m), context: context!)
     }
 
+    /// A backend holding a trained model of either kind.
+    public func runner(_ model: TrainedModel) throws -> ModelRunner {
+        switch model.saved {
+        case .oneLayer(let c): return try backend(model.config, weights: c.weights)
+        case .gpt2(let c):
+            if context == nil { context = .some(try factory.openContext()) }
+            return try factory.makeGPT2(config: model.config, bank: PatternBank(config: model.config), weights: c.weights,
+                                        adam: c.adam, context: context!)
+        }
+    }
+
     /// The device the lab runs on, in words.
     public func deviceDescription() throws -> String {
         if context == nil { context = .some(try factory.openContext()) }
@@ -88,12 +111,12 @@ public final class ReproduceLab {
     }
 
     /// ICL error of `backend`'s model on fresh prompts of `domain` at α′, l and (for OOD) S1.
-    public func evaluate(_ backend: Backend, _ config: Config, domain: PromptSpec.Domain, alpha: Float? = nil,
+    public func evaluate(_ backend: ModelRunner, _ config: Config, domain: PromptSpec.Domain, alpha: Float? = nil,
                          length: Int, S1: Float? = nil, prompts: Int? = nil) throws -> EvalResult {
         var c = config
         if let S1 { c.S1 = S1 }
         return try Evaluator.evaluate(backend, config: c, bank: PatternBank(config: c), domain: domain, alpha: alpha,
-                                      length: length, prompts: prompts ?? size.evalPrompts)
+                                      length: length, prompts: prompts ?? (config.isGPT2 ? size.gpt2EvalPrompts : size.evalPrompts))
     }
 
     static func fnv1a(_ s: String) -> UInt64 {

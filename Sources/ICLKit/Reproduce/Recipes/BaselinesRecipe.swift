@@ -13,7 +13,7 @@ public struct BaselinesRecipe: Recipe {
     public func measure(seed: Int, lab: ReproduceLab) throws -> [String: [ResultRow]] {
         let model = try lab.model(lab.config(seed: seed))
         let config = model.config
-        let backend = try lab.backend(config, weights: model.checkpoint.weights)
+        let backend = try lab.runner(model)
         let bank = PatternBank(config: config)
         let n = lab.size.baselinePrompts
         var rows: [ResultRow] = []

@@ -13,16 +13,23 @@ extension AggregatedTable {
     }
 }
 
+/// "one-layer model" or "GPT-2-style model".
+func modelName(_ model: String) -> String { model == "gpt2" ? "GPT-2-style model" : "one-layer model" }
+
 /// E1: OOD error against test length for S1 ∈ {0.5, 0.7, 0.9, 1.1, 1.3} (one-layer model).
 public struct OODLengthRecipe: Recipe {
-    public let name = "E1"
-    public let title = "OOD error vs test length for several S1 (one-layer model)"
+    /// "onelayer" (E1) or "gpt2" (E1-gpt2, the paper's own setting).
+    public let model: String
+    public var name: String { model == "gpt2" ? "E1-gpt2" : "E1" }
+    public var title: String { "OOD error vs test length for several S1 (\(modelName(model)))" }
     static let S1s: [Float] = [0.5, 0.7, 0.9, 1.1, 1.3]
-    public var tables: [TableSpec] { [TableSpec("E1", keys: ["S1", "length"], values: ["error", "hinge_loss"])] }
+    public var tables: [TableSpec] { [TableSpec(name, keys: ["S1", "length"], values: ["error", "hinge_loss"])] }
+
+    public init(model: String = "onelayer") { self.model = model }
 
     public func measure(seed: Int, lab: ReproduceLab) throws -> [String: [ResultRow]] {
-        let model = try lab.model(lab.config(seed: seed))
-        let backend = try lab.backend(model.config, weights: model.checkpoint.weights)
+        let model = try lab.model(lab.config(seed: seed, model: self.model))
+        let backend = try lab.runner(model)
         var rows: [ResultRow] = []
         for S1 in Self.S1s {
             for l in lab.size.lengths {
@@ -31,7 +38,7 @@ public struct OODLengthRecipe: Recipe {
                                       values: ["error": r.error, "hinge_loss": Double(r.stats.loss)]))
             }
         }
-        return ["E1": rows]
+        return [name: rows]
     }
 
     public func report(_ t: [AggregatedTable], size: ReproduceSize) -> (figure: SVGFigure, claims: [Claim]) {
@@ -40,17 +47,17 @@ public struct OODLengthRecipe: Recipe {
                                                  where: ["S1": ResultRow.key($0)]) }
         let panel = PlotPanel(title: "OOD error (mean ± std over seeds)", xLabel: "test context length l",
                               yLabel: "OOD classification error", yLog: true, series: series,
-                              logFloor: 0.5 / Double(size.evalPrompts), referenceLines: [(y: 0.01, label: "1%")])
+                              logFloor: 0.5 / Double(model == "gpt2" ? size.gpt2EvalPrompts : size.evalPrompts), referenceLines: [(y: 0.01, label: "1%")])
         let lmax = ResultRow.key(size.lengths.max() ?? 20)
         let atMax = Self.S1s.map { table.mean("error", where: ["S1": ResultRow.key($0), "length": lmax]) ?? .nan }
-        let slack = 1.0 / Double(size.evalPrompts)
+        let slack = 1.0 / Double(model == "gpt2" ? size.gpt2EvalPrompts : size.evalPrompts)
         let falls = zip(atMax, atMax.dropFirst()).allSatisfy { $1 <= $0 + slack }
         let high = zip(Self.S1s, atMax).filter { $0.0 >= 1.1 }.map(\.1)
         let ours = zip(Self.S1s, atMax).map { "S1 \(ResultRow.key($0.0)): \(Fmt.err($0.1))" }.joined(separator: ", ")
-        return (SVGFigure(title: "E1 — " + title, panels: [panel]), [
-            Claim("E1", "OOD error at l = \(lmax) falls as S1 grows", paper: "0.5: ≈4e-2, 0.7: 2–3e-2, 0.9: ≈1.2e-2, ≥1.1: 2–4e-3 (GPT-2 model)",
+        return (SVGFigure(title: name + " — " + title, panels: [panel]), [
+            Claim(name, "OOD error at l = \(lmax) falls as S1 grows", paper: "0.5: ≈4e-2, 0.7: 2–3e-2, 0.9: ≈1.2e-2, ≥1.1: 2–4e-3 (GPT-2 model)",
                   ours: ours, held: falls),
-            Claim("E1", "OOD error at l = \(lmax) is ≤ 1% for S1 ≥ 1.1", paper: "2–4e-3", ours: high.map { Fmt.err($0) }.joined(separator: ", "),
+            Claim(name, "OOD error at l = \(lmax) is ≤ 1% for S1 ≥ 1.1", paper: "2–4e-3", ours: high.map { Fmt.err($0) }.joined(separator: ", "),
                   held: high.allSatisfy { $0 <= 0.01 }),
         ])
     }
@@ -58,16 +65,20 @@ public struct OODLengthRecipe: Recipe {
 
 /// E2: in-domain (unseen tasks) and OOD error against test length for α′ ∈ {0.8, 0.9, 1.0} (one-layer model).
 public struct AlphaLengthRecipe: Recipe {
-    public let name = "E2"
-    public let title = "In-domain and OOD error vs test length for several α′ (one-layer model)"
+    /// "onelayer" (E2) or "gpt2" (E2-gpt2, the paper's own setting).
+    public let model: String
+    public var name: String { model == "gpt2" ? "E2-gpt2" : "E2" }
+    public var title: String { "In-domain and OOD error vs test length for several α′ (\(modelName(model)))" }
     static let alphas: [Float] = [0.8, 0.9, 1.0]
     public var tables: [TableSpec] {
-        [TableSpec("E2", keys: ["alpha", "domain", "length"], values: ["error", "hinge_loss"])]
+        [TableSpec(name, keys: ["alpha", "domain", "length"], values: ["error", "hinge_loss"])]
     }
 
+    public init(model: String = "onelayer") { self.model = model }
+
     public func measure(seed: Int, lab: ReproduceLab) throws -> [String: [ResultRow]] {
-        let model = try lab.model(lab.config(seed: seed))
-        let backend = try lab.backend(model.config, weights: model.checkpoint.weights)
+        let model = try lab.model(lab.config(seed: seed, model: self.model))
+        let backend = try lab.runner(model)
         var rows: [ResultRow] = []
         for alpha in Self.alphas {
             for domain in [PromptSpec.Domain.inDomain, .outOfDomain] {
@@ -79,7 +90,7 @@ public struct AlphaLengthRecipe: Recipe {
                 }
             }
         }
-        return ["E2": rows]
+        return [name: rows]
     }
 
     public func report(_ t: [AggregatedTable], size: ReproduceSize) -> (figure: SVGFigure, claims: [Claim]) {
@@ -92,7 +103,7 @@ public struct AlphaLengthRecipe: Recipe {
                                                         where: ["alpha": ResultRow.key($0), "domain": domain]) }
             panels.append(PlotPanel(title: domain == "id" ? "unseen in-domain tasks" : "OOD tasks (S1 = 1.1)",
                                     xLabel: "test context length l", yLabel: "classification error", yLog: true,
-                                    series: series, logFloor: 0.5 / Double(size.evalPrompts)))
+                                    series: series, logFloor: 0.5 / Double(model == "gpt2" ? size.gpt2EvalPrompts : size.evalPrompts)))
             // "Larger α′, lower plateau": the error averaged over the test lengths falls as α′ grows.
             let averages = series.map { s in s.y.filter(\.isFinite).reduce(0, +) / Double(max(1, s.y.count)) }
             let atMax = Self.alphas.map { table.mean("error", where: ["alpha": ResultRow.key($0), "domain": domain, "length": lmax]) }
@@ -100,9 +111,9 @@ public struct AlphaLengthRecipe: Recipe {
             let ours = zip(Self.alphas, zip(averages, atMax)).map {
                 "α′ \(ResultRow.key($0.0)): mean \(Fmt.err($0.1.0)), l=\(lmax) \(Fmt.err($0.1.1))"
             }.joined(separator: "; ")
-            claims.append(Claim("E2", "larger α′ gives lower error (\(domain == "id" ? "in-domain" : "OOD"), averaged over l)",
+            claims.append(Claim(name, "larger α′ gives lower error (\(domain == "id" ? "in-domain" : "OOD"), averaged over l)",
                                 paper: "α′=1: ≈1e-2, α′=0.8: ≈7e-2 at l = 20 (GPT-2 model)", ours: ours, held: falls))
         }
-        return (SVGFigure(title: "E2 — " + title, panels: panels), claims)
+        return (SVGFigure(title: name + " — " + title, panels: panels), claims)
     }
 }

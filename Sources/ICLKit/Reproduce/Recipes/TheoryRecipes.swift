@@ -39,7 +39,7 @@ public struct TestLengthTheoryRecipe: Recipe {
 
     public func measure(seed: Int, lab: ReproduceLab) throws -> [String: [ResultRow]] {
         let model = try lab.model(lab.config(seed: seed))
-        let backend = try lab.backend(model.config, weights: model.checkpoint.weights)
+        let backend = try lab.runner(model)
         var rows: [ResultRow] = []
         for alpha in lab.size.theoryAlphas {
             var needed = Double.nan
