@@ -96,7 +96,7 @@ public struct BackendFactory {
         let backend: GPT2Backend
         if let ctx = try context ?? openContext() {
             _ = ctx
-            throw UsageError("TEMP: the OpenCL GPT-2 engine is not merged yet")
+            throw UsageError("the GPT-2-style model has no OpenCL kernels in this build yet; run it with --device cpu-reference.")
         } else {
             backend = GPT2CPUReferenceBackend(config: config, bank: bank)
         }
