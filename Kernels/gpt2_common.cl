@@ -1,0 +1,54 @@
+// Shared definitions of the GPT-2-style model's kernels (reference: Sources/ICLCore/GPT2/GPT2Ops.swift).
+// Sizes arrive as -D defines (CLBlast-style specialisation):
+//   GPT2_W   residual-stream width W
+//   GPT2_H   attention heads H;  GPT2_HD  head width W / H
+//   GPT2_WG  work-group size of the GPU-variant per-row kernels (a power of two)
+//   GPT2_TS  tile edge of the GPU-variant matmul (work-groups of GPT2_TS × GPT2_TS)
+// The batch B, tokens per prompt T and the matmul sizes are run-time arguments, so one program serves every
+// prompt length and every linear layer. Weights, gradients and Adam moments are single buffers in
+// GPT2Weights' packed order; kernels take element offsets into them.
+
+#define GPT2_LN_EPS 1e-5f
+#define GPT2_GELU_C 0.7978845608028654f
+#define GPT2_GELU_A 0.044715f
+
+// tanh(u) = sign(u)(1 − e^{−2|u|})/(1 + e^{−2|u|}), as the reference computes it (no overflow).
+inline float gpt2_tanh(const float u) {
+    const float e = exp(-2.0f * fabs(u));
+    const float t = (1.0f - e) / (1.0f + e);
+    return u < 0.0f ? -t : t;
+}
+
+// GELU, tanh approximation: ½ x (1 + tanh(√(2/π)(x + 0.044715 x³))).
+inline float gpt2_gelu(const float x) {
+    const float t = gpt2_tanh(GPT2_GELU_C * (x + GPT2_GELU_A * x * x * x));
+    return 0.5f * x * (1.0f + t);
+}
+
+// d GELU / dx = ½(1 + tanh u) + ½ x (1 − tanh² u) √(2/π)(1 + 3·0.044715 x²).
+inline float gpt2_gelu_slope(const float x) {
+    const float t = gpt2_tanh(GPT2_GELU_C * (x + GPT2_GELU_A * x * x * x));
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GPT2_GELU_C * (1.0f + 3.0f * GPT2_GELU_A * x * x);
+}
+
+// Tree sum over a work-group of GPT2_WG items (local array of GPT2_WG floats); every item gets the total.
+// Call from uniform control flow.
+inline float gpt2_group_sum(__local float* red, const float value) {
+    const int t = get_local_id(0);
+    red[t] = value;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int span = GPT2_WG / 2; span > 0; span >>= 1) {
+        if (t < span) red[t] += red[t + span];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float total = red[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return total;
+}
+
+// The sum of a float8's lanes.
+inline float gpt2_hsum8(const float8 x) {
+    const float4 s4 = x.lo + x.hi;
+    const float2 s2 = s4.lo + s4.hi;
+    return s2.x + s2.y;
+}
