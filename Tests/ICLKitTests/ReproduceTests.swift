@@ -23,6 +23,10 @@ final class ReproduceTests: XCTestCase {
         s.lengthTarget = 0.2
         s.iterationsTarget = 0.3
         s.iterationsEvalEvery = 20
+        s.gpt2Steps = 20
+        s.gpt2Batch = 8
+        s.gpt2ProbeEvery = 10
+        s.gpt2Lengths = [1, 20]
         s.limitPrompts(200)
         return s
     }()
@@ -32,6 +36,10 @@ final class ReproduceTests: XCTestCase {
         c.steps = 60
         c.batch = 32
         c.m = 16
+        c.width = 8
+        c.layers = 2
+        c.warmup = 5
+        c.adamLR = 3e-3
         return c
     }
 
@@ -76,6 +84,10 @@ final class ReproduceTests: XCTestCase {
             ("E7", ["step", "n", "label_angle_positive_mean", "label_angle_negative_mean", "aligned_fraction_mean"], probes),
             ("T1", ["alpha", "n", "inv_alpha_mean", "length_needed_mean"], t.theoryAlphas.count),
             ("T2", ["alpha", "n", "steps_needed_mean", "final_error_mean"], t.theoryAlphas.count),
+            ("E1-gpt2", ["S1", "length", "n", "error_mean", "hinge_loss_mean"], 5 * t.gpt2Lengths.count),
+            ("E2-gpt2", ["alpha", "domain", "length", "n", "error_mean"], 3 * 2 * t.gpt2Lengths.count),
+            ("E8", ["domain", "layer", "step", "n", "same_attention_mean", "same_attention_std"],
+             2 * Self.base.layers * (t.gpt2Steps / t.gpt2ProbeEvery + 1)),
         ]
         for (name, columns, rows) in expected {
             let table = try csv(name)

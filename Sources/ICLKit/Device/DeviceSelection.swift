@@ -95,8 +95,7 @@ public struct BackendFactory {
                          context: CLContext? = nil) throws -> GPT2Backend {
         let backend: GPT2Backend
         if let ctx = try context ?? openContext() {
-            _ = ctx
-            throw UsageError("the GPT-2-style model has no OpenCL kernels in this build yet; run it with --device cpu-reference.")
+            backend = try OpenCLGPT2Backend(config: config, bank: bank, context: ctx, variant: try kernelVariant(for: ctx.device))
         } else {
             backend = GPT2CPUReferenceBackend(config: config, bank: bank)
         }

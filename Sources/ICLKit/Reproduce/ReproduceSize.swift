@@ -35,6 +35,8 @@ public struct ReproduceSize: Sendable, Equatable, Codable {
     public var gpt2Batch: Int
     public var gpt2ProbeEvery: Int
     public var gpt2EvalPrompts: Int
+    /// Test lengths of the GPT-2 error curves (its evaluation is slower than the one-layer model's).
+    public var gpt2Lengths: [Int]
 
     public static let full = ReproduceSize(
         name: "full", evalPrompts: 50_000, baselinePrompts: 2_000, lengths: Array(1...20),
@@ -42,14 +44,15 @@ public struct ReproduceSize: Sendable, Equatable, Codable {
         pruneRates: [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4], pruneLength: 8, randomDraws: 5,
         theoryAlphas: [0.5, 0.6, 0.7, 0.8, 0.9, 1.0], theoryMaxLength: 60, lengthTarget: 0.02,
         iterationsTarget: 0.05, iterationsEvalEvery: 10, iterationsEvalPrompts: 4_000,
-        gpt2Steps: 1000, gpt2Batch: 64, gpt2ProbeEvery: 50, gpt2EvalPrompts: 10_000)
+        gpt2Steps: 600, gpt2Batch: 32, gpt2ProbeEvery: 30, gpt2EvalPrompts: 2_000,
+        gpt2Lengths: [1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20])
 
     public static let quick = ReproduceSize(
         name: "quick", evalPrompts: 10_000, baselinePrompts: 400, lengths: [1, 2, 4, 6, 8, 10, 14, 20],
         baselineLengths: [6, 10, 14, 20], probeEvery: 100, pruneRates: [0, 0.1, 0.2, 0.3, 0.4], pruneLength: 8,
         randomDraws: 2, theoryAlphas: [0.6, 0.8, 1.0], theoryMaxLength: 40, lengthTarget: 0.02,
         iterationsTarget: 0.05, iterationsEvalEvery: 20, iterationsEvalPrompts: 2_000,
-        gpt2Steps: 300, gpt2Batch: 32, gpt2ProbeEvery: 50, gpt2EvalPrompts: 2_000)
+        gpt2Steps: 300, gpt2Batch: 32, gpt2ProbeEvery: 50, gpt2EvalPrompts: 500, gpt2Lengths: [1, 4, 10, 20])
 
     /// Caps every prompt count at `n` (tests and smoke runs).
     public mutating func limitPrompts(_ n: Int) {

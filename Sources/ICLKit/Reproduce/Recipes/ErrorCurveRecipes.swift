@@ -32,7 +32,7 @@ public struct OODLengthRecipe: Recipe {
         let backend = try lab.runner(model)
         var rows: [ResultRow] = []
         for S1 in Self.S1s {
-            for l in lab.size.lengths {
+            for l in model.config.isGPT2 ? lab.size.gpt2Lengths : lab.size.lengths {
                 let r = try lab.evaluate(backend, model.config, domain: .outOfDomain, length: l, S1: S1)
                 rows.append(ResultRow(keys: ["S1": ResultRow.key(S1), "length": ResultRow.key(l)],
                                       values: ["error": r.error, "hinge_loss": Double(r.stats.loss)]))
@@ -48,7 +48,7 @@ public struct OODLengthRecipe: Recipe {
         let panel = PlotPanel(title: "OOD error (mean ± std over seeds)", xLabel: "test context length l",
                               yLabel: "OOD classification error", yLog: true, series: series,
                               logFloor: 0.5 / Double(model == "gpt2" ? size.gpt2EvalPrompts : size.evalPrompts), referenceLines: [(y: 0.01, label: "1%")])
-        let lmax = ResultRow.key(size.lengths.max() ?? 20)
+        let lmax = ResultRow.key((model == "gpt2" ? size.gpt2Lengths : size.lengths).max() ?? 20)
         let atMax = Self.S1s.map { table.mean("error", where: ["S1": ResultRow.key($0), "length": lmax]) ?? .nan }
         let slack = 1.0 / Double(model == "gpt2" ? size.gpt2EvalPrompts : size.evalPrompts)
         let falls = zip(atMax, atMax.dropFirst()).allSatisfy { $1 <= $0 + slack }
@@ -82,7 +82,7 @@ public struct AlphaLengthRecipe: Recipe {
         var rows: [ResultRow] = []
         for alpha in Self.alphas {
             for domain in [PromptSpec.Domain.inDomain, .outOfDomain] {
-                for l in lab.size.lengths {
+                for l in model.config.isGPT2 ? lab.size.gpt2Lengths : lab.size.lengths {
                     let r = try lab.evaluate(backend, model.config, domain: domain, alpha: alpha, length: l)
                     rows.append(ResultRow(keys: ["alpha": ResultRow.key(alpha), "domain": domain.rawValue,
                                                  "length": ResultRow.key(l)],
@@ -97,7 +97,7 @@ public struct AlphaLengthRecipe: Recipe {
         let table = t[0]
         var panels: [PlotPanel] = []
         var claims: [Claim] = []
-        let lmax = ResultRow.key(size.lengths.max() ?? 20)
+        let lmax = ResultRow.key((model == "gpt2" ? size.gpt2Lengths : size.lengths).max() ?? 20)
         for domain in ["id", "ood"] {
             let series = Self.alphas.map { table.series("α′ = \(ResultRow.key($0))", x: "length", y: "error",
                                                         where: ["alpha": ResultRow.key($0), "domain": domain]) }
