@@ -34,6 +34,11 @@ enum BenchCommand {
             return r
         }
         let json = args.has("json")
+        if config.isGPT2 {
+            try benchGPT2(context: context, config: config, variant: variant, batches: args.value("batch") == nil ? [64, 256] : batches,
+                          quick: args.has("quick"), reference: !args.has("no-reference"), json: json)
+            return
+        }
         var bench = Bench(context: context, config: config, variant: variant)
         if args.has("quick") { bench.repeats = 3; bench.minSeconds = 0.1 }
 
@@ -115,6 +120,56 @@ enum BenchCommand {
                 print(String(format: "  %.2f   %-4d  %13.0f  %5.1f%%  %.2f×", p.rate, p.m, p.row.promptsPerSecond,
                              100 * p.row.spread, p.row.promptsPerSecond / base))
             }
+        }
+    }
+}
+
+/// `icl bench --model gpt2`: matmul GFLOP/s against the measured ceiling, training and inference rates.
+func benchGPT2(context: CLContext, config: Config, variant: KernelVariant, batches: [Int], quick: Bool, reference: Bool,
+               json: Bool) throws {
+    var bench = GPT2Bench(context: context, config: config, variant: variant)
+    if quick { bench.repeats = 3 }
+    let s = config.gpt2Shape, tokens = config.lTrain + 1
+    let dev = context.device
+    let ceil = try Ceilings.measure(context: context, repeats: quick ? 2 : 5)
+    if json {
+        Output.json(["what": "device", "name": dev.name, "platform": dev.platformName, "driver": dev.driverVersion,
+                     "kind": dev.kind.rawValue, "variant": variant.rawValue, "model": "gpt2", "width": s.width,
+                     "layers": s.layers, "heads": s.heads, "l": config.lTrain, "d": config.d])
+        Output.json(["what": "ceiling", "peak_gflops": ceil.gflops, "copy_gbs": ceil.copyGBs])
+    } else {
+        print("device: \(dev.summary), \(variant.rawValue) kernels")
+        print("model: GPT-2-style, width \(s.width), \(s.layers) layers, \(s.heads) heads, l = \(config.lTrain) (\(tokens) tokens), \(GPT2Weights<Float>.parameterCount(s)) parameters")
+        print(String(format: "measured ceilings: %.1f GFLOP/s (FP32 FMA probe), %.1f GB/s (copy probe)\n", ceil.gflops, ceil.copyGBs))
+        print("matmul kernels at B = 64 prompts (\(64 * tokens) token rows; device event timers, median):")
+        print("  matmul      shape             forward GFLOP/s  %peak   dX GFLOP/s  %peak   dW GFLOP/s  %peak")
+    }
+    for m in try bench.matmuls(batch: 64) {
+        let g = m.timing.gflops
+        if json {
+            Output.json(["what": "matmul", "name": m.name, "rows": m.rows, "inputs": m.inputs, "outputs": m.outputs,
+                         "forward_gflops": g.forward, "input_grad_gflops": g.inputGrad, "weight_grad_gflops": g.weightGrad,
+                         "pct_peak_forward": 100 * g.forward / ceil.gflops])
+        } else {
+            print("  " + pad(m.name, 10) + "  " + pad("\(m.rows)×\(m.inputs)→\(m.outputs)", 16)
+                  + String(format: "  %14.1f  %5.1f  %11.1f  %5.1f  %11.1f  %5.1f", g.forward, 100 * g.forward / ceil.gflops,
+                           g.inputGrad, 100 * g.inputGrad / ceil.gflops, g.weightGrad, 100 * g.weightGrad / ceil.gflops))
+        }
+    }
+    if !json { print("\nend to end (prompts sampled on the device; median of \(bench.repeats) repeats):\n  what   B      prompts/s   tokens/s  spread") }
+    var rows: [(what: String, batch: Int, rate: (perSecond: Double, spread: Double))] = []
+    for B in batches { rows.append(("train", B, try bench.train(batch: B))) }
+    rows.append(("infer", 1024, try bench.infer(prompts: 1024)))
+    if reference { rows.append(("train", 8, (try bench.cpuReference(batch: 8), 0))) }
+    for (n, r) in rows.enumerated() {
+        let what = reference && n == rows.count - 1 ? "cpu-reference" : r.what
+        if json {
+            Output.json(["what": r.what, "device": what == "cpu-reference" ? "cpu-reference" : "opencl", "model": "gpt2",
+                         "B": r.batch, "l": config.lTrain, "d": config.d, "prompts_per_s": r.rate.perSecond,
+                         "tokens_per_s": r.rate.perSecond * Double(tokens), "spread": r.rate.spread])
+        } else {
+            print("  " + pad(what == "cpu-reference" ? "train (CPU reference)" : r.what, 5) + "  " + pad("\(r.batch)", 5)
+                  + String(format: "  %10.0f  %9.0f  %5.1f%%", r.rate.perSecond, r.rate.perSecond * Double(tokens), 100 * r.rate.spread))
         }
     }
 }

@@ -7,8 +7,12 @@ import ICLOpenCL
 /// the CPU reference at the paper's and awkward sizes, plus a 20-step training agreement run.
 enum CheckCommand {
     static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, command: "check", options: ["device", "variant", "dump", "seed"],
+        let args = try Arguments(argv, command: "check", options: ["device", "variant", "dump", "seed", "model"],
                                  flags: ["json"])
+        let model = args.value("model") ?? "onelayer"
+        guard ["onelayer", "gpt2"].contains(model) else {
+            throw UsageError("unknown model '\(model)'; use onelayer or gpt2.")
+        }
         var deviceText = args.value("device") ?? ProcessInfo.processInfo.environment["ICL_DEVICE"] ?? "opencl"
         if deviceText == "cpu-reference" {
             throw UsageError("`icl check` compares an OpenCL device with the CPU reference; pick an OpenCL device (--device opencl).")
@@ -28,6 +32,10 @@ enum CheckCommand {
             variants = [v]
         }
         let json = args.has("json")
+        if model == "gpt2" {
+            try checkGPT2(context: context, variants: variants, json: json)
+            return
+        }
         if let path = args.value("dump") {
             try CheckDump.write(path: path, context: context, variant: variants[0])
             if !json { print("wrote one batch, its outputs and gradients to \(path)") }
@@ -86,5 +94,39 @@ enum CheckCommand {
         }
         if failures > 0 { throw RunError("\(failures) cross-check(s) failed; see the lines marked FAIL above.") }
         if !json { print("\nall cross-checks passed") }
+    }
+
+    /// The GPT-2-style engine: whole steps at three sizes and 20 training steps, per variant.
+    static func checkGPT2(context: CLContext, variants: [KernelVariant], json: Bool) throws {
+        if !json { print("device: \(context.device.summary)\nmodel: GPT-2-style") }
+        var failures = 0
+        for variant in variants {
+            for c in GPT2CrossCheck.cases {
+                let comparisons = try GPT2CrossCheck.wholeStep(context: context, variant: variant, c)
+                let passed = comparisons.allSatisfy(\.passed)
+                if !passed { failures += 1 }
+                if json {
+                    for t in comparisons {
+                        Output.json(["model": "gpt2", "variant": variant.rawValue, "case": c.name, "kernel": t.kernel,
+                                     "tensor": t.tensor, "max_abs": t.maxAbsError, "max_rel": t.maxRelError, "passed": t.passed])
+                    }
+                } else {
+                    print("\n[\(variant.rawValue) kernels] \(c.name): \(passed ? "pass" : "FAIL")")
+                    for t in comparisons { print("  " + t.line) }
+                }
+            }
+            let worst = try GPT2CrossCheck.trainingAgreement(context: context, variant: variant)
+            let ok = worst <= 1e-3
+            if !ok { failures += 1 }
+            if json {
+                Output.json(["model": "gpt2", "variant": variant.rawValue, "case": "train 20 steps B=8", "kernel": "training",
+                             "tensor": "loss", "max_rel": worst, "passed": ok])
+            } else {
+                print(String(format: "\n[%@ kernels] 20 AdamW steps vs CPU reference: worst relative loss gap %.2e (≤ 1e-3): %@",
+                             variant.rawValue, worst, ok ? "pass" : "FAIL"))
+            }
+        }
+        if failures > 0 { throw RunError("\(failures) GPT-2 cross-check(s) failed; see the lines marked FAIL above.") }
+        if !json { print("\nall GPT-2 cross-checks passed") }
     }
 }

@@ -70,7 +70,7 @@ public struct TensorComparison: Sendable {
     /// One line: kernel, tensor, errors and, on failure, the first offending index.
     public var line: String {
         let status = passed ? "pass" : "FAIL"
-        var s = "\(kernel.padding(toLength: 20, withPad: " ", startingAt: 0)) \(tensor.padding(toLength: 8, withPad: " ", startingAt: 0)) "
+        var s = "\(kernel.padding(toLength: max(20, kernel.count), withPad: " ", startingAt: 0)) \(tensor.padding(toLength: max(8, tensor.count), withPad: " ", startingAt: 0)) "
             + "max abs \(fmt(maxAbsError))  max rel \(fmt(maxRelError))  \(status)"
         if let i = firstBad {
             s += " (first bad index \(i): device \(badDevice), reference \(badReference))"
