@@ -22,7 +22,9 @@ public final class GPT2Engine {
 
     /// Builds the program and allocates everything for batches of up to `capacity` prompts of up to
     /// `shape.maxTokens` tokens. The weights start at `GPT2Weights.initial(shape:seed: 0)` with zero moments.
-    public init(context: CLContext, shape: GPT2Shape, variant: KernelVariant, capacity: Int) throws {
+    /// `tuning` sets the CPU-variant matmul blocking.
+    public init(context: CLContext, shape: GPT2Shape, variant: KernelVariant, capacity: Int,
+                tuning: GPT2Program.Tuning = .default) throws {
         try shape.validate()
         guard capacity >= 1 else {
             throw ConfigError("GPT-2 engine capacity = \(capacity) is out of range: must be ≥ 1 (the largest batch).")
@@ -31,7 +33,7 @@ public final class GPT2Engine {
         self.shape = shape
         self.variant = variant
         self.capacity = capacity
-        program = try GPT2Program(context: context, shape: shape, variant: variant)
+        program = try GPT2Program(context: context, shape: shape, variant: variant, tuning: tuning)
         if variant == .gpu {
             let need = program.attentionLocalBytes(tokens: shape.maxTokens)
             guard max(need.forward, need.backward) <= context.device.localMemSize else {

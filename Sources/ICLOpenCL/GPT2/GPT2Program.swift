@@ -94,12 +94,26 @@ public final class GPT2Program {
     public static let groupSize = 64
     /// Tile edge of the GPU-variant matmul.
     public static let tile = 16
-    /// Blocking of the CPU-variant matmuls (must match MM_RB, MM_CB and MM_NB in gpt2_matmul.cl).
-    static let dotRows = 4, dotColumns = 4, outerRows = 4, outerColumns = 8
+
+    /// Register blocking of the CPU-variant matmuls (-D GPT2_MM_* of gpt2_matmul.cl), CLBlast-style tunables.
+    public struct Tuning: Hashable, Sendable {
+        /// Dot form (forward): rows and columns of C per work-item, and the k vector width (4, 8 or 16).
+        public var dotRows = 4, dotColumns = 8, dotVector = 8
+        /// Outer-product form (backward): rows of C per work-item and columns, one vector (4, 8 or 16).
+        public var outerRows = 4, outerVector = 16
+        /// The defaults were the fastest of those tried on PoCL with AVX-512 (2 cores) at the default model's
+        /// layer sizes (1344 rows, 64 ↔ 64, 192, 256).
+        public init(dotRows: Int = 4, dotColumns: Int = 8, dotVector: Int = 8, outerRows: Int = 4, outerVector: Int = 16) {
+            self.dotRows = dotRows; self.dotColumns = dotColumns; self.dotVector = dotVector
+            self.outerRows = outerRows; self.outerVector = outerVector
+        }
+        public static let `default` = Tuning()
+    }
 
     public let context: CLContext
     public let shape: GPT2Shape
     public let variant: KernelVariant
+    public let tuning: Tuning
     public let program: CLProgram
     let mmDot, mmOuter, mmTiled: CLKernel?
     let lnForward, lnBackward, lnGrads: CLKernel
@@ -107,14 +121,22 @@ public final class GPT2Program {
     let attnBackwardColumns: CLKernel?
     let head, headGrads, posGrad, adamW: CLKernel
 
-    public init(context: CLContext, shape: GPT2Shape, variant: KernelVariant) throws {
+    public init(context: CLContext, shape: GPT2Shape, variant: KernelVariant, tuning: Tuning = .default) throws {
         try shape.validate()
+        guard [4, 8, 16].contains(tuning.dotVector), [4, 8, 16].contains(tuning.outerVector),
+              (1...16).contains(tuning.dotRows), (1...16).contains(tuning.outerRows),
+              (1...16).contains(tuning.dotColumns) else {
+            throw ConfigError("GPT-2 matmul tuning \(tuning) is out of range: vectors of 4, 8 or 16, blocks of 1 to 16.")
+        }
         self.context = context
         self.shape = shape
         self.variant = variant
+        self.tuning = tuning
         let source = try GPT2Program.sourceFiles.map { try KernelSource.text($0) }.joined(separator: "\n")
         let defines = ["GPT2_W": shape.width, "GPT2_H": shape.heads, "GPT2_HD": shape.headDim,
-                       "GPT2_WG": GPT2Program.groupSize, "GPT2_TS": GPT2Program.tile]
+                       "GPT2_WG": GPT2Program.groupSize, "GPT2_TS": GPT2Program.tile,
+                       "GPT2_MM_RB": tuning.dotRows, "GPT2_MM_CB": tuning.dotColumns, "GPT2_MM_KV": tuning.dotVector,
+                       "GPT2_MM_NB": tuning.outerRows, "GPT2_MM_NV": tuning.outerVector]
         let options = defines.keys.sorted().map { "-D\($0)=\(defines[$0]!)" } + ["-cl-std=CL1.2"]
         program = try context.program(source: source, options: options.joined(separator: " "))
         let suffix = variant == .cpu ? "_wi" : "_wg"
@@ -172,16 +194,16 @@ public final class GPT2Program {
         }
         if sAk == 1 && sBk == 1 && !epilogue.contains(.sumColumns), let k = mmDot {
             try k.set(args: args)
-            return try k.launch(global: [up(Q, GPT2Program.dotColumns) / GPT2Program.dotColumns,
-                                         up(P, GPT2Program.dotRows) / GPT2Program.dotRows], local: nil, timed: timed)
+            return try k.launch(global: [up(Q, tuning.dotColumns) / tuning.dotColumns,
+                                         up(P, tuning.dotRows) / tuning.dotRows], local: nil, timed: timed)
         }
         guard sBq == 1, let k = mmOuter else {
             throw CLError(call: "GPT2Program.launchMatmul", status: -30,
                           detail: "the CPU matmul kernels need B contiguous along k (dot form) or along q (outer form); got sBk = \(sBk), sBq = \(sBq)")
         }
         try k.set(args: args)
-        return try k.launch(global: [up(Q, GPT2Program.outerColumns) / GPT2Program.outerColumns,
-                                     up(P, GPT2Program.outerRows) / GPT2Program.outerRows], local: nil, timed: timed)
+        return try k.launch(global: [up(Q, tuning.outerVector) / tuning.outerVector,
+                                     up(P, tuning.outerRows) / tuning.outerRows], local: nil, timed: timed)
     }
 
     /// Linear layer forward: y = x Wᵀ + b [+ residual[(r mod period)]] (x [rows, inputs], W [outputs, inputs]);
