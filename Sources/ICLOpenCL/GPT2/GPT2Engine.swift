@@ -270,6 +270,12 @@ public final class GPT2Engine {
         try p.launchPositionGrad(dh: ws.dh, grads: grads, pos: o.pos, batch: B, tokens: T)
     }
 
+    /// Seconds per launch of the matmul kernels (forward, input gradient, weight gradient) of a linear layer
+    /// with `rows` rows, `inputs` → `outputs`, each 2·rows·inputs·outputs FLOPs: for `icl bench`'s GFLOP/s.
+    public func benchMatmul(rows: Int, inputs: Int, outputs: Int, repeats: Int = 5) throws -> GPT2Program.MatmulTiming {
+        try program.benchMatmul(rows: rows, inputs: inputs, outputs: outputs, repeats: repeats)
+    }
+
     /// AdamW over every parameter with the gradients in `grads`.
     public func enqueueAdamW(step: Int, optimizer: GPT2Optimizer) throws {
         try program.launchAdamW(params: params, grads: grads, m: adamM, v: adamV, decayMask: decayMask, step: step,
