@@ -38,15 +38,16 @@ inline float4 gpt2_tanh4(const float4 u) {
     return select(t, -t, u < (float4)(0.0f));
 }
 
-inline float4 gpt2_gelu4(const float4 x) {
-    const float4 t = gpt2_tanh4(GPT2_GELU_C * (x + GPT2_GELU_A * x * x * x));
-    return 0.5f * x * (1.0f + t);
+// tanh u with u = √(2/π)(x + 0.044715 x³): GELU(x) = ½ x (1 + t), and GELU'(x) from the same t.
+inline float4 gpt2_gelu_tanh4(const float4 x) {
+    return gpt2_tanh4(GPT2_GELU_C * (x + GPT2_GELU_A * x * x * x));
 }
 
-inline float4 gpt2_gelu_slope4(const float4 x) {
-    const float4 t = gpt2_tanh4(GPT2_GELU_C * (x + GPT2_GELU_A * x * x * x));
+inline float4 gpt2_gelu_slope_from4(const float4 x, const float4 t) {
     return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GPT2_GELU_C * (1.0f + 3.0f * GPT2_GELU_A * x * x);
 }
+
+inline float4 gpt2_gelu_slope4(const float4 x) { return gpt2_gelu_slope_from4(x, gpt2_gelu_tanh4(x)); }
 
 // Tree sum over a work-group of GPT2_WG items (local array of GPT2_WG floats); every item gets the total.
 // Call from uniform control flow.

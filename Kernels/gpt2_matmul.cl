@@ -10,6 +10,8 @@
 #define MM_GELU 4      // also C2[c2Off + p·Q + q] = GELU(C[p, q])   (the MLP's fc layer)
 #define MM_DGELU 8     // C[p, q] ·= GELU'(G[gOff + p·Q + q])          (the input gradient through the GELU)
 #define MM_SUMCOL 16   // also C2[c2Off + p] = Σ_k A(p, k)               (the bias gradient of a weight gradient)
+#define MM_SLOPE 32    // with MM_GELU: C holds GELU'(v) rather than v   (all the backward needs of the fc layer)
+#define MM_MULG 64     // C[p, q] ·= G[gOff + p·Q + q]                  (the input gradient through a saved GELU')
 // Buffers an epilogue does not use may be any buffer (they are not read).
 
 #define GPT2_MM_ARGS \
@@ -28,8 +30,12 @@ inline void gpt2_mm_store(const int p, const int q, float v, const int Q, const 
     if (flags & MM_BIAS) v += bias[biasOff + q];
     if (flags & MM_RESID) v += R[rOff + (size_t)(p % rmod) * Q + q];
     if (flags & MM_DGELU) v *= gpt2_gelu_slope(G[gOff + at]);
+    if (flags & MM_MULG) v *= G[gOff + at];
+    if (flags & MM_GELU) {
+        C2[c2Off + at] = gpt2_gelu(v);
+        if (flags & MM_SLOPE) v = gpt2_gelu_slope(v);
+    }
     C[cOff + at] = v;
-    if (flags & MM_GELU) C2[c2Off + at] = gpt2_gelu(v);
 }
 
 #define GPT2_MM_STORE(p, q, v) \
@@ -45,8 +51,13 @@ inline void gpt2_mm_store4(const int p, const int q, float4 v, const int Q, cons
     if (flags & MM_BIAS) v += vload4(0, bias + biasOff + q);
     if (flags & MM_RESID) v += vload4(0, R + rOff + (size_t)(p % rmod) * Q + q);
     if (flags & MM_DGELU) v *= gpt2_gelu_slope4(vload4(0, G + gOff + at));
+    if (flags & MM_MULG) v *= vload4(0, G + gOff + at);
+    if (flags & MM_GELU) {
+        const float4 t = gpt2_gelu_tanh4(v);
+        vstore4(0.5f * v * (1.0f + t), 0, C2 + c2Off + at);
+        if (flags & MM_SLOPE) v = gpt2_gelu_slope_from4(v, t);
+    }
     vstore4(v, 0, C + cOff + at);
-    if (flags & MM_GELU) vstore4(gpt2_gelu4(v), 0, C2 + c2Off + at);
 }
 
 #define GPT2_MM_STORE4(p, q, v) \

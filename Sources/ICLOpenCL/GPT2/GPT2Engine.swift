@@ -211,8 +211,8 @@ public final class GPT2Engine {
             try p.launchLayerNorm(x: blk.x, params: params, gain: ob.ln2Gain, bias: ob.ln2Bias, y: blk.ln2,
                                   mean: blk.ln2Mean, rstd: blk.ln2Rstd, rows: n)
             try p.launchLinear(x: GPT2Slice(blk.ln2), weight: GPT2Slice(params, ob.fcWeight),
-                               bias: GPT2Slice(params, ob.fcBias), y: GPT2Slice(blk.fc), rows: n, inputs: W, outputs: M,
-                               gelu: GPT2Slice(blk.gelu))
+                               bias: GPT2Slice(params, ob.fcBias), y: GPT2Slice(blk.geluSlope), rows: n, inputs: W,
+                               outputs: M, gelu: GPT2Slice(blk.gelu), keepSlope: true)
             try p.launchLinear(x: GPT2Slice(blk.gelu), weight: GPT2Slice(params, ob.fc2Weight),
                                bias: GPT2Slice(params, ob.fc2Bias), y: GPT2Slice(ws.h[i + 1]), rows: n, inputs: M,
                                outputs: W, residual: GPT2Slice(blk.x))
@@ -236,7 +236,7 @@ public final class GPT2Engine {
             let blk = ws.blocks[i], ob = o.blocks[i]
             // h' = x + fc2(GELU(fc(LN2(x)))), with ∂/∂h' in dh.
             try p.launchLinearInputGrad(dy: GPT2Slice(ws.dh), weight: GPT2Slice(params, ob.fc2Weight), dx: GPT2Slice(ws.dfc),
-                                        rows: n, inputs: M, outputs: W, geluInput: GPT2Slice(blk.fc))
+                                        rows: n, inputs: M, outputs: W, slope: GPT2Slice(blk.geluSlope))
             try p.launchLinearWeightGrad(dy: GPT2Slice(ws.dh), x: GPT2Slice(blk.gelu), dWeight: GPT2Slice(grads, ob.fc2Weight),
                                          dBias: GPT2Slice(grads, ob.fc2Bias), rows: n, inputs: M, outputs: W)
             try p.launchLinearInputGrad(dy: GPT2Slice(ws.dfc), weight: GPT2Slice(params, ob.fcWeight), dx: GPT2Slice(ws.dln),

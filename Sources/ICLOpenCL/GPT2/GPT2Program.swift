@@ -82,6 +82,10 @@ public struct GPT2MatmulEpilogue: OptionSet, Sendable {
     public static let geluSlope = GPT2MatmulEpilogue(rawValue: 8)
     /// also writes the row sums of A to C2
     public static let sumColumns = GPT2MatmulEpilogue(rawValue: 16)
+    /// with `gelu`: C holds GELU'(C) rather than C
+    public static let keepSlope = GPT2MatmulEpilogue(rawValue: 32)
+    /// C ·= G
+    public static let scale = GPT2MatmulEpilogue(rawValue: 64)
 }
 
 /// The GPT-2-style model's kernels (Kernels/gpt2_*.cl) compiled for one width, head count and variant, with
@@ -207,25 +211,30 @@ public final class GPT2Program {
     }
 
     /// Linear layer forward: y = x Wᵀ + b [+ residual[(r mod period)]] (x [rows, inputs], W [outputs, inputs]);
-    /// with `gelu`, also GELU(y) into it.
+    /// with `gelu`, also GELU(y) into it, and with `keepSlope` y holds GELU'(y) instead (all the backward needs).
     @discardableResult
     public func launchLinear(x: GPT2Slice, weight: GPT2Slice, bias: GPT2Slice, y: GPT2Slice, rows: Int, inputs: Int,
                              outputs: Int, residual: GPT2Slice? = nil, period: Int? = nil, gelu: GPT2Slice? = nil,
-                             timed: Bool = false) throws -> CLEvent? {
+                             keepSlope: Bool = false, timed: Bool = false) throws -> CLEvent? {
         var e: GPT2MatmulEpilogue = .bias
         if residual != nil { e.insert(.residual) }
         if gelu != nil { e.insert(.gelu) }
+        if gelu != nil && keepSlope { e.insert(.keepSlope) }
         return try launchMatmul(a: x, sAp: inputs, sAk: 1, b: weight, sBk: 1, sBq: inputs, c: y, P: rows, Q: outputs,
                                 K: inputs, epilogue: e, bias: bias, residual: residual, period: period ?? rows,
                                 c2: gelu, timed: timed)
     }
 
-    /// Linear layer input gradient: dx = dy W [⊙ GELU'(geluInput)] (dy [rows, outputs]).
+    /// Linear layer input gradient: dx = dy W [⊙ GELU'(geluInput)] [⊙ slope] (dy [rows, outputs]); `slope` is
+    /// a GELU' saved by the forward (`keepSlope`). At most one of the two.
     @discardableResult
     public func launchLinearInputGrad(dy: GPT2Slice, weight: GPT2Slice, dx: GPT2Slice, rows: Int, inputs: Int,
-                                      outputs: Int, geluInput: GPT2Slice? = nil, timed: Bool = false) throws -> CLEvent? {
-        try launchMatmul(a: dy, sAp: outputs, sAk: 1, b: weight, sBk: inputs, sBq: 1, c: dx, P: rows, Q: inputs,
-                         K: outputs, epilogue: geluInput == nil ? [] : .geluSlope, slopeOf: geluInput, timed: timed)
+                                      outputs: Int, geluInput: GPT2Slice? = nil, slope: GPT2Slice? = nil,
+                                      timed: Bool = false) throws -> CLEvent? {
+        precondition(geluInput == nil || slope == nil, "pass a GELU input or a saved slope, not both")
+        let e: GPT2MatmulEpilogue = geluInput != nil ? .geluSlope : slope != nil ? .scale : []
+        return try launchMatmul(a: dy, sAp: outputs, sAk: 1, b: weight, sBk: inputs, sBq: 1, c: dx, P: rows, Q: inputs,
+                                K: outputs, epilogue: e, slopeOf: geluInput ?? slope, timed: timed)
     }
 
     /// Linear layer parameter gradients: dW = dyᵀ x [outputs, inputs] and db = Σ_rows dy [outputs].
