@@ -307,20 +307,24 @@ final class GPT2CrossCheckTests: XCTestCase {
         c.lTrain = 10
         return c
     }()
-    static let trainOptimizer = GPT2Optimizer(lr: 3e-3, warmup: 3, steps: 40)
+    /// lr 1e-3 takes the loss from 1 to ≈ 0.27 within the 20 steps and keeps the run far from chaos (device and
+    /// reference agree to ≈ 1e-6; at 3e-3 AdamW's sign-like early updates amplify rounding to ≈ 5e-4).
+    static let trainOptimizer = GPT2Optimizer(lr: 1e-3, warmup: 3, steps: 40)
     static let trainBatch = 8
 
-    /// 20 steps of GPT2Reference.trainStep (Float) on the host-sampled prompts of each step: the losses.
-    static let referenceLosses: [Float] = {
+    /// 20 steps of GPT2Reference.trainStep (Float) on the host-sampled prompts of each step: the losses and
+    /// the final weights.
+    static let reference: (losses: [Float], weights: GPT2Weights<Float>) = {
         let c = trainConfig, shape = standard
         let spec = PromptSpec.training(c, bank: PatternBank(config: c))
         var w = GPT2Weights<Float>.initial(shape: shape, seed: c.seed)
         var state = GPT2AdamState<Float>(shape: shape)
-        return (0..<20).map { step in
+        let losses: [Float] = (0..<20).map { step in
             let batch = PromptSampler.sample(spec, step: step, batch: trainBatch)
             return GPT2Reference.trainStep(weights: &w, state: &state, prompts: batch.prompts, labels: batch.labels,
                                            batch: trainBatch, length: c.lTrain, step: step, optimizer: trainOptimizer).hinge.loss
         }
+        return (losses, w)
     }()
 
     func checkTraining(_ variant: KernelVariant) throws {
@@ -328,7 +332,7 @@ final class GPT2CrossCheckTests: XCTestCase {
         let spec = try SpecBuffers(context: Self.context, spec: PromptSpec.training(c, bank: PatternBank(config: c)))
         let engine = try GPT2Engine(context: Self.context, shape: shape, variant: variant, capacity: Self.trainBatch)
         try engine.load(weights: .initial(shape: shape, seed: c.seed), adam: GPT2AdamState(shape: shape))
-        let reference = Self.referenceLosses
+        let reference = Self.reference.losses
         for step in 0..<20 {
             let s = try engine.trainStep(spec: spec, step: step, batch: Self.trainBatch, optimizer: Self.trainOptimizer)
             XCTAssertEqual(s.prompts, Self.trainBatch)
@@ -336,7 +340,11 @@ final class GPT2CrossCheckTests: XCTestCase {
             XCTAssertLessThanOrEqual(rel, 1e-3, "[\(variant)] step \(step): device loss \(s.loss) vs reference \(reference[step])")
         }
         XCTAssertGreaterThan(reference.max()! - reference.min()!, 0.05, "the loss must move, or the agreement says little")
-        XCTAssertNotEqual(try engine.readAdam().m, GPT2AdamState<Float>(shape: shape).m)
+        // The weights after 20 updates of up to lr = 1e-3 each agree to 5e-4 (measured ≤ 1e-4).
+        for (a, b) in zip(try engine.readWeights().named, Self.reference.weights.named) {
+            let worst = zip(a.values, b.values).map { abs(Double($0) - Double($1)) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 5e-4, "[\(variant)] \(a.name) after 20 steps")
+        }
     }
 
     func testTwentyStepsCPUVariant() throws { try checkTraining(.cpu) }
