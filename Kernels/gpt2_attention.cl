@@ -8,6 +8,28 @@
 #define GPT2_QKV(b, t) ((size_t)((b) * T + (t)) * 3 * GPT2_W)
 
 // ---- CPU variant: one work-item per (prompt, head, token) ------------------------------------------------
+// Head slices are handled as GPT2_AN vectors of GPT2_AV floats (8 or 4 when the head width allows, else 1).
+#if GPT2_HD % 8 == 0
+#define GPT2_AV 8
+#define AVEC float8
+#define ALOAD(i, p) vload8((i), (p))
+#define ASTORE(v, i, p) vstore8((v), (i), (p))
+#define ASUM(x) gpt2_hsum8(x)
+#elif GPT2_HD % 4 == 0
+#define GPT2_AV 4
+#define AVEC float4
+#define ALOAD(i, p) vload4((i), (p))
+#define ASTORE(v, i, p) vstore4((v), (i), (p))
+#define ASUM(x) gpt2_hsum4(x)
+#else
+#define GPT2_AV 1
+#define AVEC float
+#define ALOAD(i, p) ((p)[i])
+#define ASTORE(v, i, p) ((p)[i] = (v))
+#define ASUM(x) (x)
+#endif
+#define GPT2_AN (GPT2_HD / GPT2_AV)
+
 // Forward: the scores go through the probs row in place (raw, exponentiated, normalised). Global [B·H·T].
 __kernel void gpt2_attn_fwd_wi(__global const float* qkv, __global float* out, __global float* probs,
                                const int B, const int T) {
@@ -17,28 +39,30 @@ __kernel void gpt2_attn_fwd_wi(__global const float* qkv, __global float* out, _
     const float scale = 1.0f / sqrt((float)GPT2_HD);
     __global const float* q = qkv + GPT2_QKV(b, t) + h * GPT2_HD;
     __global float* p = probs + ((size_t)(b * GPT2_H + h) * T + t) * T;
+    AVEC qv[GPT2_AN];
+    for (int c = 0; c < GPT2_AN; ++c) qv[c] = ALOAD(c, q);
     float top = -INFINITY;
     for (int u = 0; u <= t; ++u) {
         __global const float* k = qkv + GPT2_QKV(b, u) + GPT2_W + h * GPT2_HD;
-        float acc = 0.0f;
-        for (int j = 0; j < GPT2_HD; ++j) acc += q[j] * k[j];
-        const float s = acc * scale;
+        AVEC acc = (AVEC)(0.0f);
+        for (int c = 0; c < GPT2_AN; ++c) acc = fma(qv[c], ALOAD(c, k), acc);
+        const float s = ASUM(acc) * scale;
         p[u] = s;
         top = fmax(top, s);
     }
     float total = 0.0f;
     for (int u = 0; u <= t; ++u) { const float e = exp(p[u] - top); p[u] = e; total += e; }
-    float o[GPT2_HD];
-    for (int j = 0; j < GPT2_HD; ++j) o[j] = 0.0f;
+    AVEC o[GPT2_AN];
+    for (int c = 0; c < GPT2_AN; ++c) o[c] = (AVEC)(0.0f);
     for (int u = 0; u <= t; ++u) {
         const float pu = p[u] / total;
         p[u] = pu;
         __global const float* v = qkv + GPT2_QKV(b, u) + 2 * GPT2_W + h * GPT2_HD;
-        for (int j = 0; j < GPT2_HD; ++j) o[j] += pu * v[j];
+        for (int c = 0; c < GPT2_AN; ++c) o[c] = fma((AVEC)(pu), ALOAD(c, v), o[c]);
     }
     for (int u = t + 1; u < T; ++u) p[u] = 0.0f;
     __global float* dst = out + (size_t)(b * T + t) * GPT2_W + h * GPT2_HD;
-    for (int j = 0; j < GPT2_HD; ++j) dst[j] = o[j];
+    for (int c = 0; c < GPT2_AN; ++c) ASTORE(o[c], c, dst);
 }
 
 // Backward, query side: one item per (prompt, head, query token t) writes ds row t into dS [B, H, T, T] and
@@ -54,24 +78,27 @@ __kernel void gpt2_attn_bwd_rows_wi(__global const float* qkv, __global const fl
     __global const float* p = probs + row;
     __global float* ds = dS + row;
     __global const float* o = dout + (size_t)(b * T + t) * GPT2_W + h * GPT2_HD;
+    AVEC ov[GPT2_AN];
+    for (int c = 0; c < GPT2_AN; ++c) ov[c] = ALOAD(c, o);
     float weighted = 0.0f;
     for (int u = 0; u <= t; ++u) {
         __global const float* v = qkv + GPT2_QKV(b, u) + 2 * GPT2_W + h * GPT2_HD;
-        float acc = 0.0f;
-        for (int j = 0; j < GPT2_HD; ++j) acc += o[j] * v[j];
-        ds[u] = acc;
-        weighted += p[u] * acc;
+        AVEC acc = (AVEC)(0.0f);
+        for (int c = 0; c < GPT2_AN; ++c) acc = fma(ov[c], ALOAD(c, v), acc);
+        const float dp = ASUM(acc);
+        ds[u] = dp;
+        weighted += p[u] * dp;
     }
-    float dq[GPT2_HD];
-    for (int j = 0; j < GPT2_HD; ++j) dq[j] = 0.0f;
+    AVEC dq[GPT2_AN];
+    for (int c = 0; c < GPT2_AN; ++c) dq[c] = (AVEC)(0.0f);
     for (int u = 0; u <= t; ++u) {
         const float s = p[u] * (ds[u] - weighted) * scale;
         ds[u] = s;
         __global const float* k = qkv + GPT2_QKV(b, u) + GPT2_W + h * GPT2_HD;
-        for (int j = 0; j < GPT2_HD; ++j) dq[j] += s * k[j];
+        for (int c = 0; c < GPT2_AN; ++c) dq[c] = fma((AVEC)(s), ALOAD(c, k), dq[c]);
     }
     __global float* dst = dqkv + GPT2_QKV(b, t) + h * GPT2_HD;
-    for (int j = 0; j < GPT2_HD; ++j) dst[j] = dq[j];
+    for (int c = 0; c < GPT2_AN; ++c) ASTORE(dq[c], c, dst);
 }
 
 // Backward, key/value side: one item per (prompt, head, key token u) sums over the queries t ≥ u.
@@ -82,17 +109,20 @@ __kernel void gpt2_attn_bwd_cols_wi(__global const float* qkv, __global const fl
     const int gid = get_global_id(0);
     if (gid >= B * GPT2_H * T) return;
     const int u = gid % T, h = (gid / T) % GPT2_H, b = gid / (T * GPT2_H);
-    float dk[GPT2_HD], dv[GPT2_HD];
-    for (int j = 0; j < GPT2_HD; ++j) { dk[j] = 0.0f; dv[j] = 0.0f; }
+    AVEC dk[GPT2_AN], dv[GPT2_AN];
+    for (int c = 0; c < GPT2_AN; ++c) { dk[c] = (AVEC)(0.0f); dv[c] = (AVEC)(0.0f); }
     for (int t = u; t < T; ++t) {
         const size_t at = ((size_t)(b * GPT2_H + h) * T + t) * T + u;
         const float s = dS[at], p = probs[at];
         __global const float* q = qkv + GPT2_QKV(b, t) + h * GPT2_HD;
         __global const float* o = dout + (size_t)(b * T + t) * GPT2_W + h * GPT2_HD;
-        for (int j = 0; j < GPT2_HD; ++j) { dk[j] += s * q[j]; dv[j] += p * o[j]; }
+        for (int c = 0; c < GPT2_AN; ++c) {
+            dk[c] = fma((AVEC)(s), ALOAD(c, q), dk[c]);
+            dv[c] = fma((AVEC)(p), ALOAD(c, o), dv[c]);
+        }
     }
     __global float* dst = dqkv + GPT2_QKV(b, u) + h * GPT2_HD;
-    for (int j = 0; j < GPT2_HD; ++j) { dst[GPT2_W + j] = dk[j]; dst[2 * GPT2_W + j] = dv[j]; }
+    for (int c = 0; c < GPT2_AN; ++c) { ASTORE(dk[c], c, dst + GPT2_W); ASTORE(dv[c], c, dst + 2 * GPT2_W); }
 }
 
 // ---- GPU variant: one work-group of GPT2_WG items per (prompt, head), the head's slices in local memory ----

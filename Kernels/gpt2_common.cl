@@ -31,6 +31,24 @@ inline float gpt2_gelu_slope(const float x) {
     return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GPT2_GELU_C * (1.0f + 3.0f * GPT2_GELU_A * x * x);
 }
 
+// The same on float4 lanes (the vector epilogues of the matmul kernels).
+inline float4 gpt2_tanh4(const float4 u) {
+    const float4 e = exp(-2.0f * fabs(u));
+    const float4 t = (1.0f - e) / (1.0f + e);
+    return select(t, -t, u < (float4)(0.0f));
+}
+
+// tanh u with u = √(2/π)(x + 0.044715 x³): GELU(x) = ½ x (1 + t), and GELU'(x) from the same t.
+inline float4 gpt2_gelu_tanh4(const float4 x) {
+    return gpt2_tanh4(GPT2_GELU_C * (x + GPT2_GELU_A * x * x * x));
+}
+
+inline float4 gpt2_gelu_slope_from4(const float4 x, const float4 t) {
+    return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * GPT2_GELU_C * (1.0f + 3.0f * GPT2_GELU_A * x * x);
+}
+
+inline float4 gpt2_gelu_slope4(const float4 x) { return gpt2_gelu_slope_from4(x, gpt2_gelu_tanh4(x)); }
+
 // Tree sum over a work-group of GPT2_WG items (local array of GPT2_WG floats); every item gets the total.
 // Call from uniform control flow.
 inline float gpt2_group_sum(__local float* red, const float value) {
@@ -46,9 +64,10 @@ inline float gpt2_group_sum(__local float* red, const float value) {
     return total;
 }
 
-// The sum of a float8's lanes.
-inline float gpt2_hsum8(const float8 x) {
-    const float4 s4 = x.lo + x.hi;
-    const float2 s2 = s4.lo + s4.hi;
+// The sum of a vector's lanes.
+inline float gpt2_hsum4(const float4 x) {
+    const float2 s2 = x.lo + x.hi;
     return s2.x + s2.y;
 }
+inline float gpt2_hsum8(const float8 x) { return gpt2_hsum4(x.lo + x.hi); }
+inline float gpt2_hsum16(const float16 x) { return gpt2_hsum8(x.lo + x.hi); }

@@ -10,6 +10,8 @@
 #define MM_GELU 4      // also C2[c2Off + p·Q + q] = GELU(C[p, q])   (the MLP's fc layer)
 #define MM_DGELU 8     // C[p, q] ·= GELU'(G[gOff + p·Q + q])          (the input gradient through the GELU)
 #define MM_SUMCOL 16   // also C2[c2Off + p] = Σ_k A(p, k)               (the bias gradient of a weight gradient)
+#define MM_SLOPE 32    // with MM_GELU: C holds GELU'(v) rather than v   (all the backward needs of the fc layer)
+#define MM_MULG 64     // C[p, q] ·= G[gOff + p·Q + q]                  (the input gradient through a saved GELU')
 // Buffers an epilogue does not use may be any buffer (they are not read).
 
 #define GPT2_MM_ARGS \
@@ -28,18 +30,104 @@ inline void gpt2_mm_store(const int p, const int q, float v, const int Q, const 
     if (flags & MM_BIAS) v += bias[biasOff + q];
     if (flags & MM_RESID) v += R[rOff + (size_t)(p % rmod) * Q + q];
     if (flags & MM_DGELU) v *= gpt2_gelu_slope(G[gOff + at]);
+    if (flags & MM_MULG) v *= G[gOff + at];
+    if (flags & MM_GELU) {
+        C2[c2Off + at] = gpt2_gelu(v);
+        if (flags & MM_SLOPE) v = gpt2_gelu_slope(v);
+    }
     C[cOff + at] = v;
-    if (flags & MM_GELU) C2[c2Off + at] = gpt2_gelu(v);
 }
 
 #define GPT2_MM_STORE(p, q, v) \
     gpt2_mm_store((p), (q), (v), Q, flags, bias, biasOff, R, rOff, rmod, G, gOff, C, cOff, C2, c2Off)
 
+// The epilogue on four adjacent columns q..q+3 (all < Q), on float4 lanes: the GELU's exp runs vectorised.
+inline void gpt2_mm_store4(const int p, const int q, float4 v, const int Q, const int flags,
+                           __global const float* bias, const int biasOff,
+                           __global const float* R, const int rOff, const int rmod,
+                           __global const float* G, const int gOff,
+                           __global float* C, const int cOff, __global float* C2, const int c2Off) {
+    const size_t at = (size_t)p * Q + q;
+    if (flags & MM_BIAS) v += vload4(0, bias + biasOff + q);
+    if (flags & MM_RESID) v += vload4(0, R + rOff + (size_t)(p % rmod) * Q + q);
+    if (flags & MM_DGELU) v *= gpt2_gelu_slope4(vload4(0, G + gOff + at));
+    if (flags & MM_MULG) v *= vload4(0, G + gOff + at);
+    if (flags & MM_GELU) {
+        const float4 t = gpt2_gelu_tanh4(v);
+        vstore4(0.5f * v * (1.0f + t), 0, C2 + c2Off + at);
+        if (flags & MM_SLOPE) v = gpt2_gelu_slope_from4(v, t);
+    }
+    vstore4(v, 0, C + cOff + at);
+}
+
+#define GPT2_MM_STORE4(p, q, v) \
+    gpt2_mm_store4((p), (q), (v), Q, flags, bias, biasOff, R, rOff, rmod, G, gOff, C, cOff, C2, c2Off)
+
+// Stores `lanes` values of row p from q on (a private array), float4 by float4 where all four are in range.
+#define GPT2_MM_STORE_ROW(p, q, vals, lanes) do { \
+        int l_ = 0; \
+        for (; l_ + 4 <= (lanes); l_ += 4) GPT2_MM_STORE4((p), (q) + l_, vload4(0, (vals) + l_)); \
+        for (; l_ < (lanes); ++l_) GPT2_MM_STORE((p), (q) + l_, (vals)[l_]); \
+    } while (0)
+
+// CPU blocking, tunable by -D (GPT2Program.Tuning): dot form MM_RB rows × MM_CB columns per item with k
+// vectors of MM_KV floats; outer form MM_NB rows × MM_NV columns (one vector) per item.
+#ifndef GPT2_MM_RB
+#define GPT2_MM_RB 4
+#endif
+#ifndef GPT2_MM_CB
+#define GPT2_MM_CB 8
+#endif
+#ifndef GPT2_MM_KV
+#define GPT2_MM_KV 8
+#endif
+#ifndef GPT2_MM_NB
+#define GPT2_MM_NB 4
+#endif
+#ifndef GPT2_MM_NV
+#define GPT2_MM_NV 16
+#endif
+#define MM_RB GPT2_MM_RB
+#define MM_CB GPT2_MM_CB
+#define MM_NB GPT2_MM_NB
+#define MM_KV GPT2_MM_KV
+#define MM_NV GPT2_MM_NV
+
+#if MM_KV == 4
+#define MM_KVEC float4
+#define MM_KLOAD vload4
+#define MM_KSUM gpt2_hsum4
+#elif MM_KV == 8
+#define MM_KVEC float8
+#define MM_KLOAD vload8
+#define MM_KSUM gpt2_hsum8
+#elif MM_KV == 16
+#define MM_KVEC float16
+#define MM_KLOAD vload16
+#define MM_KSUM gpt2_hsum16
+#else
+#error "GPT2_MM_KV must be 4, 8 or 16"
+#endif
+
+#if MM_NV == 4
+#define MM_NVEC float4
+#define MM_NLOAD vload4
+#define MM_NSTORE vstore4
+#elif MM_NV == 8
+#define MM_NVEC float8
+#define MM_NLOAD vload8
+#define MM_NSTORE vstore8
+#elif MM_NV == 16
+#define MM_NVEC float16
+#define MM_NLOAD vload16
+#define MM_NSTORE vstore16
+#else
+#error "GPT2_MM_NV must be 4, 8 or 16"
+#endif
+
 // ---- CPU variant, dot form (sAk = sBk = 1: the forward product) --------------------------------------------
-// Each work-item computes an MM_RB × MM_CB block of C as float8 partial dot products along k (16 float8
-// accumulators), then a scalar tail for K mod 8. Global size [⌈Q / MM_CB⌉, ⌈P / MM_RB⌉].
-#define MM_RB 4
-#define MM_CB 4
+// Each work-item computes an MM_RB × MM_CB block of C as vector partial dot products along k (MM_KV lanes),
+// then a scalar tail for K mod MM_KV. Global size [⌈Q / MM_CB⌉, ⌈P / MM_RB⌉].
 __kernel void gpt2_mm_nt_wi(GPT2_MM_ARGS) {
     const int q0 = get_global_id(0) * MM_CB, p0 = get_global_id(1) * MM_RB;
     if (q0 >= Q || p0 >= P) return;
@@ -48,19 +136,19 @@ __kernel void gpt2_mm_nt_wi(GPT2_MM_ARGS) {
     for (int i = 0; i < MM_RB; ++i) ra[i] = aOff + (size_t)min(p0 + i, P - 1) * sAp;
     #pragma unroll
     for (int j = 0; j < MM_CB; ++j) rb[j] = bOff + (size_t)min(q0 + j, Q - 1) * sBq;
-    float8 acc[MM_RB][MM_CB];
+    MM_KVEC acc[MM_RB][MM_CB];
     #pragma unroll
     for (int i = 0; i < MM_RB; ++i) {
         #pragma unroll
-        for (int j = 0; j < MM_CB; ++j) acc[i][j] = (float8)(0.0f);
+        for (int j = 0; j < MM_CB; ++j) acc[i][j] = (MM_KVEC)(0.0f);
     }
     int k = 0;
-    for (; k + 8 <= K; k += 8) {
-        float8 a[MM_RB], b[MM_CB];
+    for (; k + MM_KV <= K; k += MM_KV) {
+        MM_KVEC a[MM_RB], b[MM_CB];
         #pragma unroll
-        for (int i = 0; i < MM_RB; ++i) a[i] = vload8(0, A + ra[i] + k);
+        for (int i = 0; i < MM_RB; ++i) a[i] = MM_KLOAD(0, A + ra[i] + k);
         #pragma unroll
-        for (int j = 0; j < MM_CB; ++j) b[j] = vload8(0, B + rb[j] + k);
+        for (int j = 0; j < MM_CB; ++j) b[j] = MM_KLOAD(0, B + rb[j] + k);
         #pragma unroll
         for (int i = 0; i < MM_RB; ++i) {
             #pragma unroll
@@ -71,7 +159,7 @@ __kernel void gpt2_mm_nt_wi(GPT2_MM_ARGS) {
     #pragma unroll
     for (int i = 0; i < MM_RB; ++i) {
         #pragma unroll
-        for (int j = 0; j < MM_CB; ++j) s[i][j] = gpt2_hsum8(acc[i][j]);
+        for (int j = 0; j < MM_CB; ++j) s[i][j] = MM_KSUM(acc[i][j]);
     }
     for (; k < K; ++k) {
         #pragma unroll
@@ -80,52 +168,51 @@ __kernel void gpt2_mm_nt_wi(GPT2_MM_ARGS) {
             for (int j = 0; j < MM_CB; ++j) s[i][j] = fma(A[ra[i] + k], B[rb[j] + k], s[i][j]);
         }
     }
+    const int lanes = min(MM_CB, Q - q0);
     #pragma unroll
     for (int i = 0; i < MM_RB; ++i) {
-        #pragma unroll
-        for (int j = 0; j < MM_CB; ++j) {
-            if (p0 + i < P && q0 + j < Q) GPT2_MM_STORE(p0 + i, q0 + j, s[i][j]);
-        }
+        if (p0 + i < P) GPT2_MM_STORE_ROW(p0 + i, q0, s[i], lanes);
     }
 }
 
 // ---- CPU variant, outer-product form (sBq = 1: the two backward products) --------------------------------
-// Each work-item computes MM_NB rows × 8 columns of C: per k, one float8 row segment of B times MM_NB scalars
-// of A. Global size [⌈Q / 8⌉, ⌈P / MM_NB⌉]. With MM_SUMCOL the items of the first column block also sum A's rows.
-#define MM_NB 4
+// Each work-item computes MM_NB rows × MM_NV columns of C: per k, one vector row segment of B times MM_NB
+// scalars of A. Global size [⌈Q / MM_NV⌉, ⌈P / MM_NB⌉]. With MM_SUMCOL the items of the first column block also
+// sum A's rows.
 __kernel void gpt2_mm_nn_wi(GPT2_MM_ARGS) {
-    const int q0 = get_global_id(0) * 8, p0 = get_global_id(1) * MM_NB;
+    const int q0 = get_global_id(0) * MM_NV, p0 = get_global_id(1) * MM_NB;
     if (q0 >= Q || p0 >= P) return;
-    const int lanes = min(8, Q - q0);
+    const int lanes = min(MM_NV, Q - q0);
     size_t ra[MM_NB];
     #pragma unroll
     for (int i = 0; i < MM_NB; ++i) ra[i] = aOff + (size_t)min(p0 + i, P - 1) * sAp;
-    float8 acc[MM_NB];
+    MM_NVEC acc[MM_NB];
     #pragma unroll
-    for (int i = 0; i < MM_NB; ++i) acc[i] = (float8)(0.0f);
+    for (int i = 0; i < MM_NB; ++i) acc[i] = (MM_NVEC)(0.0f);
     __global const float* bp = B + bOff + q0;
-    if (lanes == 8) {
+    if (lanes == MM_NV) {
         for (int k = 0; k < K; ++k) {
-            const float8 b = vload8(0, bp + (size_t)k * sBk);
+            const MM_NVEC b = MM_NLOAD(0, bp + (size_t)k * sBk);
             #pragma unroll
-            for (int i = 0; i < MM_NB; ++i) acc[i] = fma((float8)(A[ra[i] + (size_t)k * sAk]), b, acc[i]);
+            for (int i = 0; i < MM_NB; ++i) acc[i] = fma((MM_NVEC)(A[ra[i] + (size_t)k * sAk]), b, acc[i]);
         }
     } else {
         for (int k = 0; k < K; ++k) {
-            float lane[8];
+            float lane[MM_NV];
             #pragma unroll
-            for (int l = 0; l < 8; ++l) lane[l] = l < lanes ? bp[(size_t)k * sBk + l] : 0.0f;
-            const float8 b = vload8(0, lane);
+            for (int l = 0; l < MM_NV; ++l) lane[l] = l < lanes ? bp[(size_t)k * sBk + l] : 0.0f;
+            const MM_NVEC b = MM_NLOAD(0, lane);
             #pragma unroll
-            for (int i = 0; i < MM_NB; ++i) acc[i] = fma((float8)(A[ra[i] + (size_t)k * sAk]), b, acc[i]);
+            for (int i = 0; i < MM_NB; ++i) acc[i] = fma((MM_NVEC)(A[ra[i] + (size_t)k * sAk]), b, acc[i]);
         }
     }
     #pragma unroll
     for (int i = 0; i < MM_NB; ++i) {
-        if (p0 + i >= P) break;
-        float out[8];
-        vstore8(acc[i], 0, out);
-        for (int l = 0; l < lanes; ++l) GPT2_MM_STORE(p0 + i, q0 + l, out[l]);
+        if (p0 + i < P) {
+            float out[MM_NV];
+            MM_NSTORE(acc[i], 0, out);
+            GPT2_MM_STORE_ROW(p0 + i, q0, out, lanes);
+        }
     }
     if ((flags & MM_SUMCOL) && q0 == 0) {
         float cs[MM_NB];

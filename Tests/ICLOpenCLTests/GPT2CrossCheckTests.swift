@@ -6,7 +6,8 @@ import ICLKit
 /// The GPT-2-style model's kernels, both variants, against the CPU reference (`GPT2Ops`, `GPT2Reference`) in
 /// Double: every op at the default shape (W = 64, L = 3, H = 2, d = 40, l = 20) and at awkward sizes (W = 12
 /// with H = 3 so heads of width 4, d = 9, odd row counts, T = 1, batch 1, widths that are no multiple of a
-/// tile), then the whole step's gradients, AdamW, and 20 training steps with on-device sampling.
+/// tile; W = 9 with H = 3 for heads of odd width 3), then the whole step's gradients, AdamW, and 20 training
+/// steps with on-device sampling.
 final class GPT2CrossCheckTests: XCTestCase {
     static let context: CLContext = {
         let devices = try! CLDevices.all()
@@ -16,6 +17,8 @@ final class GPT2CrossCheckTests: XCTestCase {
     static let standard = GPT2Shape()
     /// Head width 4, d = 9, position table of 8 rows.
     static let awkward = GPT2Shape(width: 12, layers: 2, heads: 3, d: 9, maxTokens: 8)
+    /// Odd head width 3 (the attention kernels' scalar path).
+    static let oddHeads = GPT2Shape(width: 9, layers: 1, heads: 3, d: 5, maxTokens: 6)
 
     func program(_ shape: GPT2Shape, _ variant: KernelVariant) throws -> GPT2Program {
         try GPT2Program(context: Self.context, shape: shape, variant: variant)
@@ -72,6 +75,7 @@ final class GPT2CrossCheckTests: XCTestCase {
             (63, 64, 192, "plain"), (63, 64, 64, "residual"), (63, 64, 256, "gelu"), (63, 256, 64, "residual"),
             (63, 40, 64, "position"), (7, 9, 12, "position"), (13, 12, 36, "plain"), (1, 1, 1, "plain"),
             (5, 12, 48, "gelu"), (9, 48, 12, "residual"), (17, 3, 5, "gelu"), (33, 21, 19, "residual"),
+            (63, 64, 256, "slope"), (11, 12, 48, "slope"), (6, 7, 13, "slope"),
         ]
         var r = Numbers(1)
         for c in cases {
@@ -79,20 +83,30 @@ final class GPT2CrossCheckTests: XCTestCase {
             let x = r.floats(c.n * c.i), w = r.floats(c.o * c.i, scale: 0.5), b = r.floats(c.o, scale: 0.5)
             let period = c.mode == "position" ? max(1, c.n / 3) : c.n
             let residual: [Float]? = c.mode == "residual" || c.mode == "position" ? r.floats(period * c.o) : nil
+            let gelu = c.mode == "gelu" || c.mode == "slope"
             let dev = try p.linear(x, rows: c.n, inputs: c.i, outputs: c.o, weight: w, bias: b, residual: residual,
-                                   period: period, gelu: c.mode == "gelu")
+                                   period: period, gelu: gelu, keepSlope: c.mode == "slope")
             var y = GPT2Ops.matmul(d(x), rows: c.n, inputs: c.i, outputs: c.o, weight: d(w), bias: d(b))
             if let res = residual {
                 for row in 0..<c.n { for k in 0..<c.o { y[row * c.o + k] += Double(res[(row % period) * c.o + k]) } }
             }
-            expect(what, "y", dev.y, y)
-            if c.mode == "gelu" { expect(what, "gelu(y)", dev.gelu ?? [], GPT2Ops.gelu(y)) }
-            // Backward; the GELU cases pass dx through GELU' of a pre-activation of x's shape.
+            if c.mode == "slope" {
+                expect(what, "gelu'(y)", dev.y, GPT2Ops.geluBackward(y, dy: [Double](repeating: 1, count: y.count)))
+            } else {
+                expect(what, "y", dev.y, y)
+            }
+            if gelu { expect(what, "gelu(y)", dev.gelu ?? [], GPT2Ops.gelu(y)) }
+            // Backward; the GELU cases pass dx through GELU' of a pre-activation of x's shape, the slope cases
+            // through a saved slope.
             let dy = r.floats(c.n * c.o)
             let pre: [Float]? = c.mode == "gelu" ? r.floats(c.n * c.i, scale: 3) : nil
-            let back = try p.linearBackward(x, rows: c.n, inputs: c.i, outputs: c.o, weight: w, dy: dy, geluInput: pre)
+            let slope: [Float]? = c.mode == "slope" ? r.floats(c.n * c.i, scale: 0.6, offset: 0.5) : nil
+            let back = try p.linearBackward(x, rows: c.n, inputs: c.i, outputs: c.o, weight: w, dy: dy, geluInput: pre,
+                                            slope: slope)
             let ref = GPT2Ops.matmulBackward(d(x), rows: c.n, inputs: c.i, outputs: c.o, weight: d(w), dy: d(dy))
-            expect(what, "dx", back.dx, pre.map { GPT2Ops.geluBackward(d($0), dy: ref.dx) } ?? ref.dx)
+            var dx = pre.map { GPT2Ops.geluBackward(d($0), dy: ref.dx) } ?? ref.dx
+            if let s = slope { dx = zip(dx, s).map { $0 * Double($1) } }
+            expect(what, "dx", back.dx, dx)
             expect(what, "dW", back.dWeight, ref.dWeight)
             expect(what, "db", back.dBias, ref.dBias)
         }
@@ -135,7 +149,8 @@ final class GPT2CrossCheckTests: XCTestCase {
     func checkAttention(_ variant: KernelVariant) throws {
         var r = Numbers(3)
         let cases: [(GPT2Shape, Int, Int)] = [(Self.standard, 2, 21), (Self.standard, 1, 1), (Self.standard, 3, 5),
-                                              (Self.awkward, 3, 5), (Self.awkward, 1, 1), (Self.awkward, 2, 8)]
+                                              (Self.awkward, 3, 5), (Self.awkward, 1, 1), (Self.awkward, 2, 8),
+                                              (Self.oddHeads, 2, 6), (Self.oddHeads, 1, 1)]
         for (shape, B, T) in cases {
             let p = try program(shape, variant), W = shape.width, H = shape.heads
             let what = "[\(variant)] attention W=\(W) H=\(H) B=\(B) T=\(T)"
@@ -257,6 +272,7 @@ final class GPT2CrossCheckTests: XCTestCase {
         for (B, l) in [(5, 6), (1, 0), (2, 7)] {
             cases.append((Self.awkward, B, l, r.floats(B * (l + 1) * Self.awkward.d), r.signs(B)))
         }
+        cases.append((Self.oddHeads, 3, 4, r.floats(3 * 5 * Self.oddHeads.d), r.signs(3)))
         for (shape, B, l, prompts, labels) in cases {
             let what = "[\(variant)] step W=\(shape.width) L=\(shape.layers) B=\(B) T=\(l + 1)"
             let engine = try GPT2Engine(context: Self.context, shape: shape, variant: variant, capacity: max(B, 2))
@@ -272,7 +288,7 @@ final class GPT2CrossCheckTests: XCTestCase {
             expect(what, "loss", [dev.stats.loss], [hinge.loss], rtol: 1e-5, atol: 0)
             XCTAssertEqual(dev.stats.errors, hinge.errors, "\(what): errors")
             for (a, b) in zip(dev.gradients.named, ref.named) {
-                expect(what, "grad " + a.name, a.values, b.values, rtol: 1e-3, atol: 1e-4)
+                expect(what, "grad " + a.name, a.values, b.values, rtol: 1e-3, atol: 1e-5)
             }
         }
     }
@@ -291,20 +307,24 @@ final class GPT2CrossCheckTests: XCTestCase {
         c.lTrain = 10
         return c
     }()
-    static let trainOptimizer = GPT2Optimizer(lr: 3e-3, warmup: 3, steps: 40)
+    /// lr 1e-3 takes the loss from 1 to ≈ 0.27 within the 20 steps and keeps the run far from chaos (device and
+    /// reference agree to ≈ 1e-6; at 3e-3 AdamW's sign-like early updates amplify rounding to ≈ 5e-4).
+    static let trainOptimizer = GPT2Optimizer(lr: 1e-3, warmup: 3, steps: 40)
     static let trainBatch = 8
 
-    /// 20 steps of GPT2Reference.trainStep (Float) on the host-sampled prompts of each step: the losses.
-    static let referenceLosses: [Float] = {
+    /// 20 steps of GPT2Reference.trainStep (Float) on the host-sampled prompts of each step: the losses and
+    /// the final weights.
+    static let reference: (losses: [Float], weights: GPT2Weights<Float>) = {
         let c = trainConfig, shape = standard
         let spec = PromptSpec.training(c, bank: PatternBank(config: c))
         var w = GPT2Weights<Float>.initial(shape: shape, seed: c.seed)
         var state = GPT2AdamState<Float>(shape: shape)
-        return (0..<20).map { step in
+        let losses: [Float] = (0..<20).map { step in
             let batch = PromptSampler.sample(spec, step: step, batch: trainBatch)
             return GPT2Reference.trainStep(weights: &w, state: &state, prompts: batch.prompts, labels: batch.labels,
                                            batch: trainBatch, length: c.lTrain, step: step, optimizer: trainOptimizer).hinge.loss
         }
+        return (losses, w)
     }()
 
     func checkTraining(_ variant: KernelVariant) throws {
@@ -312,7 +332,7 @@ final class GPT2CrossCheckTests: XCTestCase {
         let spec = try SpecBuffers(context: Self.context, spec: PromptSpec.training(c, bank: PatternBank(config: c)))
         let engine = try GPT2Engine(context: Self.context, shape: shape, variant: variant, capacity: Self.trainBatch)
         try engine.load(weights: .initial(shape: shape, seed: c.seed), adam: GPT2AdamState(shape: shape))
-        let reference = Self.referenceLosses
+        let reference = Self.reference.losses
         for step in 0..<20 {
             let s = try engine.trainStep(spec: spec, step: step, batch: Self.trainBatch, optimizer: Self.trainOptimizer)
             XCTAssertEqual(s.prompts, Self.trainBatch)
@@ -320,7 +340,11 @@ final class GPT2CrossCheckTests: XCTestCase {
             XCTAssertLessThanOrEqual(rel, 1e-3, "[\(variant)] step \(step): device loss \(s.loss) vs reference \(reference[step])")
         }
         XCTAssertGreaterThan(reference.max()! - reference.min()!, 0.05, "the loss must move, or the agreement says little")
-        XCTAssertNotEqual(try engine.readAdam().m, GPT2AdamState<Float>(shape: shape).m)
+        // The weights after 20 updates of up to lr = 1e-3 each agree to 5e-4 (measured ≤ 1e-4).
+        for (a, b) in zip(try engine.readWeights().named, Self.reference.weights.named) {
+            let worst = zip(a.values, b.values).map { abs(Double($0) - Double($1)) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 5e-4, "[\(variant)] \(a.name) after 20 steps")
+        }
     }
 
     func testTwentyStepsCPUVariant() throws { try checkTraining(.cpu) }

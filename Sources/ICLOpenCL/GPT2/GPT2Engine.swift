@@ -22,7 +22,9 @@ public final class GPT2Engine {
 
     /// Builds the program and allocates everything for batches of up to `capacity` prompts of up to
     /// `shape.maxTokens` tokens. The weights start at `GPT2Weights.initial(shape:seed: 0)` with zero moments.
-    public init(context: CLContext, shape: GPT2Shape, variant: KernelVariant, capacity: Int) throws {
+    /// `tuning` sets the CPU-variant matmul blocking.
+    public init(context: CLContext, shape: GPT2Shape, variant: KernelVariant, capacity: Int,
+                tuning: GPT2Program.Tuning = .default) throws {
         try shape.validate()
         guard capacity >= 1 else {
             throw ConfigError("GPT-2 engine capacity = \(capacity) is out of range: must be ≥ 1 (the largest batch).")
@@ -31,7 +33,7 @@ public final class GPT2Engine {
         self.shape = shape
         self.variant = variant
         self.capacity = capacity
-        program = try GPT2Program(context: context, shape: shape, variant: variant)
+        program = try GPT2Program(context: context, shape: shape, variant: variant, tuning: tuning)
         if variant == .gpu {
             let need = program.attentionLocalBytes(tokens: shape.maxTokens)
             guard max(need.forward, need.backward) <= context.device.localMemSize else {
@@ -209,8 +211,8 @@ public final class GPT2Engine {
             try p.launchLayerNorm(x: blk.x, params: params, gain: ob.ln2Gain, bias: ob.ln2Bias, y: blk.ln2,
                                   mean: blk.ln2Mean, rstd: blk.ln2Rstd, rows: n)
             try p.launchLinear(x: GPT2Slice(blk.ln2), weight: GPT2Slice(params, ob.fcWeight),
-                               bias: GPT2Slice(params, ob.fcBias), y: GPT2Slice(blk.fc), rows: n, inputs: W, outputs: M,
-                               gelu: GPT2Slice(blk.gelu))
+                               bias: GPT2Slice(params, ob.fcBias), y: GPT2Slice(blk.geluSlope), rows: n, inputs: W,
+                               outputs: M, gelu: GPT2Slice(blk.gelu), keepSlope: true)
             try p.launchLinear(x: GPT2Slice(blk.gelu), weight: GPT2Slice(params, ob.fc2Weight),
                                bias: GPT2Slice(params, ob.fc2Bias), y: GPT2Slice(ws.h[i + 1]), rows: n, inputs: M,
                                outputs: W, residual: GPT2Slice(blk.x))
@@ -234,7 +236,7 @@ public final class GPT2Engine {
             let blk = ws.blocks[i], ob = o.blocks[i]
             // h' = x + fc2(GELU(fc(LN2(x)))), with ∂/∂h' in dh.
             try p.launchLinearInputGrad(dy: GPT2Slice(ws.dh), weight: GPT2Slice(params, ob.fc2Weight), dx: GPT2Slice(ws.dfc),
-                                        rows: n, inputs: M, outputs: W, geluInput: GPT2Slice(blk.fc))
+                                        rows: n, inputs: M, outputs: W, slope: GPT2Slice(blk.geluSlope))
             try p.launchLinearWeightGrad(dy: GPT2Slice(ws.dh), x: GPT2Slice(blk.gelu), dWeight: GPT2Slice(grads, ob.fc2Weight),
                                          dBias: GPT2Slice(grads, ob.fc2Bias), rows: n, inputs: M, outputs: W)
             try p.launchLinearInputGrad(dy: GPT2Slice(ws.dfc), weight: GPT2Slice(params, ob.fcWeight), dx: GPT2Slice(ws.dln),
@@ -266,6 +268,12 @@ public final class GPT2Engine {
         try p.launchLinearWeightGrad(dy: GPT2Slice(ws.dh), x: GPT2Slice(ws.prompts), dWeight: GPT2Slice(grads, o.inWeight),
                                      dBias: GPT2Slice(grads, o.inBias), rows: n, inputs: shape.d, outputs: W)
         try p.launchPositionGrad(dh: ws.dh, grads: grads, pos: o.pos, batch: B, tokens: T)
+    }
+
+    /// Seconds per launch of the matmul kernels (forward, input gradient, weight gradient) of a linear layer
+    /// with `rows` rows, `inputs` → `outputs`, each 2·rows·inputs·outputs FLOPs: for `icl bench`'s GFLOP/s.
+    public func benchMatmul(rows: Int, inputs: Int, outputs: Int, repeats: Int = 5) throws -> GPT2Program.MatmulTiming {
+        try program.benchMatmul(rows: rows, inputs: inputs, outputs: outputs, repeats: repeats)
     }
 
     /// AdamW over every parameter with the gradients in `grads`.

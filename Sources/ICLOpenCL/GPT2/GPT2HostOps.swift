@@ -12,25 +12,29 @@ extension GPT2Program {
         try context.buffer(Float.self, count: max(count, 1), label: label)
     }
 
-    /// y = x Wᵀ + b [+ residual[(r mod period)]]; with `gelu`, also GELU(y). x [n, i], weight [o, i], bias [o].
+    /// y = x Wᵀ + b [+ residual[(r mod period)]]; with `gelu`, also GELU(y), and with `keepSlope` y is GELU'(y).
+    /// x [n, i], weight [o, i], bias [o].
     public func linear(_ x: [Float], rows n: Int, inputs i: Int, outputs o: Int, weight: [Float], bias: [Float],
-                       residual: [Float]? = nil, period: Int? = nil, gelu: Bool = false) throws -> (y: [Float], gelu: [Float]?) {
+                       residual: [Float]? = nil, period: Int? = nil, gelu: Bool = false,
+                       keepSlope: Bool = false) throws -> (y: [Float], gelu: [Float]?) {
         let xb = try upload(x, "x"), wb = try upload(weight, "weight"), bb = try upload(bias, "bias")
         let y = try scratch(n * o, "y"), g = try scratch(gelu ? n * o : 1, "gelu")
         let r = try residual.map { try upload($0, "residual") }
         try launchLinear(x: GPT2Slice(xb), weight: GPT2Slice(wb), bias: GPT2Slice(bb), y: GPT2Slice(y), rows: n, inputs: i,
-                         outputs: o, residual: r.map { GPT2Slice($0) }, period: period, gelu: gelu ? GPT2Slice(g) : nil)
+                         outputs: o, residual: r.map { GPT2Slice($0) }, period: period, gelu: gelu ? GPT2Slice(g) : nil,
+                         keepSlope: keepSlope)
         return (try y.read(count: n * o), gelu ? try g.read(count: n * o) : nil)
     }
 
-    /// dx = dy W [⊙ GELU'(geluInput)], dW = dyᵀ x, db = Σ dy.
+    /// dx = dy W [⊙ GELU'(geluInput)] [⊙ slope], dW = dyᵀ x, db = Σ dy.
     public func linearBackward(_ x: [Float], rows n: Int, inputs i: Int, outputs o: Int, weight: [Float], dy: [Float],
-                               geluInput: [Float]? = nil) throws -> (dx: [Float], dWeight: [Float], dBias: [Float]) {
+                               geluInput: [Float]? = nil, slope: [Float]? = nil) throws
+        -> (dx: [Float], dWeight: [Float], dBias: [Float]) {
         let xb = try upload(x, "x"), wb = try upload(weight, "weight"), dyb = try upload(dy, "dy")
         let dx = try scratch(n * i, "dx"), dW = try scratch(o * i, "dW"), db = try scratch(o, "db")
-        let g = try geluInput.map { try upload($0, "gelu input") }
+        let g = try geluInput.map { try upload($0, "gelu input") }, s = try slope.map { try upload($0, "slope") }
         try launchLinearInputGrad(dy: GPT2Slice(dyb), weight: GPT2Slice(wb), dx: GPT2Slice(dx), rows: n, inputs: i,
-                                  outputs: o, geluInput: g.map { GPT2Slice($0) })
+                                  outputs: o, geluInput: g.map { GPT2Slice($0) }, slope: s.map { GPT2Slice($0) })
         try launchLinearWeightGrad(dy: GPT2Slice(dyb), x: GPT2Slice(xb), dWeight: GPT2Slice(dW), dBias: GPT2Slice(db),
                                    rows: n, inputs: i, outputs: o)
         return (try dx.read(count: n * i), try dW.read(count: o * i), try db.read(count: o))

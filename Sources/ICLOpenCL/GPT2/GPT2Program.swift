@@ -82,6 +82,10 @@ public struct GPT2MatmulEpilogue: OptionSet, Sendable {
     public static let geluSlope = GPT2MatmulEpilogue(rawValue: 8)
     /// also writes the row sums of A to C2
     public static let sumColumns = GPT2MatmulEpilogue(rawValue: 16)
+    /// with `gelu`: C holds GELU'(C) rather than C
+    public static let keepSlope = GPT2MatmulEpilogue(rawValue: 32)
+    /// C ·= G
+    public static let scale = GPT2MatmulEpilogue(rawValue: 64)
 }
 
 /// The GPT-2-style model's kernels (Kernels/gpt2_*.cl) compiled for one width, head count and variant, with
@@ -94,12 +98,26 @@ public final class GPT2Program {
     public static let groupSize = 64
     /// Tile edge of the GPU-variant matmul.
     public static let tile = 16
-    /// Blocking of the CPU-variant matmuls (must match MM_RB, MM_CB and MM_NB in gpt2_matmul.cl).
-    static let dotRows = 4, dotColumns = 4, outerRows = 4, outerColumns = 8
+
+    /// Register blocking of the CPU-variant matmuls (-D GPT2_MM_* of gpt2_matmul.cl), CLBlast-style tunables.
+    public struct Tuning: Hashable, Sendable {
+        /// Dot form (forward): rows and columns of C per work-item, and the k vector width (4, 8 or 16).
+        public var dotRows = 4, dotColumns = 8, dotVector = 8
+        /// Outer-product form (backward): rows of C per work-item and columns, one vector (4, 8 or 16).
+        public var outerRows = 4, outerVector = 16
+        /// The defaults were the fastest of those tried on PoCL with AVX-512 (2 cores) at the default model's
+        /// layer sizes (1344 rows, 64 ↔ 64, 192, 256).
+        public init(dotRows: Int = 4, dotColumns: Int = 8, dotVector: Int = 8, outerRows: Int = 4, outerVector: Int = 16) {
+            self.dotRows = dotRows; self.dotColumns = dotColumns; self.dotVector = dotVector
+            self.outerRows = outerRows; self.outerVector = outerVector
+        }
+        public static let `default` = Tuning()
+    }
 
     public let context: CLContext
     public let shape: GPT2Shape
     public let variant: KernelVariant
+    public let tuning: Tuning
     public let program: CLProgram
     let mmDot, mmOuter, mmTiled: CLKernel?
     let lnForward, lnBackward, lnGrads: CLKernel
@@ -107,14 +125,22 @@ public final class GPT2Program {
     let attnBackwardColumns: CLKernel?
     let head, headGrads, posGrad, adamW: CLKernel
 
-    public init(context: CLContext, shape: GPT2Shape, variant: KernelVariant) throws {
+    public init(context: CLContext, shape: GPT2Shape, variant: KernelVariant, tuning: Tuning = .default) throws {
         try shape.validate()
+        guard [4, 8, 16].contains(tuning.dotVector), [4, 8, 16].contains(tuning.outerVector),
+              (1...16).contains(tuning.dotRows), (1...16).contains(tuning.outerRows),
+              (1...16).contains(tuning.dotColumns) else {
+            throw ConfigError("GPT-2 matmul tuning \(tuning) is out of range: vectors of 4, 8 or 16, blocks of 1 to 16.")
+        }
         self.context = context
         self.shape = shape
         self.variant = variant
+        self.tuning = tuning
         let source = try GPT2Program.sourceFiles.map { try KernelSource.text($0) }.joined(separator: "\n")
         let defines = ["GPT2_W": shape.width, "GPT2_H": shape.heads, "GPT2_HD": shape.headDim,
-                       "GPT2_WG": GPT2Program.groupSize, "GPT2_TS": GPT2Program.tile]
+                       "GPT2_WG": GPT2Program.groupSize, "GPT2_TS": GPT2Program.tile,
+                       "GPT2_MM_RB": tuning.dotRows, "GPT2_MM_CB": tuning.dotColumns, "GPT2_MM_KV": tuning.dotVector,
+                       "GPT2_MM_NB": tuning.outerRows, "GPT2_MM_NV": tuning.outerVector]
         let options = defines.keys.sorted().map { "-D\($0)=\(defines[$0]!)" } + ["-cl-std=CL1.2"]
         program = try context.program(source: source, options: options.joined(separator: " "))
         let suffix = variant == .cpu ? "_wi" : "_wg"
@@ -172,38 +198,43 @@ public final class GPT2Program {
         }
         if sAk == 1 && sBk == 1 && !epilogue.contains(.sumColumns), let k = mmDot {
             try k.set(args: args)
-            return try k.launch(global: [up(Q, GPT2Program.dotColumns) / GPT2Program.dotColumns,
-                                         up(P, GPT2Program.dotRows) / GPT2Program.dotRows], local: nil, timed: timed)
+            return try k.launch(global: [up(Q, tuning.dotColumns) / tuning.dotColumns,
+                                         up(P, tuning.dotRows) / tuning.dotRows], local: nil, timed: timed)
         }
         guard sBq == 1, let k = mmOuter else {
             throw CLError(call: "GPT2Program.launchMatmul", status: -30,
                           detail: "the CPU matmul kernels need B contiguous along k (dot form) or along q (outer form); got sBk = \(sBk), sBq = \(sBq)")
         }
         try k.set(args: args)
-        return try k.launch(global: [up(Q, GPT2Program.outerColumns) / GPT2Program.outerColumns,
-                                     up(P, GPT2Program.outerRows) / GPT2Program.outerRows], local: nil, timed: timed)
+        return try k.launch(global: [up(Q, tuning.outerVector) / tuning.outerVector,
+                                     up(P, tuning.outerRows) / tuning.outerRows], local: nil, timed: timed)
     }
 
     /// Linear layer forward: y = x Wᵀ + b [+ residual[(r mod period)]] (x [rows, inputs], W [outputs, inputs]);
-    /// with `gelu`, also GELU(y) into it.
+    /// with `gelu`, also GELU(y) into it, and with `keepSlope` y holds GELU'(y) instead (all the backward needs).
     @discardableResult
     public func launchLinear(x: GPT2Slice, weight: GPT2Slice, bias: GPT2Slice, y: GPT2Slice, rows: Int, inputs: Int,
                              outputs: Int, residual: GPT2Slice? = nil, period: Int? = nil, gelu: GPT2Slice? = nil,
-                             timed: Bool = false) throws -> CLEvent? {
+                             keepSlope: Bool = false, timed: Bool = false) throws -> CLEvent? {
         var e: GPT2MatmulEpilogue = .bias
         if residual != nil { e.insert(.residual) }
         if gelu != nil { e.insert(.gelu) }
+        if gelu != nil && keepSlope { e.insert(.keepSlope) }
         return try launchMatmul(a: x, sAp: inputs, sAk: 1, b: weight, sBk: 1, sBq: inputs, c: y, P: rows, Q: outputs,
                                 K: inputs, epilogue: e, bias: bias, residual: residual, period: period ?? rows,
                                 c2: gelu, timed: timed)
     }
 
-    /// Linear layer input gradient: dx = dy W [⊙ GELU'(geluInput)] (dy [rows, outputs]).
+    /// Linear layer input gradient: dx = dy W [⊙ GELU'(geluInput)] [⊙ slope] (dy [rows, outputs]); `slope` is
+    /// a GELU' saved by the forward (`keepSlope`). At most one of the two.
     @discardableResult
     public func launchLinearInputGrad(dy: GPT2Slice, weight: GPT2Slice, dx: GPT2Slice, rows: Int, inputs: Int,
-                                      outputs: Int, geluInput: GPT2Slice? = nil, timed: Bool = false) throws -> CLEvent? {
-        try launchMatmul(a: dy, sAp: outputs, sAk: 1, b: weight, sBk: inputs, sBq: 1, c: dx, P: rows, Q: inputs,
-                         K: outputs, epilogue: geluInput == nil ? [] : .geluSlope, slopeOf: geluInput, timed: timed)
+                                      outputs: Int, geluInput: GPT2Slice? = nil, slope: GPT2Slice? = nil,
+                                      timed: Bool = false) throws -> CLEvent? {
+        precondition(geluInput == nil || slope == nil, "pass a GELU input or a saved slope, not both")
+        let e: GPT2MatmulEpilogue = geluInput != nil ? .geluSlope : slope != nil ? .scale : []
+        return try launchMatmul(a: dy, sAp: outputs, sAk: 1, b: weight, sBk: inputs, sBq: 1, c: dx, P: rows, Q: inputs,
+                                K: outputs, epilogue: e, slopeOf: geluInput ?? slope, timed: timed)
     }
 
     /// Linear layer parameter gradients: dW = dyᵀ x [outputs, inputs] and db = Σ_rows dy [outputs].

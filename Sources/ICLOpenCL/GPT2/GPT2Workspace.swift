@@ -19,8 +19,9 @@ public final class GPT2Workspace {
         public let x: CLBuffer<Float>
         /// LN2(x) [n, W] and its row statistics [n].
         public let ln2, ln2Mean, ln2Rstd: CLBuffer<Float>
-        /// MLP pre-activation fc and GELU(fc) [n, 4W].
-        public let fc, gelu: CLBuffer<Float>
+        /// GELU'(fc) and GELU(fc) of the MLP pre-activation fc [n, 4W]: the forward keeps the slope rather than
+        /// fc itself, which the backward needs only through it.
+        public let geluSlope, gelu: CLBuffer<Float>
     }
 
     public let shape: GPT2Shape
@@ -55,7 +56,7 @@ public final class GPT2Workspace {
                   probs: try buf(square, "block\(i) attention probabilities"),
                   attention: try buf(n * W, "block\(i) attention"), x: try buf(n * W, "block\(i) x"),
                   ln2: try buf(n * W, "block\(i) ln2"), ln2Mean: try buf(n, "block\(i) ln2 mean"),
-                  ln2Rstd: try buf(n, "block\(i) ln2 rstd"), fc: try buf(n * M, "block\(i) fc"),
+                  ln2Rstd: try buf(n, "block\(i) ln2 rstd"), geluSlope: try buf(n * M, "block\(i) GELU'(fc)"),
                   gelu: try buf(n * M, "block\(i) gelu"))
         }
         head = GPT2Program.HeadBuffers(labels: labels, lnfY: try buf(B * W, "lnf [\(B), \(W)]"),
