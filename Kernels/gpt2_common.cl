@@ -49,6 +49,17 @@ inline float4 gpt2_gelu_slope_from4(const float4 x, const float4 t) {
 
 inline float4 gpt2_gelu_slope4(const float4 x) { return gpt2_gelu_slope_from4(x, gpt2_gelu_tanh4(x)); }
 
+// Mean and 1/sqrt(variance + eps) of one row of GPT2_W values (biased variance, as GPT2Ops.layerNorm).
+inline float2 gpt2_row_stats(__global const float* x) {
+    float mu = 0.0f;
+    for (int j = 0; j < GPT2_W; ++j) mu += x[j];
+    mu /= (float)GPT2_W;
+    float var = 0.0f;
+    for (int j = 0; j < GPT2_W; ++j) { const float c = x[j] - mu; var += c * c; }
+    var /= (float)GPT2_W;
+    return (float2)(mu, 1.0f / sqrt(var + GPT2_LN_EPS));
+}
+
 // Tree sum over a work-group of GPT2_WG items (local array of GPT2_WG floats); every item gets the total.
 // Call from uniform control flow.
 inline float gpt2_group_sum(__local float* red, const float value) {

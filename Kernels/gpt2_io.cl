@@ -40,13 +40,8 @@ __kernel void gpt2_head_wi(GPT2_HEAD_ARGS) {
     const int b = get_global_id(0);
     if (b >= B) return;
     __global const float* x = Hs + ((size_t)b * T + T - 1) * GPT2_W;
-    float mu = 0.0f;
-    for (int j = 0; j < GPT2_W; ++j) mu += x[j];
-    mu /= (float)GPT2_W;
-    float var = 0.0f;
-    for (int j = 0; j < GPT2_W; ++j) { const float c = x[j] - mu; var += c * c; }
-    var /= (float)GPT2_W;
-    const float rs = 1.0f / sqrt(var + GPT2_LN_EPS);
+    const float2 st = gpt2_row_stats(x);
+    const float mu = st.x, rs = st.y;
     lnfMean[b] = mu;
     lnfRstd[b] = rs;
     __global float* y = lnfY + (size_t)b * GPT2_W;

@@ -10,13 +10,8 @@ __kernel void gpt2_ln_fwd_wi(__global const float* X, __global const float* para
     const int r = get_global_id(0);
     if (r >= n) return;
     __global const float* x = X + (size_t)r * GPT2_W;
-    float mu = 0.0f;
-    for (int j = 0; j < GPT2_W; ++j) mu += x[j];
-    mu /= (float)GPT2_W;
-    float var = 0.0f;
-    for (int j = 0; j < GPT2_W; ++j) { const float c = x[j] - mu; var += c * c; }
-    var /= (float)GPT2_W;
-    const float rs = 1.0f / sqrt(var + GPT2_LN_EPS);
+    const float2 st = gpt2_row_stats(x);
+    const float mu = st.x, rs = st.y;
     mean[r] = mu;
     rstd[r] = rs;
     __global float* y = Y + (size_t)r * GPT2_W;

@@ -159,19 +159,11 @@ public final class OpenCLBackend: Backend {
         return e
     }
 
-    /// Device tables of the evaluation specs seen so far (a run evaluates the same few specs repeatedly).
-    var evalSpecs: [PromptSpec: SpecBuffers] = [:]
-
-    func specBuffers(_ spec: PromptSpec) throws -> SpecBuffers {
-        if let b = evalSpecs[spec] { return b }
-        if evalSpecs.count >= 16 { evalSpecs.removeAll() }
-        let b = try SpecBuffers(context: context, spec: spec)
-        evalSpecs[spec] = b
-        return b
-    }
+    /// Device tables of the evaluation specs seen so far.
+    lazy var evalSpecs = SpecBufferCache(context: context)
 
     public func evaluate(_ spec: PromptSpec, prompts count: Int) throws -> BatchStats {
-        let specBuffers = try specBuffers(spec)
+        let specBuffers = try evalSpecs.buffers(spec)
         let evalShape = ModelShape(dX: config.dX, dY: config.dY, length: spec.length, m: m, attendQuery: config.attendQuery)
         if pipeline == .pattern && PatternProgram.supports(spec, shape: evalShape, device: context.device) {
             let (p, ws) = try patternInference(length: spec.length, basisSize: specBuffers.basisSize)

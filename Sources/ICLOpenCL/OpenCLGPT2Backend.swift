@@ -6,7 +6,7 @@ public final class OpenCLGPT2Backend: GPT2Backend {
     public let config: Config
     public let engine: GPT2Engine
     let trainSpec: SpecBuffers
-    var evalSpecs: [PromptSpec: SpecBuffers] = [:]
+    let evalSpecs: SpecBufferCache
     /// Prompts per evaluation launch sequence.
     static let evalChunk = 1024
 
@@ -15,6 +15,7 @@ public final class OpenCLGPT2Backend: GPT2Backend {
         engine = try GPT2Engine(context: context, shape: config.gpt2Shape, variant: variant,
                                 capacity: max(config.batch, OpenCLGPT2Backend.evalChunk))
         trainSpec = try SpecBuffers(context: context, spec: PromptSpec.training(config, bank: bank))
+        evalSpecs = SpecBufferCache(context: context)
         try engine.check(trainSpec.spec, batch: config.batch)
     }
 
@@ -33,10 +34,6 @@ public final class OpenCLGPT2Backend: GPT2Backend {
     }
 
     public func evaluate(_ spec: PromptSpec, prompts count: Int) throws -> BatchStats {
-        if evalSpecs[spec] == nil {
-            if evalSpecs.count >= 16 { evalSpecs.removeAll() }
-            evalSpecs[spec] = try SpecBuffers(context: engine.context, spec: spec)
-        }
-        return try engine.evaluate(spec: evalSpecs[spec]!, prompts: count)
+        try engine.evaluate(spec: evalSpecs.buffers(spec), prompts: count)
     }
 }

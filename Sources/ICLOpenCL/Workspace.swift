@@ -77,3 +77,20 @@ public final class SpecBuffers {
         tasks = try context.buffer(spec.tasks.flatMap { [Int32($0.a), Int32($0.b)] }, label: "tasks")
     }
 }
+
+/// The device tables of the evaluation specs a backend has seen: a run evaluates the same few specs again
+/// and again. Bounded: past 16 specs the cache starts over.
+final class SpecBufferCache {
+    let context: CLContext
+    private var tables: [PromptSpec: SpecBuffers] = [:]
+
+    init(context: CLContext) { self.context = context }
+
+    func buffers(_ spec: PromptSpec) throws -> SpecBuffers {
+        if let b = tables[spec] { return b }
+        if tables.count >= 16 { tables.removeAll() }
+        let b = try SpecBuffers(context: context, spec: spec)
+        tables[spec] = b
+        return b
+    }
+}

@@ -128,7 +128,7 @@ enum BenchCommand {
 func benchGPT2(context: CLContext, config: Config, variant: KernelVariant, batches: [Int], quick: Bool, reference: Bool,
                json: Bool) throws {
     var bench = GPT2Bench(context: context, config: config, variant: variant)
-    if quick { bench.repeats = 3 }
+    if quick { bench.repeats = 3; bench.minSeconds = 0.1 }
     let s = config.gpt2Shape, tokens = config.lTrain + 1
     let dev = context.device
     let ceil = try Ceilings.measure(context: context, repeats: quick ? 2 : 5)

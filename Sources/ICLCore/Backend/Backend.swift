@@ -47,4 +47,18 @@ extension ModelRunner {
     public func chunks(of count: Int, size: Int) -> [(first: Int, count: Int)] {
         stride(from: 0, to: count, by: size).map { ($0, min(size, count - $0)) }
     }
+
+    /// Host-side evaluation (the CPU references): prompts 0..<count of `spec` sampled in chunks of `size`,
+    /// `outputs(prompts, batch)` gives F [batch], and the hinge loss and errors are accumulated.
+    func hostEvaluate(_ spec: PromptSpec, prompts count: Int, chunk size: Int,
+                      outputs: ([Float], Int) -> [Float]) -> BatchStats {
+        var lossSum: Double = 0, errors = 0
+        for chunk in chunks(of: count, size: size) {
+            let batch = PromptSampler.sample(spec, step: 0, batch: chunk.count, firstPrompt: chunk.first)
+            let h = ReferenceHinge.evaluate(F: outputs(batch.prompts, chunk.count), labels: batch.labels)
+            lossSum += Double(h.loss) * Double(chunk.count)
+            errors += h.errors
+        }
+        return BatchStats(loss: Float(lossSum / Double(max(count, 1))), errors: errors, prompts: count)
+    }
 }

@@ -32,15 +32,9 @@ public final class CPUReferenceBackend: Backend {
     }
 
     public func evaluate(_ spec: PromptSpec, prompts count: Int) throws -> BatchStats {
-        var lossSum: Double = 0, errors = 0
-        for chunk in chunks(of: count, size: 1024) {
-            let batch = PromptSampler.sample(spec, step: 0, batch: chunk.count, firstPrompt: chunk.first)
-            let F = ReferenceModel.outputs(weights, prompts: batch.prompts, batch: chunk.count, length: spec.length,
-                                           attendQuery: config.attendQuery)
-            let h = ReferenceHinge.evaluate(F: F, labels: batch.labels)
-            lossSum += Double(h.loss) * Double(chunk.count)
-            errors += h.errors
+        hostEvaluate(spec, prompts: count, chunk: 1024) { prompts, batch in
+            ReferenceModel.outputs(weights, prompts: prompts, batch: batch, length: spec.length,
+                                   attendQuery: config.attendQuery)
         }
-        return BatchStats(loss: Float(lossSum / Double(max(count, 1))), errors: errors, prompts: count)
     }
 }

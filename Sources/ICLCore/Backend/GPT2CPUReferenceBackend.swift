@@ -35,14 +35,8 @@ public final class GPT2CPUReferenceBackend: GPT2Backend {
         guard spec.length + 1 <= weights.shape.maxTokens else {
             throw ConfigError("the GPT-2-style model has learned positions for prompts of l ≤ \(weights.shape.maxTokens - 1) (lTrain); l = \(spec.length) is longer.")
         }
-        var lossSum: Double = 0, errors = 0
-        for chunk in chunks(of: count, size: 256) {
-            let batch = PromptSampler.sample(spec, step: 0, batch: chunk.count, firstPrompt: chunk.first)
-            let F = GPT2Reference.outputs(weights, prompts: batch.prompts, batch: chunk.count, length: spec.length)
-            let h = ReferenceHinge.evaluate(F: F, labels: batch.labels)
-            lossSum += Double(h.loss) * Double(chunk.count)
-            errors += h.errors
+        return hostEvaluate(spec, prompts: count, chunk: 256) { prompts, batch in
+            GPT2Reference.outputs(weights, prompts: prompts, batch: batch, length: spec.length)
         }
-        return BatchStats(loss: Float(lossSum / Double(max(count, 1))), errors: errors, prompts: count)
     }
 }

@@ -77,6 +77,19 @@ public struct Checkpoint: Equatable {
         return try from(file, path: path)
     }
 
+    /// The validated config in a checkpoint's metadata; `fail` turns a problem into the file's error.
+    static func metadataConfig(_ file: SafeTensorsFile, fail: (String) -> CheckpointError) throws -> Config {
+        guard let configText = file.metadata["config"] else { throw fail("has no 'config' metadata") }
+        var config = Config()
+        do {
+            try config.merge(json: configText, source: "its config metadata")
+            try config.validate()
+        } catch let e as ConfigError {
+            throw fail("has an invalid config (\(e.message.trimmingCharacters(in: CharacterSet(charactersIn: "."))))")
+        }
+        return config
+    }
+
     /// Builds a checkpoint from a decoded file, checking format, config, shapes and values.
     public static func from(_ file: SafeTensorsFile, path: String) throws -> Checkpoint {
         func fail(_ problem: String, _ what: String = advice) -> CheckpointError {
@@ -91,14 +104,7 @@ public struct Checkpoint: Equatable {
         guard format == Checkpoint.format else {
             throw fail("has format '\(format)', expected '\(Checkpoint.format)'", "it was written by another program or version — check the path")
         }
-        guard let configText = file.metadata["config"] else { throw fail("has no 'config' metadata") }
-        var config = Config()
-        do {
-            try config.merge(json: configText, source: "its config metadata")
-            try config.validate()
-        } catch let e as ConfigError {
-            throw fail("has an invalid config (\(e.message.trimmingCharacters(in: CharacterSet(charactersIn: "."))))")
-        }
+        let config = try metadataConfig(file, fail: { fail($0) })
         guard let stepText = file.metadata["step"] else { throw fail("has no 'step' metadata") }
         guard let step = Int(stepText), step >= 0 else { throw fail("has step '\(stepText)', not a non-negative integer") }
 

@@ -60,14 +60,7 @@ public struct GPT2Checkpoint: Equatable {
             throw fail("has format '\(file.metadata["format"] ?? "none")', expected '\(GPT2Checkpoint.format)'",
                        "it is not a GPT-2-style model checkpoint — check the path")
         }
-        guard let configText = file.metadata["config"] else { throw fail("has no 'config' metadata") }
-        var config = Config()
-        do {
-            try config.merge(json: configText, source: "its config metadata")
-            try config.validate()
-        } catch let e as ConfigError {
-            throw fail("has an invalid config (\(e.message.trimmingCharacters(in: CharacterSet(charactersIn: "."))))")
-        }
+        let config = try Checkpoint.metadataConfig(file, fail: { fail($0) })
         guard config.isGPT2 else { throw fail("has a config with model = '\(config.model)'") }
         guard let stepText = file.metadata["step"], let step = Int(stepText), step >= 0 else {
             throw fail("has no valid 'step' metadata")
@@ -108,6 +101,14 @@ public enum AnyCheckpoint {
         let file = try SafeTensorsFile.decode(readFileBytes(path), label: "checkpoint '\(path)'", advice: Checkpoint.advice)
         if file.metadata["format"] == GPT2Checkpoint.format { return .gpt2(try GPT2Checkpoint.from(file, path: path)) }
         return .oneLayer(try Checkpoint.from(file, path: path))
+    }
+
+    /// Writes the checkpoint of either kind atomically.
+    public func write(to path: String) throws {
+        switch self {
+        case .oneLayer(let c): try c.write(to: path)
+        case .gpt2(let c): try c.write(to: path)
+        }
     }
 
     public var config: Config {

@@ -87,8 +87,8 @@ public struct Config: Equatable, Sendable {
 
     public var isGPT2: Bool { model == "gpt2" }
 
-    /// The GPT-2-style model's shape: learned positions for the training prompts' l + 1 tokens (tests may be shorter).
-    public var gpt2Shape: GPT2Shape { GPT2Shape(width: width, layers: layers, heads: heads, d: d, maxTokens: lTrain + 1) }
+    /// The GPT-2-style model's shape (see `GPT2Shape.init(config:)`).
+    public var gpt2Shape: GPT2Shape { GPT2Shape(config: self) }
 
     /// The GPT-2-style model's AdamW schedule over `steps` (a warm-up longer than the run is cut to fit).
     public var gpt2Optimizer: GPT2Optimizer {

@@ -25,9 +25,10 @@ public struct GPT2Shape: Equatable, Hashable, Sendable {
         self.width = width; self.layers = layers; self.heads = heads; self.d = d; self.maxTokens = maxTokens
     }
 
-    /// The default model for a config: its d, and room for both the training and the test prompts.
-    public init(config c: Config, width: Int = 64, layers: Int = 3, heads: Int = 2) {
-        self.init(width: width, layers: layers, heads: heads, d: c.d, maxTokens: max(c.lTrain, c.lTest) + 1)
+    /// The model of a config: its width, layers and heads, its d, and learned positions for the training
+    /// prompts' l + 1 tokens (test prompts may be shorter, never longer).
+    public init(config c: Config) {
+        self.init(width: c.width, layers: c.layers, heads: c.heads, d: c.d, maxTokens: c.lTrain + 1)
     }
 
     /// Hidden width of the MLP, 4W.

@@ -51,22 +51,9 @@ public struct Bench {
         return b
     }
 
-    /// Repeats `body` (which runs `n` units) until each repeat lasts ≥ minSeconds; returns per-unit samples.
+    /// Repeats `body` (which runs `unitsPerCall` units) until each repeat lasts ≥ minSeconds; per-unit samples.
     func timeRepeated(unitsPerCall: Int, _ body: () throws -> Void) throws -> [Double] {
-        try body()   // warm-up (program builds, first-touch)
-        var calls = 1
-        while true {
-            let t0 = monotonicNanoseconds()
-            for _ in 0..<calls { try body() }
-            let t = Double(monotonicNanoseconds() - t0) / 1e9
-            if t >= minSeconds || calls >= 1 << 16 { break }
-            calls *= 2
-        }
-        return try (0..<repeats).map { _ in
-            let t0 = monotonicNanoseconds()
-            for _ in 0..<calls { try body() }
-            return Double(monotonicNanoseconds() - t0) / 1e9 / Double(calls * unitsPerCall)
-        }
+        try Timing.repeated(repeats: repeats, minSeconds: minSeconds, unitsPerCall: unitsPerCall, body)
     }
 
     /// End-to-end training: the real step loop (sample + forward + backward + update + 8-byte stats read).

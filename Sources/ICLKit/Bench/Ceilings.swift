@@ -47,6 +47,25 @@ public enum Timing {
         return host
     }
 
+    /// Runs `body` (which does `unitsPerCall` units of work) once to warm up, then enough calls per repeat
+    /// that a repeat lasts ≥ minSeconds; returns `repeats` samples of seconds per unit.
+    static func repeated(repeats: Int, minSeconds: Double, unitsPerCall: Int, _ body: () throws -> Void) throws -> [Double] {
+        try body()   // warm-up (program builds, first-touch)
+        var calls = 1
+        while true {
+            let t0 = monotonicNanoseconds()
+            for _ in 0..<calls { try body() }
+            let t = Double(monotonicNanoseconds() - t0) / 1e9
+            if t >= minSeconds || calls >= 1 << 16 { break }
+            calls *= 2
+        }
+        return try (0..<repeats).map { _ in
+            let t0 = monotonicNanoseconds()
+            for _ in 0..<calls { try body() }
+            return Double(monotonicNanoseconds() - t0) / 1e9 / Double(calls * unitsPerCall)
+        }
+    }
+
     /// Median and relative spread ((max − min) / median) of samples.
     public static func summary(_ samples: [Double]) -> (median: Double, spread: Double) {
         let s = samples.sorted()

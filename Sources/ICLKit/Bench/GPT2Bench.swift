@@ -9,6 +9,8 @@ public struct GPT2Bench {
     public let config: Config
     public let variant: KernelVariant
     public var repeats = 5
+    /// Each timed repeat runs at least this long (several calls when one is shorter).
+    public var minSeconds = 0.25
 
     public init(context: CLContext, config: Config, variant: KernelVariant) {
         self.context = context; self.config = config; self.variant = variant
@@ -31,16 +33,10 @@ public struct GPT2Bench {
         }
     }
 
-    /// Median prompts/s (and relative spread) of `body` run `repeats` times over `prompts` prompts each.
+    /// Median prompts/s (and relative spread) of `body`, which runs `prompts` prompts per call.
     func rate(prompts: Int, _ body: () throws -> Void) throws -> (perSecond: Double, spread: Double) {
-        try body()    // warm-up: kernels built, buffers touched
-        var samples: [Double] = []
-        for _ in 0..<repeats {
-            let t0 = monotonicNanoseconds()
-            try body()
-            samples.append(Double(prompts) / (Double(monotonicNanoseconds() - t0) / 1e9))
-        }
-        let s = Timing.summary(samples)
+        let seconds = try Timing.repeated(repeats: repeats, minSeconds: minSeconds, unitsPerCall: prompts, body)
+        let s = Timing.summary(seconds.map { 1 / $0 })
         return (s.median, s.spread)
     }
 

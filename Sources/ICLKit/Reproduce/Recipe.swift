@@ -65,8 +65,4 @@ enum Fmt {
         guard let x, x.isFinite else { return "n/a" }
         return String(format: "%.\(digits)f", x)
     }
-    static func pm(_ row: AggregatedTable.Row?, _ column: String) -> String {
-        guard let row, let m = row.mean[column] else { return "n/a" }
-        return err(m) + " ± " + err(row.std[column])
-    }
 }

@@ -87,9 +87,8 @@ public final class ReproduceLab {
 
     /// A backend holding `weights` (possibly pruned), on the lab's one device context.
     public func backend(_ config: Config, weights: ModelWeights<Float>) throws -> Backend {
-        if context == nil { context = .some(try factory.openContext()) }
         return try factory.make(config: config, bank: PatternBank(config: config), weights: weights,
-                                mask: [Float](repeating: 1, count: weights.m), context: context!)
+                                mask: [Float](repeating: 1, count: weights.m), context: try sharedContext())
     }
 
     /// A backend holding a trained model of either kind.
@@ -97,16 +96,20 @@ public final class ReproduceLab {
         switch model.saved {
         case .oneLayer(let c): return try backend(model.config, weights: c.weights)
         case .gpt2(let c):
-            if context == nil { context = .some(try factory.openContext()) }
             return try factory.makeGPT2(config: model.config, bank: PatternBank(config: model.config), weights: c.weights,
-                                        adam: c.adam, context: context!)
+                                        adam: c.adam, context: try sharedContext())
         }
+    }
+
+    /// The lab's one device context, opened on first use (nil for the CPU reference).
+    func sharedContext() throws -> CLContext? {
+        if context == nil { context = .some(try factory.openContext()) }
+        return context!
     }
 
     /// The device the lab runs on, in words.
     public func deviceDescription() throws -> String {
-        if context == nil { context = .some(try factory.openContext()) }
-        guard let ctx = context! else { return "cpu-reference (plain Swift, Float32)" }
+        guard let ctx = try sharedContext() else { return "cpu-reference (plain Swift, Float32)" }
         return "\(ctx.device.name) (\(ctx.device.platformName), driver \(ctx.device.driverVersion))"
     }
 

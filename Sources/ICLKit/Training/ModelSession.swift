@@ -6,15 +6,19 @@ protocol ModelSession {
     var runner: ModelRunner { get }
     /// Reads the state back; nil when a weight is no longer finite (the run diverged).
     func snapshot(config: Config, step: Int) throws -> AnyCheckpoint?
-    /// Probe records for metrics.jsonl (empty when the model has none).
-    func probes(config: Config, bank: PatternBank) throws -> [[String: Any]]
+    /// Reads the weights back once and returns the probe of that model on one spec's prompts.
+    func prober(config: Config, bank: PatternBank) throws -> (PromptSpec) -> [String: Any]
 }
 
-extension AnyCheckpoint {
-    func write(to path: String) throws {
-        switch self {
-        case .oneLayer(let c): try c.write(to: path)
-        case .gpt2(let c): try c.write(to: path)
+extension ModelSession {
+    /// Probe records for metrics.jsonl: in-domain and OOD prompts of the check stream.
+    func probes(config: Config, bank: PatternBank) throws -> [[String: Any]] {
+        let probe = try prober(config: config, bank: bank)
+        return [PromptSpec.Domain.inDomain, .outOfDomain].map { domain in
+            let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, stream: RNGStream.checkPrompts.rawValue)
+            var rec = probe(spec)
+            rec["probe"] = domain.rawValue
+            return rec
         }
     }
 }
@@ -31,14 +35,9 @@ struct OneLayerSession: ModelSession {
         return .oneLayer(Checkpoint(config: config, weights: w, step: step, mask: mask))
     }
 
-    func probes(config: Config, bank: PatternBank) throws -> [[String: Any]] {
+    func prober(config: Config, bank: PatternBank) throws -> (PromptSpec) -> [String: Any] {
         let w = try backend.readWeights()
-        return [PromptSpec.Domain.inDomain, .outOfDomain].map { domain in
-            let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, stream: RNGStream.checkPrompts.rawValue)
-            var rec = Probes.measure(w, config: config, bank: bank, spec: spec).record
-            rec["probe"] = domain.rawValue
-            return rec
-        }
+        return { Probes.measure(w, config: config, bank: bank, spec: $0).record }
     }
 }
 
@@ -53,13 +52,8 @@ struct GPT2Session: ModelSession {
         return .gpt2(GPT2Checkpoint(config: config, weights: w, adam: try backend.readAdam(), step: step))
     }
 
-    func probes(config: Config, bank: PatternBank) throws -> [[String: Any]] {
+    func prober(config: Config, bank: PatternBank) throws -> (PromptSpec) -> [String: Any] {
         let w = try backend.readWeights()
-        return [PromptSpec.Domain.inDomain, .outOfDomain].map { domain in
-            let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, stream: RNGStream.checkPrompts.rawValue)
-            var rec = GPT2Probes.measure(w, spec: spec).record
-            rec["probe"] = domain.rawValue
-            return rec
-        }
+        return { GPT2Probes.measure(w, spec: $0).record }
     }
 }
