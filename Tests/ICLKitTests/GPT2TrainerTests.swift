@@ -102,6 +102,7 @@ final class GPT2TrainerTests: XCTestCase {
             (["eval", "--checkpoint", ckpt, "--device", "cpu-reference", "--length", "9"], ["lTrain = 6"]),
             (["train", "--out", dir + "/bad"] + Self.tiny + ["--set", "heads=3"], ["heads"]),
             (["train", "--out", dir + "/bad2", "--model", "gpt3"], ["model"]),
+            (["check", "--model", "gpt3"], ["unknown model 'gpt3'"]),
         ] as [([String], [String])] {
             assertCleanFailure(try CLI.run(args), status: 2, contains: needles)
         }

@@ -171,6 +171,18 @@ final class ReproduceTests: XCTestCase {
         }
     }
 
+    func testMergeRefusesShardsOfDifferentSweeps() throws {
+        let recipes = try Recipes.named("E6")
+        let a = CLI.tempDir("sweepA"), b = CLI.tempDir("sweepB")
+        try Reproducer.run(Self.request(a, recipes: recipes, shard: (1, 2)), log: { _ in })
+        var other = Self.request(b, recipes: recipes, shard: (2, 2))
+        other.base.steps = 40
+        try Reproducer.run(other, log: { _ in })
+        XCTAssertThrowsError(try Reproducer.merge([a, b], outDir: CLI.tempDir("mixed"), log: { _ in })) {
+            XCTAssertTrue("\($0)".contains("different sweeps"), "\($0)")
+        }
+    }
+
     func testShardsSplitTheJobsWithoutOverlap() throws {
         let jobs = Reproducer.jobs(Recipes.all, seeds: 3)
         for n in [1, 2, 4, 27, 40] {
