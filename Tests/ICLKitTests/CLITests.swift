@@ -17,6 +17,17 @@ final class CLITests: XCTestCase {
         let lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
         XCTAssertGreaterThanOrEqual(lines.count, 3)
         for l in lines { XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(l.utf8))) }
+        // Every loss and evaluation line carries the seconds so far, in steps (train_s) and in all (wall_s),
+        // never decreasing: the time to a target error is read off the file.
+        let records = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .filter { $0["loss"] != nil || $0["eval"] != nil }
+        XCTAssertGreaterThanOrEqual(records.count, 3)
+        let train = records.compactMap { $0["train_s"] as? Double }, wall = records.compactMap { $0["wall_s"] as? Double }
+        XCTAssertEqual(train.count, records.count)
+        XCTAssertEqual(wall.count, records.count)
+        XCTAssertEqual(train, train.sorted())
+        XCTAssertEqual(wall, wall.sorted())
+        XCTAssertTrue(zip(train, wall).allSatisfy { $0 <= $1 && $0 > 0 }, "\(train) \(wall)")
         let e = try CLI.run(["eval", "--checkpoint", dir + "/checkpoint.safetensors", "--ood", "--length", "8",
                              "--prompts", "300", "--json"])
         XCTAssertEqual(e.status, 0, e.stderr)

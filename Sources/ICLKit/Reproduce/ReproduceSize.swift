@@ -30,7 +30,7 @@ public struct ReproduceSize: Sendable, Equatable, Codable {
     public var iterationsEvalEvery: Int
     public var iterationsEvalPrompts: Int
     /// The GPT-2-style model's runs (E1-gpt2, E2-gpt2, E8): AdamW steps, batch, probe cadence and prompts
-    /// per error estimate.
+    /// per error estimate. The full size trains with the shared defaults (2000 steps at B = 256).
     public var gpt2Steps: Int
     public var gpt2Batch: Int
     public var gpt2ProbeEvery: Int
@@ -44,7 +44,7 @@ public struct ReproduceSize: Sendable, Equatable, Codable {
         pruneRates: [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4], pruneLength: 8, randomDraws: 5,
         theoryAlphas: [0.5, 0.6, 0.7, 0.8, 0.9, 1.0], theoryMaxLength: 60, lengthTarget: 0.02,
         iterationsTarget: 0.05, iterationsEvalEvery: 10, iterationsEvalPrompts: 4_000,
-        gpt2Steps: 600, gpt2Batch: 32, gpt2ProbeEvery: 30, gpt2EvalPrompts: 2_000,
+        gpt2Steps: 2_000, gpt2Batch: 256, gpt2ProbeEvery: 50, gpt2EvalPrompts: 4_000,
         gpt2Lengths: [1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20])
 
     public static let quick = ReproduceSize(

@@ -112,6 +112,9 @@ public enum Trainer {
         progress.enabled = req.showProgress
 
         var lastCheckpoint = startStep
+        // Seconds since this invocation began, and of them in training steps (metrics' wall_s, train_s).
+        let began = Date()
+        var trainSeconds = 0.0
         func diverged(_ step: Int, _ what: String) -> RunError {
             RunError("training diverged: \(what) at step \(step); the last good checkpoint (step \(lastCheckpoint)) is kept at '\(req.checkpointPath)'. Lower the \(config.isGPT2 ? "learning rate (adamLR = \(config.adamLR))" : "step size (lr = \(config.lr))").")
         }
@@ -130,6 +133,8 @@ public enum Trainer {
                 var rec = r.record
                 rec["step"] = step
                 rec["eval"] = r.domain.rawValue
+                rec["train_s"] = trainSeconds
+                rec["wall_s"] = Date().timeIntervalSince(began)
                 metrics.append(rec)
             }
             return results
@@ -147,8 +152,6 @@ public enum Trainer {
         var losses: [Float] = []
         var lastLoss = Float.nan
         var evals: [EvalResult] = []
-        let began = Date()
-        var trainSeconds = 0.0
         for step in startStep..<max(startStep, config.steps) {
             let t0 = Date()
             let stats: BatchStats
@@ -163,7 +166,8 @@ public enum Trainer {
             if req.keepLosses { losses.append(stats.loss) }
             lastLoss = stats.loss
             if done % config.logEvery == 0 || done == config.steps {
-                metrics.append(["step": done, "loss": Double(stats.loss), "train_error": stats.errorRate])
+                metrics.append(["step": done, "loss": Double(stats.loss), "train_error": stats.errorRate,
+                                "train_s": trainSeconds, "wall_s": Date().timeIntervalSince(began)])
             }
             var note = ""
             if (config.evalEvery > 0 && done % config.evalEvery == 0) || done == config.steps {
