@@ -9,8 +9,10 @@
 //   dW_Q = K̃ dÃ E, dW_K = Q̃ dÃᵀ E, dW_V = (W_Oᵀ dC̃) E, dW_O = dC̃ Ṽᵀ.
 // This is exact (the same function and gradient as the dense path; only the rounding differs) and
 // prompts are never materialised: the sampler's random words go straight to coefficients.
-// Launches per step: pattern_project, pattern_tables, pattern_tile, pattern_reduce, pattern_grads_sgd. Requires ICL_R (the basis size of the spec the program serves), ICL_RMAX (a multiple of 8,
-// ≥ R), ICL_MV = ceil(M/8), ICL_DV, ICL_TILE. Compile-time sizes let the inner loops unroll and keep the
+// Launches per training step: pattern_tables, pattern_tile, pattern_reduce, pattern_grads_sgd (which also
+// projects the new weights for the next step; pattern_project runs only when the weights were set from
+// outside). Requires ICL_R (the basis size of the spec the program serves), ICL_RMAX (R rounded up to a
+// multiple of 8), ICL_MV = ceil(M/8), ICL_DV, ICL_TILE. Compile-time sizes let the inner loops unroll and keep the
 // accumulators in registers.
 #define RMAX ICL_RMAX
 #define LV ((ICL_L + 7) / 8)
@@ -19,11 +21,15 @@
 #define DPAD (8 * ICL_DV)
 // tables: Ãᵀ [RMAX, RMAX] | C̃ᵀ [RMAX, MPAD] | C̃ [MPAD, RMAX] | a [MPAD]   (floats; Ãᵀ[b][a] = Ã[a][b])
 #define RV (RMAX / 8)
+#define RC ((ICL_R + 7) / 8)
+// Prompts whose dg and c̃ are buffered before they are added into dC̃.
+#define PEND 16
 #define TAB_A 0
 #define TAB_C (RMAX * RMAX)
 #define TAB_C2 (RMAX * RMAX + RMAX * MPAD)
 #define TAB_a (RMAX * RMAX + 2 * RMAX * MPAD)
 #define TAB_SIZE (TAB_a + MPAD)
+#define TABLE_ITEMS (RMAX * RMAX + RMAX * MPAD + MPAD)
 // partials per tile: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX]
 #define PART_SIZE (RMAX * RMAX + RMAX * MPAD)
 // proj: Q̃ᵀ | K̃ᵀ | Ṽᵀ, each [RMAX, D] (row b = W e_b)
@@ -48,32 +54,66 @@ __kernel void pattern_project(__global const float* params, __global const float
     PROJ(w, b, i) = icl_dot(W + i * ICL_D, E + b * DPAD, ICL_D);
 }
 
-// Work-item per table entry: Ãᵀ[b][a] = K̃_a · Q̃_b; C̃ᵀ[b][n] = C̃[n][b] = Σ_i W_O[n,i] Ṽ_b[i]; a padded.
-// Unused entries zero.
+// Work-item per Ã entry (Ãᵀ[b][a] = K̃_a · Q̃_b), then per C̃ entry (C̃[n][b] = Σ_i W_O[n,i] Ṽ_b[i], written
+// in both layouts, C̃ᵀ and C̃), then per padded neuron (a). Unused entries zero.
 __kernel void pattern_tables(__global const float* params, __global const float* a, __global const float* proj,
                              __global float* tables, const int R) {
     const int gid = get_global_id(0);
-    if (gid >= TAB_SIZE) return;
-    float acc = 0.0f;
     __global const float* WO = WO_OF(params);
-    if (gid < TAB_C) {
+    if (gid < RMAX * RMAX) {
         const int b = gid / RMAX, a = gid % RMAX;
-        if (a < R && b < R) acc = icl_dot(&PROJ(1, a, 0), &PROJ(0, b, 0), ICL_D);
-    } else if (gid < TAB_C2) {
-        const int b = (gid - TAB_C) / MPAD, n = (gid - TAB_C) % MPAD;
-        if (b < R && n < ICL_M) acc = icl_dot(WO + n * ICL_D, &PROJ(2, b, 0), ICL_D);
-    } else if (gid < TAB_a) {
-        const int n = (gid - TAB_C2) / RMAX, b = (gid - TAB_C2) % RMAX;
-        if (b < R && n < ICL_M) acc = icl_dot(WO + n * ICL_D, &PROJ(2, b, 0), ICL_D);
-    } else {
-        const int n = gid - TAB_a;
-        acc = n < ICL_M ? a[n] : 0.0f;
+        tables[TAB_A + gid] = a < R && b < R ? icl_dot(&PROJ(1, a, 0), &PROJ(0, b, 0), ICL_D) : 0.0f;
+    } else if (gid < RMAX * RMAX + RMAX * MPAD) {
+        const int e = gid - RMAX * RMAX, b = e / MPAD, n = e % MPAD;
+        const float c = b < R && n < ICL_M ? icl_dot(WO + n * ICL_D, &PROJ(2, b, 0), ICL_D) : 0.0f;
+        tables[TAB_C + b * MPAD + n] = c;
+        tables[TAB_C2 + n * RMAX + b] = c;
+    } else if (gid < RMAX * RMAX + RMAX * MPAD + MPAD) {
+        const int n = gid - RMAX * RMAX - RMAX * MPAD;
+        tables[TAB_a + n] = n < ICL_M ? a[n] : 0.0f;
     }
-    tables[gid] = acc;
 }
+
+// dC̃[n] += Σ_t dg_t[n] c̃_t over the `pend` buffered prompts, two neurons at a time with the sums in
+// registers (a read-modify-write of dC̃ per prompt and neuron would be bound by stores). The terms are added
+// in prompt order, so the result is the same as accumulating prompt by prompt.
+inline void pattern_flush_dC(__local float8* dC2, const float8* DG, const float8* CPB, const int pend) {
+    const float* dg = (const float*)DG;
+    int n = 0;
+    for (; n + 1 < ICL_M; n += 2) {
+        float8 s0[RC], s1[RC];
+        #pragma unroll
+        for (int k = 0; k < RC; ++k) { s0[k] = dC2[n * RV + k]; s1[k] = dC2[(n + 1) * RV + k]; }
+        for (int t = 0; t < pend; ++t) {
+            const float x0 = dg[t * MPAD + n], x1 = dg[t * MPAD + n + 1];
+            #pragma unroll
+            for (int k = 0; k < RC; ++k) { s0[k] += x0 * CPB[t * RV + k]; s1[k] += x1 * CPB[t * RV + k]; }
+        }
+        #pragma unroll
+        for (int k = 0; k < RC; ++k) { dC2[n * RV + k] = s0[k]; dC2[(n + 1) * RV + k] = s1[k]; }
+    }
+    for (; n < ICL_M; ++n) {
+        float8 s0[RC];
+        #pragma unroll
+        for (int k = 0; k < RC; ++k) s0[k] = dC2[n * RV + k];
+        for (int t = 0; t < pend; ++t) {
+            const float x0 = dg[t * MPAD + n];
+            #pragma unroll
+            for (int k = 0; k < RC; ++k) s0[k] += x0 * CPB[t * RV + k];
+        }
+        #pragma unroll
+        for (int k = 0; k < RC; ++k) dC2[n * RV + k] = s0[k];
+    }
+}
+
+// Adds lane j of the float8 v (neuron n) times row n of C̃ into acc: one neuron of dc̃ = C̃ᵀ dg.
+#define DCD_LANE(acc, x, n) { _Pragma("unroll") for (int k = 0; k < RC; ++k) acc[k] += C2[(n) * RV + k] * (x); }
 
 // One work-item per tile of ICL_TILE prompts: sample coefficients, forward, hinge and (train) backward,
 // accumulating the tile's dÃ and dC̃ᵀ in local memory. partStats: [tiles, 2] (loss sum, errors).
+// Coefficient sums that every column may touch (the query's two task patterns a, b and the label q) are
+// kept in registers; the rest scatter into memory, the a/b columns into per-column spare slots, so no
+// loop waits on store-to-load forwarding of one address.
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void pattern_tile(__global const int* tasks, const int nTasks, const int nRelevant, const int nIrrelevant,
                   const float alpha, const float K, const uint seedLo, const uint seedHi, const uint step,
@@ -85,7 +125,6 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
     __global const float8* AtT = (__global const float8*)(tables + TAB_A);
     __global const float8* Ct = (__global const float8*)(tables + TAB_C);
     __global const float8* C2 = (__global const float8*)(tables + TAB_C2);
-    const int RC = (ICL_R + 7) / 8;
     __global const float8* a8 = (__global const float8*)(tables + TAB_a);
     __local float8 dAtT[RMAX * RV];
     __local float8 dC2[MPAD * RV];
@@ -96,15 +135,19 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
     float lossSum = 0.0f, errSum = 0.0f;
     int pat[ICL_COLS], irr[ICL_COLS];
     float kap[ICL_COLS], yv[ICL_COLS], at[ICL_COLS], da[ICL_COLS];
-    float8 Aq8[RV], dcd8[RV], dvp8[RV];
-    float8 cp8[RV];
+    float8 Aq8[RV], dcd8[RV];
+    float8 cp8[RV + LV], dvp8[RV + LV];     // coefficient sums, then one spare slot per column
     float* cp = (float*)cp8;
+    float* dvp = (float*)dvp8;
     const float* Aq = (const float*)Aq8;
     const float* dcd = (const float*)dcd8;
-    float* dvp = (float*)dvp8;
+    float8 DG[PEND * MV], CPB[PEND * RV];    // dg and c̃ of the prompts not yet added into dC̃
+    int pend = 0;
+    for (int k = RV; k < RV + LV; ++k) { cp8[k] = (float8)(0.0f); dvp8[k] = (float8)(0.0f); }
     for (int b = b0; b < b1; ++b) {
-        const float z = icl_sample_coefficients(pat, irr, kap, yv, firstPrompt + (uint)b, tasks, nTasks, nRelevant,
-                                                nIrrelevant, alpha, K, seedLo, seedHi, step, stream);
+        int pa, pb;
+        const float z = icl_sample_coefficients(pat, irr, kap, yv, &pa, &pb, firstPrompt + (uint)b, tasks, nTasks,
+                                                nRelevant, nIrrelevant, alpha, K, seedLo, seedHi, step, stream);
         const int pq = pat[ICL_COLS - 1], kq = nRelevant + irr[ICL_COLS - 1];
         const float kapq = kap[ICL_COLS - 1];
         // Ãq[a] = Σ_b Ã[a][b] c_q,b: the query's column of Ã.
@@ -127,20 +170,28 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         #pragma unroll
         for (int k = 0; k < LV; ++k) sc8[k] *= inv;
         for (int s = 0; s < ICL_L; ++s) at[s] = sc[s];
+        // c̃ = Σ_i attn_i c_i.
         #pragma unroll
-        for (int k = 0; k < RC; ++k) cp8[k] = (float8)(0.0f);
+        for (int k = 0; k < RV; ++k) cp8[k] = (float8)(0.0f);
+        float ca = 0.0f, cb = 0.0f, cq = 0.0f;
         for (int s = 0; s < ICL_L; ++s) {
-            cp[pat[s]] += at[s];
-            cp[nRelevant + irr[s]] += at[s] * kap[s];
-            cp[qi] += at[s] * yv[s];
+            const int p = pat[s];
+            const float w = at[s];
+            ca += p == pa ? w : 0.0f;
+            cb += p == pb ? w : 0.0f;
+            cp[p == pa || p == pb ? RMAX + s : p] += w;
+            cp[nRelevant + irr[s]] += w * kap[s];
+            cq += w * yv[s];
         }
-        // g = C̃ c̃;  F = Σ a_n ReLU(g_n)
+        cp[pa] = ca;
+        cp[pb] = cb;
+        cp[qi] = cq;
+        // g = C̃ c̃ (the zero coefficients too: skipping them mispredicts);  F = Σ a_n ReLU(g_n)
         float8 g8[MV];
         #pragma unroll
         for (int k = 0; k < MV; ++k) g8[k] = (float8)(0.0f);
         for (int r = 0; r < R; ++r) {
             const float x = cp[r];
-            if (x == 0.0f) continue;
             #pragma unroll
             for (int k = 0; k < MV; ++k) g8[k] += Ct[r * MV + k] * x;
         }
@@ -156,33 +207,45 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         float8 dg8[MV];
         #pragma unroll
         for (int k = 0; k < MV; ++k) dg8[k] = select((float8)(0.0f), dF * a8[k], g8[k] > (float8)(0.0f));
-        // dc̃-dots dcd[r] = (C̃ e_r)·dg = Σ_n C̃[n][r] dg_n and dC̃[n] += dg_n c̃, row by row over the
-        // active neurons (dg_n = 0 for the others).
+        // dC̃ += dg c̃ᵀ, buffered; dc̃-dots dcd[r] = Σ_n C̃[n][r] dg_n, two accumulator sets (even and odd
+        // neurons) to halve the dependency chains.
         #pragma unroll
-        for (int k = 0; k < RC; ++k) dcd8[k] = (float8)(0.0f);
-        const float* dgs = (const float*)dg8;
-        for (int n = 0; n < ICL_M; ++n) {
-            const float x = dgs[n];
-            if (x == 0.0f) continue;
-            #pragma unroll
-            for (int k = 0; k < RC; ++k) {
-                dcd8[k] += C2[n * RV + k] * x;
-                dC2[n * RV + k] += x * cp8[k];
-            }
+        for (int k = 0; k < MV; ++k) DG[pend * MV + k] = dg8[k];
+        #pragma unroll
+        for (int k = 0; k < RV; ++k) CPB[pend * RV + k] = cp8[k];
+        if (++pend == PEND) { pattern_flush_dC(dC2, DG, CPB, pend); pend = 0; }
+        float8 e8[RC], o8[RC];
+        #pragma unroll
+        for (int k = 0; k < RC; ++k) { e8[k] = (float8)(0.0f); o8[k] = (float8)(0.0f); }
+        #pragma unroll
+        for (int k = 0; k < MV; ++k) {
+            const float8 v = dg8[k];
+            const int n = 8 * k;
+            DCD_LANE(e8, v.s0, n) DCD_LANE(o8, v.s1, n + 1) DCD_LANE(e8, v.s2, n + 2) DCD_LANE(o8, v.s3, n + 3)
+            DCD_LANE(e8, v.s4, n + 4) DCD_LANE(o8, v.s5, n + 5) DCD_LANE(e8, v.s6, n + 6) DCD_LANE(o8, v.s7, n + 7)
         }
+        #pragma unroll
+        for (int k = 0; k < RC; ++k) dcd8[k] = e8[k] + o8[k];
         float mean = 0.0f;
         for (int s = 0; s < ICL_L; ++s) {
             da[s] = dcd[pat[s]] + kap[s] * dcd[nRelevant + irr[s]] + yv[s] * dcd[qi];
             mean += at[s] * da[s];
         }
         #pragma unroll
-        for (int k = 0; k < RC; ++k) dvp8[k] = (float8)(0.0f);
+        for (int k = 0; k < RV; ++k) dvp8[k] = (float8)(0.0f);
+        float va = 0.0f, vb = 0.0f, vq = 0.0f;
         for (int s = 0; s < ICL_L; ++s) {
+            const int p = pat[s];
             const float ds = at[s] * (da[s] - mean);
-            dvp[pat[s]] += ds;
+            va += p == pa ? ds : 0.0f;
+            vb += p == pb ? ds : 0.0f;
+            dvp[p == pa || p == pb ? RMAX + s : p] += ds;
             dvp[nRelevant + irr[s]] += ds * kap[s];
-            dvp[qi] += ds * yv[s];
+            vq += ds * yv[s];
         }
+        dvp[pa] = va;
+        dvp[pb] = vb;
+        dvp[qi] = vq;
         // dÃ += dṽ c_qᵀ, i.e. rows pq and kq of dÃᵀ.
         #pragma unroll
         for (int k = 0; k < RC; ++k) {
@@ -191,6 +254,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         }
     }
     if (train) {
+        if (pend > 0) pattern_flush_dC(dC2, DG, CPB, pend);
         __global float* out = partials + (size_t)tile * PART_SIZE;
         __global float8* outA = (__global float8*)out;
         for (int k = 0; k < RMAX * RV; ++k) outA[k] = k < R * RV ? dAtT[k] : (float8)(0.0f);
@@ -228,39 +292,64 @@ __kernel void pattern_reduce(__global const float8* partials, __global const flo
     }
 }
 
+// x · y over n floats in the order of icl_dot (x private), so a projection made here equals pattern_project's.
+inline float icl_dot_private(const float* x, __global const float* y, const int n) {
+    float8 acc = (float8)(0.0f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) acc += vload8(0, x + i) * vload8(0, y + i);
+    float total = icl_hsum8(acc);
+    for (; i < n; ++i) total += x[i] * y[i];
+    return total;
+}
+
 // Work-item per parameter row, vector over columns. For rows w·D + i of W_Q, W_K, W_V it first forms that
 // row of the back-projected factor, vector over r:
 //   w = 0: (K̃ dÃ)[i][r] = Σ_a K̃_a[i] dÃ[a][r];  w = 1: (Q̃ dÃᵀ)[i][r] = Σ_b Q̃_b[i] dÃᵀ[b][r];
 //   w = 2: (W_Oᵀ dC̃)[i][r] = Σ_n W_O[n,i] dC̃[n][r],
-// then the gradient row Σ_r factor[r] E[r]. Rows 3D + n of W_O: dW_O[n] = Σ_r dC̃[n][r] Ṽ_r. Finally
-// W_new = W_old − η ∇W, with W_O rows masked. sums: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX] | dÃ [RMAX, RMAX].
+// then the gradient row Σ_r factor[r] E[r]. Rows 3D + n of W_O: dW_O[n] = Σ_r dC̃[n][r] Ṽ_r. Then
+// W_new = W_old − η ∇W, with W_O rows masked, and for W_Q, W_K, W_V rows the next step's projections
+// (W_new e_b)_i into projNext, which saves the next step a pattern_project launch.
+// sums: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX] | dÃ [RMAX, RMAX].
 __kernel void pattern_grads_sgd(__global const float* oldParams, __global float* newParams, __global float* grads,
                                 __global const float* E, __global const float* proj, __global const float* sums,
-                                __global const float* mask, const float lr) {
+                                __global const float* mask, const float lr, __global float* projNext) {
     const int row = get_global_id(0);
     if (row >= 3 * ICL_D + ICL_M) return;
-    const int RC = (ICL_R + 7) / 8;
     __global const float8* dAt = (__global const float8*)sums;
     __global const float8* dC = dAt + RMAX * RV;
     __global const float8* dA = dAt + (PART_SIZE / 8);
     float8 acc[ICL_DV];
+    #pragma unroll
     for (int c = 0; c < ICL_DV; ++c) acc[c] = (float8)(0.0f);
     if (row < 3 * ICL_D) {
         const int w = row / ICL_D, i = row % ICL_D;
-        __global const float* params = oldParams;
         float8 back8[RV];
+        #pragma unroll
         for (int c = 0; c < RV; ++c) back8[c] = (float8)(0.0f);
         if (w == 0) {
-            for (int a = 0; a < ICL_R; ++a) { const float x = PROJ(1, a, i); for (int c = 0; c < RC; ++c) back8[c] += x * dA[a * RV + c]; }
+            for (int a = 0; a < ICL_R; ++a) {
+                const float x = PROJ(1, a, i);
+                #pragma unroll
+                for (int c = 0; c < RC; ++c) back8[c] += x * dA[a * RV + c];
+            }
         } else if (w == 1) {
-            for (int b = 0; b < ICL_R; ++b) { const float x = PROJ(0, b, i); for (int c = 0; c < RC; ++c) back8[c] += x * dAt[b * RV + c]; }
+            for (int b = 0; b < ICL_R; ++b) {
+                const float x = PROJ(0, b, i);
+                #pragma unroll
+                for (int c = 0; c < RC; ++c) back8[c] += x * dAt[b * RV + c];
+            }
         } else {
-            __global const float* WO = WO_OF(params);
-            for (int n = 0; n < ICL_M; ++n) { const float x = WO[n * ICL_D + i]; for (int c = 0; c < RC; ++c) back8[c] += x * dC[n * RV + c]; }
+            __global const float* WO = WO_OF(oldParams);
+            for (int n = 0; n < ICL_M; ++n) {
+                const float x = WO[n * ICL_D + i];
+                #pragma unroll
+                for (int c = 0; c < RC; ++c) back8[c] += x * dC[n * RV + c];
+            }
         }
         const float* back = (const float*)back8;
         for (int r = 0; r < ICL_R; ++r) {
             const float x = back[r];
+            #pragma unroll
             for (int c = 0; c < ICL_DV; ++c) acc[c] += x * vload8(c, E + r * DPAD);
         }
     } else {
@@ -268,14 +357,22 @@ __kernel void pattern_grads_sgd(__global const float* oldParams, __global float*
         __global const float* dCn = sums + RMAX * RMAX + n * RMAX;
         for (int r = 0; r < ICL_R; ++r) {
             const float x = dCn[r];
+            #pragma unroll
             for (int c = 0; c < ICL_DV; ++c) acc[c] += x * vload8(c, &PROJ(2, r, 0));
         }
     }
     const float keep = row < 3 * ICL_D ? 1.0f : mask[row - 3 * ICL_D];
     const float* g = (const float*)acc;
+    float updated[DPAD];
     for (int j = 0; j < ICL_D; ++j) {
         const int k = row * ICL_D + j;
         grads[k] = g[j];
-        newParams[k] = keep * (oldParams[k] - lr * g[j]);
+        updated[j] = keep * (oldParams[k] - lr * g[j]);
+        newParams[k] = updated[j];
+    }
+    if (row < 3 * ICL_D) {
+        const int w = row / ICL_D, i = row % ICL_D;
+        for (int b = 0; b < ICL_R; ++b)
+            projNext[(w * RMAX + b) * ICL_D + i] = icl_dot_private(updated, E + b * DPAD, ICL_D);
     }
 }

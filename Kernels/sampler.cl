@@ -90,19 +90,35 @@ inline void icl_philox8(uint8 x0, uint x1s, uint x2s, uint x3s, uint k0, uint k1
 // A prompt as coefficients in the pattern basis (for the pattern-space kernel): for each column j, its
 // relevant pattern pat[j], irrelevant pattern irr[j], κ kap[j] and label yv[j] (0 for the query) — the
 // same random words as icl_sample_column, so the prompt is exactly the one the other samplers build.
-// Returns the query label z.
-inline float icl_sample_coefficients(int* pat, int* irr, float* kap, float* yv, const uint prompt,
+// Returns the query label z; *paOut and *pbOut receive the task's two patterns.
+inline float icl_sample_coefficients(int* pat, int* irr, float* kap, float* yv, int* paOut, int* pbOut, const uint prompt,
                                      __global const int* tasks, const int nTasks, const int nRelevant,
                                      const int nIrrelevant, const float alpha, const float K, const uint seedLo,
                                      const uint seedHi, const uint step, const uint stream) {
     // All Philox blocks first, eight columns per call. When l + 1 is not a multiple of 8, the first spare lane
     // of the last call computes the prompt's head block (counter word 0xFFFFFFFF) instead of a separate call.
     #define ICL_NCH ((ICL_COLS + 7) / 8)
+    // The chunks' rounds are interleaved (chunk loop inside the round loop) so their independent multiply
+    // chains overlap; one chunk at a time leaves the core waiting on each round's latency.
     uint8 R0[ICL_NCH], R1[ICL_NCH], R2[ICL_NCH], R3[ICL_NCH];
+    #pragma unroll
     for (int c = 0; c < ICL_NCH; ++c) {
         uint8 ctr = (uint8)((uint)(8 * c)) + (uint8)(0, 1, 2, 3, 4, 5, 6, 7);
         if (ICL_COLS % 8 != 0 && c == ICL_NCH - 1) ctr = select(ctr, (uint8)(0xFFFFFFFFu), ctr == (uint8)((uint)ICL_COLS));
-        icl_philox8(ctr, prompt, step, stream, seedLo, seedHi, &R0[c], &R1[c], &R2[c], &R3[c]);
+        R0[c] = ctr; R1[c] = (uint8)(prompt); R2[c] = (uint8)(step); R3[c] = (uint8)(stream);
+    }
+    uint k0 = seedLo, k1 = seedHi;
+    for (int round = 0; round < 10; ++round) {
+        #pragma unroll
+        for (int c = 0; c < ICL_NCH; ++c) {
+            const ulong8 p0 = convert_ulong8(R0[c]) * (ulong8)(0xD2511F53ul), p1 = convert_ulong8(R2[c]) * (ulong8)(0xCD9E8D57ul);
+            R0[c] = convert_uint8(p1 >> 32) ^ R1[c] ^ (uint8)(k0);
+            R1[c] = convert_uint8(p1);
+            R2[c] = convert_uint8(p0 >> 32) ^ R3[c] ^ (uint8)(k1);
+            R3[c] = convert_uint8(p0);
+        }
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
     }
     int pa, pb, queryIsA;
 #if ICL_COLS % 8 != 0
@@ -150,6 +166,8 @@ inline float icl_sample_coefficients(int* pat, int* irr, float* kap, float* yv, 
             }
         }
     }
+    *paOut = pa;
+    *pbOut = pb;
     return queryIsA ? 1.0f : -1.0f;
 }
 

@@ -51,7 +51,7 @@ public final class OpenCLBackend: Backend {
                               detail: "the pattern-space pipeline needs a prompt basis of at most \(PatternProgram.maxBasis) vectors (M1 + M2 + 1) and its tables in local memory; use the fused or unfused pipeline")
             }
             let p = try PatternProgram(context: context, shape: shape, basisSize: trainSpec.basisSize,
-                                       tile: OpenCLBackend.tileSize(batch: config.batch, device: context.device))
+                                       tile: PatternProgram.tileSize(batch: config.batch, device: context.device))
             patternTrain = (p, try PatternWorkspace(context: context, program: p, capacity: config.batch))
         }
         if self.pipeline == .fused {
@@ -86,6 +86,13 @@ public final class OpenCLBackend: Backend {
         try params.write(w.packed)
         try a.write(w.a)
         try mask.write(newMask)
+        invalidateProjections()
+    }
+
+    /// Marks every pattern-space projection stale (the weights changed outside a training step).
+    func invalidateProjections() {
+        patternTrain?.workspace.projectionIsCurrent = false
+        for e in patternEval.values { e.workspace.projectionIsCurrent = false }
     }
 
     public func readWeights() throws -> ModelWeights<Float> {
@@ -167,6 +174,7 @@ public final class OpenCLBackend: Backend {
         let evalShape = ModelShape(dX: config.dX, dY: config.dY, length: spec.length, m: m, attendQuery: config.attendQuery)
         if pipeline == .pattern && PatternProgram.supports(spec, shape: evalShape, device: context.device) {
             let (p, ws) = try patternInference(length: spec.length, basisSize: specBuffers.basisSize)
+            ws.projectionIsCurrent = false      // training may have moved the weights since the last evaluation
             try p.launchTables(params: params, a: a, basis: specBuffers, ws: ws)
             return try accumulate(count) { first, n in
                 try p.launchTiles(specBuffers, step: 0, firstPrompt: first, batch: n, ws: ws, train: false)

@@ -13,13 +13,16 @@ public final class PatternProgram {
 
     public var neuronChunks: Int { (shape.m + 7) / 8 }
     public var paddedNeurons: Int { 8 * neuronChunks }
-    public var tableCount: Int { PatternProgram.maxBasis * PatternProgram.maxBasis + 2 * PatternProgram.maxBasis * paddedNeurons + paddedNeurons }
-    public var partialCount: Int { PatternProgram.maxBasis * PatternProgram.maxBasis + PatternProgram.maxBasis * paddedNeurons }
+    /// The basis size padded to whole float8s (the kernels' RMAX): tables, partials and sums use it.
+    public var paddedBasis: Int { PatternProgram.padded(basisSize) }
+    public var tableCount: Int { paddedBasis * paddedBasis + 2 * paddedBasis * paddedNeurons + paddedNeurons }
+    public var partialCount: Int { paddedBasis * paddedBasis + paddedBasis * paddedNeurons }
+    static func padded(_ basis: Int) -> Int { 8 * ((basis + 7) / 8) }
 
     /// Whether a prompt spec fits (its basis size) and the device has the local memory for the tables.
     public static func supports(_ spec: PromptSpec, shape: ModelShape, device: CLDeviceInfo) -> Bool {
-        let basis = spec.nRelevant + spec.nIrrelevant + 1
-        let local = 4 * (maxBasis * maxBasis + maxBasis * 8 * ((shape.m + 7) / 8))
+        let basis = spec.nRelevant + spec.nIrrelevant + 1, rmax = padded(basis)
+        let local = 4 * (rmax * rmax + rmax * 8 * ((shape.m + 7) / 8))
         return basis <= maxBasis && local <= device.localMemSize
     }
 
@@ -32,7 +35,7 @@ public final class PatternProgram {
         self.basisSize = basisSize
         self.tile = tile
         let program = try shape.build(context, files: PatternProgram.sourceFiles,
-                                      extra: ["ICL_TILE": tile, "ICL_R": basisSize, "ICL_RMAX": PatternProgram.maxBasis])
+                                      extra: ["ICL_TILE": tile, "ICL_R": basisSize, "ICL_RMAX": PatternProgram.padded(basisSize)])
         project = try program.kernel("pattern_project")
         tables = try program.kernel("pattern_tables")
         tiles = try program.kernel("pattern_tile")
@@ -42,22 +45,32 @@ public final class PatternProgram {
 
     public func tileCount(_ batch: Int) -> Int { (batch + tile - 1) / tile }
 
-    /// Q̃, K̃, Ṽ: the weights applied to the prompt basis.
+    /// Prompts per work-item for training at `batch`: each tile writes one partial gradient (a few KiB),
+    /// so tiles grow with the batch, while every compute unit still gets four of them to balance the load.
+    public static func tileSize(batch: Int, device: CLDeviceInfo) -> Int {
+        max(8, min(512, batch / (4 * max(1, device.computeUnits))))
+    }
+
+    /// Q̃, K̃, Ṽ: the weights applied to the prompt basis, into the workspace's current projection.
     @discardableResult
     public func launchProject(params: CLMemory, basis: SpecBuffers, ws: PatternWorkspace, timed: Bool = false) throws -> CLEvent? {
         let R = Int32(basis.basisSize)
         try project.set(args: [params, basis.basisPadded, ws.proj, R])
-        return try project.launch(global: [3 * Int(R) * shape.d], local: nil, timed: timed)
+        let event = try project.launch(global: [3 * Int(R) * shape.d], local: nil, timed: timed)
+        ws.projectionIsCurrent = true
+        return event
     }
 
-    /// Q̃, K̃, Ṽ and the tables Ã, C̃ᵀ, a for the current weights and a spec's basis.
+    /// The tables Ã, C̃ᵀ, a for the current weights and a spec's basis; first Q̃, K̃, Ṽ unless the workspace's
+    /// projection is already of these weights (the last training step's pattern_grads_sgd made it).
     @discardableResult
     public func launchTables(params: CLMemory, a: CLMemory, basis: SpecBuffers, ws: PatternWorkspace,
                              timed: Bool = false) throws -> CLEvent? {
         let R = Int32(basis.basisSize)
-        try launchProject(params: params, basis: basis, ws: ws)
+        if !ws.projectionIsCurrent { try launchProject(params: params, basis: basis, ws: ws) }
         try tables.set(args: [params, a, ws.proj, ws.tables, R])
-        return try tables.launch(global: [tableCount], local: nil, timed: timed)
+        let items = paddedBasis * paddedBasis + paddedBasis * paddedNeurons + paddedNeurons
+        return try tables.launch(global: [items], local: nil, timed: timed)
     }
 
     @discardableResult
@@ -78,26 +91,40 @@ public final class PatternProgram {
         return try reduce.launch(global: [entries], local: nil, timed: timed)
     }
 
-    /// The four weight gradients from dÃ and dC̃, and the masked SGD update old → new.
+    /// The four weight gradients from dÃ and dC̃, the masked SGD update old → new, and the projections of
+    /// the new weights (the workspace's projection then belongs to `new`).
     @discardableResult
     public func launchGradsSGD(old: CLMemory, new: CLMemory, grads: CLMemory, mask: CLMemory, lr: Float,
                                basis: SpecBuffers, ws: PatternWorkspace, timed: Bool = false) throws -> CLEvent? {
-        try gradsSGD.set(args: [old, new, grads, basis.basisPadded, ws.proj, ws.sums, mask, lr])
-        return try gradsSGD.launch(global: [3 * shape.d + shape.m], local: nil, timed: timed)
+        try gradsSGD.set(args: [old, new, grads, basis.basisPadded, ws.proj, ws.sums, mask, lr, ws.projNext])
+        let event = try gradsSGD.launch(global: [3 * shape.d + shape.m], local: nil, timed: timed)
+        ws.swapProjections()
+        return event
     }
 }
 
 /// Device buffers of the pattern-space path for up to `capacity` prompts per launch.
 public final class PatternWorkspace {
     public let capacity: Int
-    let proj, tables, partials, partStats, sums: CLBuffer<Float>
+    let tables, partials, partStats, sums: CLBuffer<Float>
+    /// Q̃ | K̃ | Ṽ of the current weights, and the buffer the training step writes the next weights' into.
+    private(set) var proj, projNext: CLBuffer<Float>
+    /// Whether `proj` holds the projections of the weights the next step reads. Set false whenever the
+    /// weights change other than by a training step.
+    public var projectionIsCurrent = false
+
+    func swapProjections() {
+        swap(&proj, &projNext)
+        projectionIsCurrent = true
+    }
     /// Mean loss and error count of the last reduce.
     public let stats: CLBuffer<Float>
 
     public init(context: CLContext, program p: PatternProgram, capacity: Int) throws {
         self.capacity = capacity
-        let R = PatternProgram.maxBasis, tiles = p.tileCount(capacity)
+        let R = p.paddedBasis, tiles = p.tileCount(capacity)
         proj = try context.buffer(Float.self, count: 3 * R * p.shape.d, label: "projected basis")
+        projNext = try context.buffer(Float.self, count: 3 * R * p.shape.d, label: "projected basis (next step)")
         tables = try context.buffer(Float.self, count: p.tableCount, label: "pattern tables")
         partials = try context.buffer(Float.self, count: tiles * p.partialCount, label: "per-tile pattern gradients [\(tiles) tiles]")
         partStats = try context.buffer(Float.self, count: 2 * tiles, label: "per-tile statistics")

@@ -74,7 +74,7 @@ enum BenchCommand {
             }
         }
 
-        if !json { print("\nend to end (prompts sampled on the device; median of \(bench.repeats) repeats):") }
+        if !json { print("\nend to end (prompts sampled on the device; initial weights, step size 0, so every prompt runs the backward pass; median of \(bench.repeats) repeats):") }
         if !json { print("  what   pipeline  B        prompts/s      spread  model GFLOP/s  %peak") }
         var rows: [BenchRow] = []
         for B in batches {
