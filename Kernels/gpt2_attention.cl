@@ -126,6 +126,19 @@ __kernel void gpt2_attn_bwd_cols_wi(__global const float* qkv, __global const fl
 }
 
 // ---- GPU variant: one work-group of GPT2_WG items per (prompt, head), the head's slices in local memory ----
+
+// Head h's Q, K and V slices of prompt b into local memory ([T·HD] each), spread over the work-group.
+inline void gpt2_load_head(__global const float* qkv, const int b, const int h, const int T,
+                           __local float* Qs, __local float* Ks, __local float* Vs) {
+    for (int i = get_local_id(0); i < T * GPT2_HD; i += GPT2_WG) {
+        const int t = i / GPT2_HD, j = i % GPT2_HD;
+        const size_t at = GPT2_QKV(b, t) + h * GPT2_HD + j;
+        Qs[i] = qkv[at];
+        Ks[i] = qkv[at + GPT2_W];
+        Vs[i] = qkv[at + 2 * GPT2_W];
+    }
+}
+
 // Local arguments: Qs, Ks, Vs [T·HD], S [T·T]. Global [B·H·WG].
 __kernel __attribute__((reqd_work_group_size(GPT2_WG, 1, 1)))
 void gpt2_attn_fwd_wg(__global const float* qkv, __global float* out, __global float* probs, const int B, const int T,
@@ -133,13 +146,7 @@ void gpt2_attn_fwd_wg(__global const float* qkv, __global float* out, __global f
     const int bh = get_group_id(0), b = bh / GPT2_H, h = bh % GPT2_H, tid = get_local_id(0);
     const float scale = 1.0f / sqrt((float)GPT2_HD);
     const int n = T * GPT2_HD;
-    for (int i = tid; i < n; i += GPT2_WG) {
-        const int t = i / GPT2_HD, j = i % GPT2_HD;
-        const size_t at = GPT2_QKV(b, t) + h * GPT2_HD + j;
-        Qs[i] = qkv[at];
-        Ks[i] = qkv[at + GPT2_W];
-        Vs[i] = qkv[at + 2 * GPT2_W];
-    }
+    gpt2_load_head(qkv, b, h, T, Qs, Ks, Vs);
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int i = tid; i < T * T; i += GPT2_WG) {
         const int t = i / T, u = i % T;
@@ -180,12 +187,9 @@ void gpt2_attn_bwd_wg(__global const float* qkv, __global const float* probs, __
     const int bh = get_group_id(0), b = bh / GPT2_H, h = bh % GPT2_H, tid = get_local_id(0);
     const float scale = 1.0f / sqrt((float)GPT2_HD);
     const int n = T * GPT2_HD;
+    gpt2_load_head(qkv, b, h, T, Qs, Ks, Vs);
     for (int i = tid; i < n; i += GPT2_WG) {
         const int t = i / GPT2_HD, j = i % GPT2_HD;
-        const size_t at = GPT2_QKV(b, t) + h * GPT2_HD + j;
-        Qs[i] = qkv[at];
-        Ks[i] = qkv[at + GPT2_W];
-        Vs[i] = qkv[at + 2 * GPT2_W];
         Os[i] = dout[(size_t)(b * T + t) * GPT2_W + h * GPT2_HD + j];
     }
     for (int i = tid; i < T * T; i += GPT2_WG) P[i] = probs[(size_t)bh * T * T + i];

@@ -77,15 +77,10 @@ void gpt2_head_wg(GPT2_HEAD_ARGS) {
     const int b = get_group_id(0), t = get_local_id(0);
     __local float red[GPT2_WG];
     __global const float* x = Hs + ((size_t)b * T + T - 1) * GPT2_W;
-    float part = 0.0f;
-    for (int j = t; j < GPT2_W; j += GPT2_WG) part += x[j];
-    const float mu = gpt2_group_sum(red, part) / (float)GPT2_W;
-    part = 0.0f;
-    for (int j = t; j < GPT2_W; j += GPT2_WG) { const float c = x[j] - mu; part += c * c; }
-    const float var = gpt2_group_sum(red, part) / (float)GPT2_W;
-    const float rs = 1.0f / sqrt(var + GPT2_LN_EPS);
+    const float2 st = gpt2_group_row_stats(red, x);
+    const float mu = st.x, rs = st.y;
     __global float* y = lnfY + (size_t)b * GPT2_W;
-    part = 0.0f;
+    float part = 0.0f;
     for (int j = t; j < GPT2_W; j += GPT2_WG) {
         const float yj = params[lnfG + j] * ((x[j] - mu) * rs) + params[lnfB + j];
         y[j] = yj;

@@ -65,13 +65,8 @@ void gpt2_ln_fwd_wg(__global const float* X, __global const float* params, const
     const int r = get_group_id(0), t = get_local_id(0);
     __local float red[GPT2_WG];
     __global const float* x = X + (size_t)r * GPT2_W;
-    float part = 0.0f;
-    for (int j = t; j < GPT2_W; j += GPT2_WG) part += x[j];
-    const float mu = gpt2_group_sum(red, part) / (float)GPT2_W;
-    part = 0.0f;
-    for (int j = t; j < GPT2_W; j += GPT2_WG) { const float c = x[j] - mu; part += c * c; }
-    const float var = gpt2_group_sum(red, part) / (float)GPT2_W;
-    const float rs = 1.0f / sqrt(var + GPT2_LN_EPS);
+    const float2 st = gpt2_group_row_stats(red, x);
+    const float mu = st.x, rs = st.y;
     if (t == 0) { mean[r] = mu; rstd[r] = rs; }
     __global float* y = Y + (size_t)r * GPT2_W;
     for (int j = t; j < GPT2_W; j += GPT2_WG) y[j] = params[gOff + j] * ((x[j] - mu) * rs) + params[bOff + j];

@@ -28,8 +28,6 @@
 #define TAB_C (RMAX * RMAX)
 #define TAB_C2 (RMAX * RMAX + RMAX * MPAD)
 #define TAB_a (RMAX * RMAX + 2 * RMAX * MPAD)
-#define TAB_SIZE (TAB_a + MPAD)
-#define TABLE_ITEMS (RMAX * RMAX + RMAX * MPAD + MPAD)
 // partials per tile: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX]
 #define PART_SIZE (RMAX * RMAX + RMAX * MPAD)
 // proj: Q̃ᵀ | K̃ᵀ | Ṽᵀ, each [RMAX, D] (row b = W e_b)
@@ -76,11 +74,11 @@ __kernel void pattern_tables(__global const float* params, __global const float*
 
 // dC̃[n] += Σ_t dg_t[n] c̃_t over the `pend` buffered prompts, two neurons at a time with the sums in
 // registers (a read-modify-write of dC̃ per prompt and neuron would be bound by stores). The terms are added
-// in prompt order, so the result is the same as accumulating prompt by prompt.
+// in prompt order, so the result is the same as accumulating prompt by prompt. Rows run to MPAD (even);
+// the padded neurons' dg is 0.
 inline void pattern_flush_dC(__local float8* dC2, const float8* DG, const float8* CPB, const int pend) {
     const float* dg = (const float*)DG;
-    int n = 0;
-    for (; n + 1 < ICL_M; n += 2) {
+    for (int n = 0; n < MPAD; n += 2) {
         float8 s0[RC], s1[RC];
         #pragma unroll
         for (int k = 0; k < RC; ++k) { s0[k] = dC2[n * RV + k]; s1[k] = dC2[(n + 1) * RV + k]; }
@@ -92,18 +90,29 @@ inline void pattern_flush_dC(__local float8* dC2, const float8* DG, const float8
         #pragma unroll
         for (int k = 0; k < RC; ++k) { dC2[n * RV + k] = s0[k]; dC2[(n + 1) * RV + k] = s1[k]; }
     }
-    for (; n < ICL_M; ++n) {
-        float8 s0[RC];
-        #pragma unroll
-        for (int k = 0; k < RC; ++k) s0[k] = dC2[n * RV + k];
-        for (int t = 0; t < pend; ++t) {
-            const float x0 = dg[t * MPAD + n];
-            #pragma unroll
-            for (int k = 0; k < RC; ++k) s0[k] += x0 * CPB[t * RV + k];
-        }
-        #pragma unroll
-        for (int k = 0; k < RC; ++k) dC2[n * RV + k] = s0[k];
+}
+
+// Coefficient sums Σ_s w_s c_s of a prompt's context columns (c̃ with w = attention, dṽ with w = its
+// gradient) into out (RV float8s of sums, then LV spare float8s). The sums every column may add to (the
+// task's patterns a and b, and the label q) stay in registers; the other columns scatter, the a/b ones into
+// per-column spare slots, so no loop waits on store-to-load forwarding of one address.
+inline void pattern_coefficient_sums(float8* out8, const float* w, const int* pat, const int* irr, const float* kap,
+                                     const float* yv, const int pa, const int pb, const int nRelevant) {
+    float* out = (float*)out8;
+    #pragma unroll
+    for (int k = 0; k < RV; ++k) out8[k] = (float8)(0.0f);
+    float sa = 0.0f, sb = 0.0f, sq = 0.0f;
+    for (int s = 0; s < ICL_L; ++s) {
+        const int p = pat[s];
+        sa += p == pa ? w[s] : 0.0f;
+        sb += p == pb ? w[s] : 0.0f;
+        out[p == pa || p == pb ? RMAX + s : p] += w[s];
+        out[nRelevant + irr[s]] += w[s] * kap[s];
+        sq += w[s] * yv[s];
     }
+    out[pa] = sa;
+    out[pb] = sb;
+    out[ICL_R - 1] = sq;
 }
 
 // Adds lane j of the float8 v (neuron n) times row n of C̃ into acc: one neuron of dc̃ = C̃ᵀ dg.
@@ -111,9 +120,6 @@ inline void pattern_flush_dC(__local float8* dC2, const float8* DG, const float8
 
 // One work-item per tile of ICL_TILE prompts: sample coefficients, forward, hinge and (train) backward,
 // accumulating the tile's dÃ and dC̃ᵀ in local memory. partStats: [tiles, 2] (loss sum, errors).
-// Coefficient sums that every column may touch (the query's two task patterns a, b and the label q) are
-// kept in registers; the rest scatter into memory, the a/b columns into per-column spare slots, so no
-// loop waits on store-to-load forwarding of one address.
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void pattern_tile(__global const int* tasks, const int nTasks, const int nRelevant, const int nIrrelevant,
                   const float alpha, const float K, const uint seedLo, const uint seedHi, const uint step,
@@ -130,15 +136,14 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
     __local float8 dC2[MPAD * RV];
     if (train) {
         for (int k = 0; k < R * RV; ++k) dAtT[k] = (float8)(0.0f);
-        for (int n = 0; n < ICL_M; ++n) for (int k = 0; k < RC; ++k) dC2[n * RV + k] = (float8)(0.0f);
+        for (int n = 0; n < MPAD; ++n) for (int k = 0; k < RC; ++k) dC2[n * RV + k] = (float8)(0.0f);
     }
     float lossSum = 0.0f, errSum = 0.0f;
     int pat[ICL_COLS], irr[ICL_COLS];
     float kap[ICL_COLS], yv[ICL_COLS], at[ICL_COLS], da[ICL_COLS];
     float8 Aq8[RV], dcd8[RV];
     float8 cp8[RV + LV], dvp8[RV + LV];     // coefficient sums, then one spare slot per column
-    float* cp = (float*)cp8;
-    float* dvp = (float*)dvp8;
+    const float* cp = (const float*)cp8;
     const float* Aq = (const float*)Aq8;
     const float* dcd = (const float*)dcd8;
     float8 DG[PEND * MV], CPB[PEND * RV];    // dg and c̃ of the prompts not yet added into dC̃
@@ -171,21 +176,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         for (int k = 0; k < LV; ++k) sc8[k] *= inv;
         for (int s = 0; s < ICL_L; ++s) at[s] = sc[s];
         // c̃ = Σ_i attn_i c_i.
-        #pragma unroll
-        for (int k = 0; k < RV; ++k) cp8[k] = (float8)(0.0f);
-        float ca = 0.0f, cb = 0.0f, cq = 0.0f;
-        for (int s = 0; s < ICL_L; ++s) {
-            const int p = pat[s];
-            const float w = at[s];
-            ca += p == pa ? w : 0.0f;
-            cb += p == pb ? w : 0.0f;
-            cp[p == pa || p == pb ? RMAX + s : p] += w;
-            cp[nRelevant + irr[s]] += w * kap[s];
-            cq += w * yv[s];
-        }
-        cp[pa] = ca;
-        cp[pb] = cb;
-        cp[qi] = cq;
+        pattern_coefficient_sums(cp8, at, pat, irr, kap, yv, pa, pb, nRelevant);
         // g = C̃ c̃ (the zero coefficients too: skipping them mispredicts);  F = Σ a_n ReLU(g_n)
         float8 g8[MV];
         #pragma unroll
@@ -231,21 +222,9 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             da[s] = dcd[pat[s]] + kap[s] * dcd[nRelevant + irr[s]] + yv[s] * dcd[qi];
             mean += at[s] * da[s];
         }
-        #pragma unroll
-        for (int k = 0; k < RV; ++k) dvp8[k] = (float8)(0.0f);
-        float va = 0.0f, vb = 0.0f, vq = 0.0f;
-        for (int s = 0; s < ICL_L; ++s) {
-            const int p = pat[s];
-            const float ds = at[s] * (da[s] - mean);
-            va += p == pa ? ds : 0.0f;
-            vb += p == pb ? ds : 0.0f;
-            dvp[p == pa || p == pb ? RMAX + s : p] += ds;
-            dvp[nRelevant + irr[s]] += ds * kap[s];
-            vq += ds * yv[s];
-        }
-        dvp[pa] = va;
-        dvp[pb] = vb;
-        dvp[qi] = vq;
+        // dṽ = Σ_i ds_i c_i with ds_i = attn_i (da_i − mean), in place of da.
+        for (int s = 0; s < ICL_L; ++s) da[s] = at[s] * (da[s] - mean);
+        pattern_coefficient_sums(dvp8, da, pat, irr, kap, yv, pa, pb, nRelevant);
         // dÃ += dṽ c_qᵀ, i.e. rows pq and kq of dÃᵀ.
         #pragma unroll
         for (int k = 0; k < RC; ++k) {

@@ -70,17 +70,19 @@ inline float icl_sample_column(float* col, const int j, const uint prompt,
 
 // Philox-4x32-10 on eight counters at once (first word varies per lane): eight columns' words per call.
 // The 32×32→64 products go through ulong8, which compiles to packed multiplies (mul_hi on uint8 did not).
+inline void icl_philox8_round(uint8* x0, uint8* x1, uint8* x2, uint8* x3, const uint k0, const uint k1) {
+    const ulong8 p0 = convert_ulong8(*x0) * (ulong8)(0xD2511F53ul), p1 = convert_ulong8(*x2) * (ulong8)(0xCD9E8D57ul);
+    *x0 = convert_uint8(p1 >> 32) ^ *x1 ^ (uint8)(k0);
+    *x1 = convert_uint8(p1);
+    *x2 = convert_uint8(p0 >> 32) ^ *x3 ^ (uint8)(k1);
+    *x3 = convert_uint8(p0);
+}
+
 inline void icl_philox8(uint8 x0, uint x1s, uint x2s, uint x3s, uint k0, uint k1,
                         uint8* r0, uint8* r1, uint8* r2, uint8* r3) {
     uint8 x1 = (uint8)(x1s), x2 = (uint8)(x2s), x3 = (uint8)(x3s);
     for (int round = 0; round < 10; ++round) {
-        const ulong8 p0 = convert_ulong8(x0) * (ulong8)(0xD2511F53ul), p1 = convert_ulong8(x2) * (ulong8)(0xCD9E8D57ul);
-        const uint8 hi0 = convert_uint8(p0 >> 32), lo0 = convert_uint8(p0);
-        const uint8 hi1 = convert_uint8(p1 >> 32), lo1 = convert_uint8(p1);
-        x0 = hi1 ^ x1 ^ (uint8)(k0);
-        x1 = lo1;
-        x2 = hi0 ^ x3 ^ (uint8)(k1);
-        x3 = lo0;
+        icl_philox8_round(&x0, &x1, &x2, &x3, k0, k1);
         k0 += 0x9E3779B9u;
         k1 += 0xBB67AE85u;
     }
@@ -110,13 +112,7 @@ inline float icl_sample_coefficients(int* pat, int* irr, float* kap, float* yv, 
     uint k0 = seedLo, k1 = seedHi;
     for (int round = 0; round < 10; ++round) {
         #pragma unroll
-        for (int c = 0; c < ICL_NCH; ++c) {
-            const ulong8 p0 = convert_ulong8(R0[c]) * (ulong8)(0xD2511F53ul), p1 = convert_ulong8(R2[c]) * (ulong8)(0xCD9E8D57ul);
-            R0[c] = convert_uint8(p1 >> 32) ^ R1[c] ^ (uint8)(k0);
-            R1[c] = convert_uint8(p1);
-            R2[c] = convert_uint8(p0 >> 32) ^ R3[c] ^ (uint8)(k1);
-            R3[c] = convert_uint8(p0);
-        }
+        for (int c = 0; c < ICL_NCH; ++c) icl_philox8_round(&R0[c], &R1[c], &R2[c], &R3[c], k0, k1);
         k0 += 0x9E3779B9u;
         k1 += 0xBB67AE85u;
     }

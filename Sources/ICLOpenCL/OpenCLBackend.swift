@@ -51,7 +51,7 @@ public final class OpenCLBackend: Backend {
                               detail: "the pattern-space pipeline needs a prompt basis of at most \(PatternProgram.maxBasis) vectors (M1 + M2 + 1) and its tables in local memory; use the fused or unfused pipeline")
             }
             let p = try PatternProgram(context: context, shape: shape, basisSize: trainSpec.basisSize,
-                                       tile: PatternProgram.tileSize(batch: config.batch, device: context.device))
+                                       tile: OpenCLBackend.tileSize(batch: config.batch, device: context.device, maxTile: 512))
             patternTrain = (p, try PatternWorkspace(context: context, program: p, capacity: config.batch))
         }
         if self.pipeline == .fused {
@@ -68,10 +68,11 @@ public final class OpenCLBackend: Backend {
         if w.m == self.m { try load(weights: w, mask: [Float](repeating: 1, count: self.m)) }
     }
 
-    /// Prompts per work-item of the fused tile kernels: large tiles amortise the per-tile partial
-    /// gradients, but every compute unit needs a few tiles to balance the load.
-    public static func tileSize(batch: Int, device: CLDeviceInfo) -> Int {
-        max(8, min(64, batch / (4 * max(1, device.computeUnits))))
+    /// Prompts per work-item of the tile kernels: large tiles amortise the per-tile partial gradients, but
+    /// every compute unit needs four tiles to balance the load. The pattern-space tiles' partials are small
+    /// (a few KiB), so they may grow to 512 prompts; the fused ones stop at 64.
+    public static func tileSize(batch: Int, device: CLDeviceInfo, maxTile: Int = 64) -> Int {
+        max(8, min(maxTile, batch / (4 * max(1, device.computeUnits))))
     }
 
     public var deviceDescription: String {
@@ -86,13 +87,7 @@ public final class OpenCLBackend: Backend {
         try params.write(w.packed)
         try a.write(w.a)
         try mask.write(newMask)
-        invalidateProjections()
-    }
-
-    /// Marks every pattern-space projection stale (the weights changed outside a training step).
-    func invalidateProjections() {
-        patternTrain?.workspace.projectionIsCurrent = false
-        for e in patternEval.values { e.workspace.projectionIsCurrent = false }
+        patternTrain?.workspace.projectionIsCurrent = false    // the weights changed outside a training step
     }
 
     public func readWeights() throws -> ModelWeights<Float> {
@@ -174,7 +169,6 @@ public final class OpenCLBackend: Backend {
         let evalShape = ModelShape(dX: config.dX, dY: config.dY, length: spec.length, m: m, attendQuery: config.attendQuery)
         if pipeline == .pattern && PatternProgram.supports(spec, shape: evalShape, device: context.device) {
             let (p, ws) = try patternInference(length: spec.length, basisSize: specBuffers.basisSize)
-            ws.projectionIsCurrent = false      // training may have moved the weights since the last evaluation
             try p.launchTables(params: params, a: a, basis: specBuffers, ws: ws)
             return try accumulate(count) { first, n in
                 try p.launchTiles(specBuffers, step: 0, firstPrompt: first, batch: n, ws: ws, train: false)

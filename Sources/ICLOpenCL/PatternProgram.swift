@@ -45,32 +45,26 @@ public final class PatternProgram {
 
     public func tileCount(_ batch: Int) -> Int { (batch + tile - 1) / tile }
 
-    /// Prompts per work-item for training at `batch`: each tile writes one partial gradient (a few KiB),
-    /// so tiles grow with the batch, while every compute unit still gets four of them to balance the load.
-    public static func tileSize(batch: Int, device: CLDeviceInfo) -> Int {
-        max(8, min(512, batch / (4 * max(1, device.computeUnits))))
-    }
 
     /// Q̃, K̃, Ṽ: the weights applied to the prompt basis, into the workspace's current projection.
     @discardableResult
     public func launchProject(params: CLMemory, basis: SpecBuffers, ws: PatternWorkspace, timed: Bool = false) throws -> CLEvent? {
         let R = Int32(basis.basisSize)
         try project.set(args: [params, basis.basisPadded, ws.proj, R])
-        let event = try project.launch(global: [3 * Int(R) * shape.d], local: nil, timed: timed)
-        ws.projectionIsCurrent = true
-        return event
+        return try project.launch(global: [3 * Int(R) * shape.d], local: nil, timed: timed)
     }
 
     /// The tables Ã, C̃ᵀ, a for the current weights and a spec's basis; first Q̃, K̃, Ṽ unless the workspace's
-    /// projection is already of these weights (the last training step's pattern_grads_sgd made it).
+    /// projection is already of these weights (only a training step's pattern_grads_sgd makes it so).
     @discardableResult
     public func launchTables(params: CLMemory, a: CLMemory, basis: SpecBuffers, ws: PatternWorkspace,
                              timed: Bool = false) throws -> CLEvent? {
         let R = Int32(basis.basisSize)
         if !ws.projectionIsCurrent { try launchProject(params: params, basis: basis, ws: ws) }
         try tables.set(args: [params, a, ws.proj, ws.tables, R])
-        let items = paddedBasis * paddedBasis + paddedBasis * paddedNeurons + paddedNeurons
-        return try tables.launch(global: [items], local: nil, timed: timed)
+        // Work-items: one per Ã entry, per C̃ entry (written in both layouts), per padded neuron of a.
+        return try tables.launch(global: [paddedBasis * paddedBasis + paddedBasis * paddedNeurons + paddedNeurons],
+                                 local: nil, timed: timed)
     }
 
     @discardableResult
@@ -109,8 +103,9 @@ public final class PatternWorkspace {
     let tables, partials, partStats, sums: CLBuffer<Float>
     /// Q̃ | K̃ | Ṽ of the current weights, and the buffer the training step writes the next weights' into.
     private(set) var proj, projNext: CLBuffer<Float>
-    /// Whether `proj` holds the projections of the weights the next step reads. Set false whenever the
-    /// weights change other than by a training step.
+    /// Whether `proj` holds the projections of the weights the next step reads: set by a training step,
+    /// cleared whenever the weights are set from outside. Evaluation workspaces never run a training step,
+    /// so they always project afresh.
     public var projectionIsCurrent = false
 
     func swapProjections() {
