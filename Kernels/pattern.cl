@@ -9,9 +9,9 @@
 //   dW_Q = K̃ dÃ E, dW_K = Q̃ dÃᵀ E, dW_V = (W_Oᵀ dC̃) E, dW_O = dC̃ Ṽᵀ.
 // This is exact (the same function and gradient as the dense path; only the rounding differs) and
 // prompts are never materialised: the sampler's random words go straight to coefficients.
-// Launches per training step: pattern_tables, pattern_tile, pattern_reduce, pattern_grads_sgd (which also
-// projects the new weights for the next step; pattern_project runs only when the weights were set from
-// outside). Requires ICL_R (the basis size of the spec the program serves), ICL_RMAX (R rounded up to a
+// Launches per training step: pattern_tables, pattern_tile (whose last tile to finish also sums the tiles'
+// partials), pattern_grads_sgd (which also projects the new weights for the next step; pattern_project runs
+// only when the weights were set from outside). Requires ICL_R (the basis size of the spec the program serves), ICL_RMAX (R rounded up to a
 // multiple of 8), ICL_MV = ceil(M/8), ICL_DV, ICL_TILE. Compile-time sizes let the inner loops unroll and keep the
 // accumulators in registers.
 #define RMAX ICL_RMAX
@@ -92,39 +92,84 @@ inline void pattern_flush_dC(__local float8* dC2, const float8* DG, const float8
     }
 }
 
-// Coefficient sums Σ_s w_s c_s of a prompt's context columns (c̃ with w = attention, dṽ with w = its
-// gradient) into out (RV float8s of sums, then LV spare float8s). The sums every column may add to (the
-// task's patterns a and b, and the label q) stay in registers; the other columns scatter, the a/b ones into
-// per-column spare slots, so no loop waits on store-to-load forwarding of one address.
-inline void pattern_coefficient_sums(float8* out8, const float* w, const int* pat, const int* irr, const float* kap,
-                                     const float* yv, const int pa, const int pb, const int nRelevant) {
-    float* out = (float*)out8;
+// Coefficient sums Σ_s w_s c_s of each in-flight prompt's context columns (c̃ with w = attention, dṽ with
+// w = its gradient) into out[u] (RV float8s of sums, then LV spare float8s). The sums every column may add
+// to (the task's patterns a and b, and the label q) stay in registers; the other columns scatter, the a/b
+// ones into per-column spare slots, so no loop waits on store-to-load forwarding of one address. The
+// prompts' loops are interleaved: their chains are independent.
+inline __attribute__((always_inline)) void pattern_coefficient_sums(float8 (*out8)[RV + LV], float (*w)[ICL_COLS], int (*pat)[ICL_COLS],
+                                     int (*irr)[ICL_COLS], float (*kap)[ICL_COLS], float (*yv)[ICL_COLS],
+                                     const int* pa, const int* pb, const int nRelevant) {
+    float sa[ICL_NP], sb[ICL_NP], sq[ICL_NP];
     #pragma unroll
-    for (int k = 0; k < RV; ++k) out8[k] = (float8)(0.0f);
-    float sa = 0.0f, sb = 0.0f, sq = 0.0f;
-    for (int s = 0; s < ICL_L; ++s) {
-        const int p = pat[s];
-        sa += p == pa ? w[s] : 0.0f;
-        sb += p == pb ? w[s] : 0.0f;
-        out[p == pa || p == pb ? RMAX + s : p] += w[s];
-        out[nRelevant + irr[s]] += w[s] * kap[s];
-        sq += w[s] * yv[s];
+    for (int u = 0; u < ICL_NP; ++u) {
+        #pragma unroll
+        for (int k = 0; k < RV; ++k) out8[u][k] = (float8)(0.0f);
+        sa[u] = 0.0f; sb[u] = 0.0f; sq[u] = 0.0f;
     }
-    out[pa] = sa;
-    out[pb] = sb;
-    out[ICL_R - 1] = sq;
+    for (int s = 0; s < ICL_L; ++s) {
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            float* out = (float*)out8[u];
+            const int p = pat[u][s];
+            const float x = w[u][s];
+            sa[u] += p == pa[u] ? x : 0.0f;
+            sb[u] += p == pb[u] ? x : 0.0f;
+            out[p == pa[u] || p == pb[u] ? RMAX + s : p] += x;
+            out[nRelevant + irr[u][s]] += x * kap[u][s];
+            sq[u] += x * yv[u][s];
+        }
+    }
+    #pragma unroll
+    for (int u = 0; u < ICL_NP; ++u) {
+        float* out = (float*)out8[u];
+        out[pa[u]] = sa[u];
+        out[pb[u]] = sb[u];
+        out[ICL_R - 1] = sq[u];
+    }
 }
 
-// Adds lane j of the float8 v (neuron n) times row n of C̃ into acc: one neuron of dc̃ = C̃ᵀ dg.
-#define DCD_LANE(acc, x, n) { _Pragma("unroll") for (int k = 0; k < RC; ++k) acc[k] += C2[(n) * RV + k] * (x); }
+// Adds lane `lane` of every in-flight prompt's dg chunk k (neuron n) times row n of C̃ into acc: one neuron of
+// dc̃ = C̃ᵀ dg; the row is loaded once for all prompts.
+#define DCD_LANE(acc, lane, n) { _Pragma("unroll") for (int c = 0; c < RC; ++c) { const float8 row = C2[(n) * RV + c]; \
+    _Pragma("unroll") for (int u = 0; u < ICL_NP; ++u) acc[u][c] += row * dg8[u][k].lane; } }
+
+// Sums the tiles' partials in tile order (deterministic): dÃᵀ | dC̃ into sums, then dÃᵀ transposed, as dÃ,
+// after both; and the statistics (mean loss, errors) into stats. Run by one work-item, the last tile.
+inline void pattern_reduce_tiles(__global const volatile float8* partials, __global const volatile float* partStats,
+                                 __global float8* sums, __global float* stats, const int tiles, const int batch,
+                                 const int train) {
+    if (train) {
+        __global float* dA = (__global float*)(sums + PART_SIZE / 8);
+        for (int e = 0; e < PART_SIZE / 8; ++e) {
+            float8 acc = (float8)(0.0f);
+            for (int t = 0; t < tiles; ++t) acc += partials[(size_t)t * (PART_SIZE / 8) + e];
+            sums[e] = acc;
+            if (e < RMAX * RV) {                  // dÃᵀ[b][8c..8c+7] → dÃ[8c + lane][b]
+                const int b = e / RV, c = e % RV;
+                float lanes[8];
+                vstore8(acc, 0, lanes);
+                for (int lane = 0; lane < 8; ++lane) dA[(8 * c + lane) * RMAX + b] = lanes[lane];
+            }
+        }
+    }
+    float loss = 0.0f, err = 0.0f;
+    for (int t = 0; t < tiles; ++t) { loss += partStats[2 * t]; err += partStats[2 * t + 1]; }
+    stats[0] = loss / (float)batch;
+    stats[1] = err;
+}
 
 // One work-item per tile of ICL_TILE prompts: sample coefficients, forward, hinge and (train) backward,
-// accumulating the tile's dÃ and dC̃ᵀ in local memory. partStats: [tiles, 2] (loss sum, errors).
+// accumulating the tile's dÃ and dC̃ᵀ in local memory. ICL_NP prompts are in flight at once: each step of the
+// computation runs for all of them side by side (one prompt's chains are too short to keep the core busy),
+// while every accumulation into the tile's sums still happens prompt by prompt in order.
+// partStats: [tiles, 2] (loss sum, errors).
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void pattern_tile(__global const int* tasks, const int nTasks, const int nRelevant, const int nIrrelevant,
                   const float alpha, const float K, const uint seedLo, const uint seedHi, const uint step,
                   const uint stream, const uint firstPrompt, const int batch,
-                  __global const float* tables, __global float* partials, __global float* partStats, const int train) {
+                  __global const float* tables, __global float* partials, __global float* partStats, const int train,
+                  __global float8* sums, __global float* stats, __global int* tilesDone) {
     const int tile = get_group_id(0);
     const int b0 = tile * ICL_TILE, b1 = min(b0 + ICL_TILE, batch);
     const int R = ICL_R, qi = ICL_R - 1;
@@ -139,97 +184,151 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         for (int n = 0; n < MPAD; ++n) for (int k = 0; k < RC; ++k) dC2[n * RV + k] = (float8)(0.0f);
     }
     float lossSum = 0.0f, errSum = 0.0f;
-    int pat[ICL_COLS], irr[ICL_COLS];
-    float kap[ICL_COLS], yv[ICL_COLS], at[ICL_COLS], da[ICL_COLS];
-    float8 Aq8[RV], dcd8[RV];
-    float8 cp8[RV + LV], dvp8[RV + LV];     // coefficient sums, then one spare slot per column
-    const float* cp = (const float*)cp8;
-    const float* Aq = (const float*)Aq8;
-    const float* dcd = (const float*)dcd8;
+    int pat[ICL_NP][ICL_COLS], irr[ICL_NP][ICL_COLS];
+    float kap[ICL_NP][ICL_COLS], yv[ICL_NP][ICL_COLS], at[ICL_NP][ICL_COLS], da[ICL_NP][ICL_COLS];
+    float8 Aq8[ICL_NP][RV], dcd8[ICL_NP][RV];
+    float8 cp8[ICL_NP][RV + LV], dvp8[ICL_NP][RV + LV];     // coefficient sums, then one spare slot per column
     float8 DG[PEND * MV], CPB[PEND * RV];    // dg and c̃ of the prompts not yet added into dC̃
     int pend = 0;
-    for (int k = RV; k < RV + LV; ++k) { cp8[k] = (float8)(0.0f); dvp8[k] = (float8)(0.0f); }
-    for (int b = b0; b < b1; ++b) {
-        int pa, pb;
-        const float z = icl_sample_coefficients(pat, irr, kap, yv, &pa, &pb, firstPrompt + (uint)b, tasks, nTasks,
-                                                nRelevant, nIrrelevant, alpha, K, seedLo, seedHi, step, stream);
-        const int pq = pat[ICL_COLS - 1], kq = nRelevant + irr[ICL_COLS - 1];
-        const float kapq = kap[ICL_COLS - 1];
+    #pragma unroll
+    for (int u = 0; u < ICL_NP; ++u)
+        for (int k = RV; k < RV + LV; ++k) { cp8[u][k] = (float8)(0.0f); dvp8[u][k] = (float8)(0.0f); }
+    for (int b = b0; b < b1; b += ICL_NP) {
+        int pa[ICL_NP], pb[ICL_NP], pq[ICL_NP], kq[ICL_NP];
+        float z[ICL_NP], kapq[ICL_NP];
+        // Prompts past b1 (when ICL_NP does not divide the tile) are computed but count for nothing.
+        icl_sample_coefficients(pat, irr, kap, yv, pa, pb, z, firstPrompt + (uint)b, tasks, nTasks, nRelevant,
+                                nIrrelevant, alpha, K, seedLo, seedHi, step, stream);
         // Ãq[a] = Σ_b Ã[a][b] c_q,b: the query's column of Ã.
         #pragma unroll
-        for (int k = 0; k < RC; ++k) Aq8[k] = AtT[pq * RV + k] + kapq * AtT[kq * RV + k];
+        for (int u = 0; u < ICL_NP; ++u) {
+            pq[u] = pat[u][ICL_COLS - 1];
+            kq[u] = nRelevant + irr[u][ICL_COLS - 1];
+            kapq[u] = kap[u][ICL_COLS - 1];
+            #pragma unroll
+            for (int k = 0; k < RC; ++k) Aq8[u][k] = AtT[pq[u] * RV + k] + kapq[u] * AtT[kq[u] * RV + k];
+        }
         // Scores, then the softmax on float8 vectors (the vector exp is far cheaper than ICL_L scalar calls).
-        float8 sc8[LV];
-        float* sc = (float*)sc8;
-        for (int s = 0; s < ICL_L; ++s) sc[s] = Aq[pat[s]] + kap[s] * Aq[nRelevant + irr[s]] + yv[s] * Aq[qi];
-        for (int s = ICL_L; s < 8 * LV; ++s) sc[s] = -INFINITY;
-        float8 top8 = sc8[0];
-        for (int k = 1; k < LV; ++k) top8 = fmax(top8, sc8[k]);
-        const float4 t4 = fmax(top8.lo, top8.hi);
-        const float2 t2 = fmax(t4.lo, t4.hi);
-        const float top = fmax(t2.x, t2.y);
-        float8 tot8 = (float8)(0.0f);
+        float8 sc8[ICL_NP][LV];
+        for (int s = 0; s < ICL_L; ++s) {
+            #pragma unroll
+            for (int u = 0; u < ICL_NP; ++u) {
+                const float* Aq = (const float*)Aq8[u];
+                ((float*)sc8[u])[s] = Aq[pat[u][s]] + kap[u][s] * Aq[nRelevant + irr[u][s]] + yv[u][s] * Aq[qi];
+            }
+        }
         #pragma unroll
-        for (int k = 0; k < LV; ++k) { sc8[k] = exp(sc8[k] - top); tot8 += sc8[k]; }
-        const float inv = 1.0f / icl_hsum8(tot8);
-        #pragma unroll
-        for (int k = 0; k < LV; ++k) sc8[k] *= inv;
-        for (int s = 0; s < ICL_L; ++s) at[s] = sc[s];
+        for (int u = 0; u < ICL_NP; ++u) {
+            float* sc = (float*)sc8[u];
+            for (int s = ICL_L; s < 8 * LV; ++s) sc[s] = -INFINITY;
+            float8 top8 = sc8[u][0];
+            for (int k = 1; k < LV; ++k) top8 = fmax(top8, sc8[u][k]);
+            const float4 t4 = fmax(top8.lo, top8.hi);
+            const float2 t2 = fmax(t4.lo, t4.hi);
+            const float top = fmax(t2.x, t2.y);
+            float8 tot8 = (float8)(0.0f);
+            #pragma unroll
+            for (int k = 0; k < LV; ++k) { sc8[u][k] = exp(sc8[u][k] - top); tot8 += sc8[u][k]; }
+            const float inv = 1.0f / icl_hsum8(tot8);
+            #pragma unroll
+            for (int k = 0; k < LV; ++k) sc8[u][k] *= inv;
+            for (int s = 0; s < ICL_L; ++s) at[u][s] = sc[s];
+        }
         // c̃ = Σ_i attn_i c_i.
         pattern_coefficient_sums(cp8, at, pat, irr, kap, yv, pa, pb, nRelevant);
-        // g = C̃ c̃ (the zero coefficients too: skipping them mispredicts);  F = Σ a_n ReLU(g_n)
-        float8 g8[MV];
+        // g = C̃ c̃ (the zero coefficients too: skipping them mispredicts), each row of C̃ loaded once for all
+        // prompts;  F = Σ a_n ReLU(g_n)
+        float8 g8[ICL_NP][MV];
         #pragma unroll
-        for (int k = 0; k < MV; ++k) g8[k] = (float8)(0.0f);
-        for (int r = 0; r < R; ++r) {
-            const float x = cp[r];
+        for (int u = 0; u < ICL_NP; ++u)
             #pragma unroll
-            for (int k = 0; k < MV; ++k) g8[k] += Ct[r * MV + k] * x;
+            for (int k = 0; k < MV; ++k) g8[u][k] = (float8)(0.0f);
+        for (int r = 0; r < R; ++r) {
+            float x[ICL_NP];
+            #pragma unroll
+            for (int u = 0; u < ICL_NP; ++u) x[u] = ((const float*)cp8[u])[r];
+            #pragma unroll
+            for (int k = 0; k < MV; ++k) {
+                const float8 row = Ct[r * MV + k];
+                #pragma unroll
+                for (int u = 0; u < ICL_NP; ++u) g8[u][k] += row * x[u];
+            }
         }
-        float8 f8 = (float8)(0.0f);
+        int back[ICL_NP];
+        int anyBack = 0;
         #pragma unroll
-        for (int k = 0; k < MV; ++k) f8 += a8[k] * fmax(g8[k], (float8)(0.0f));
-        const float F = icl_hsum8(f8);
-        const float margin = z * F;
-        lossSum += margin < 1.0f ? 1.0f - margin : 0.0f;
-        errSum += margin > 0.0f ? 0.0f : 1.0f;
-        if (!train || !(margin < 1.0f)) continue;
-        const float dF = -z / (float)batch;
-        float8 dg8[MV];
+        for (int u = 0; u < ICL_NP; ++u) {
+            float8 f8 = (float8)(0.0f);
+            #pragma unroll
+            for (int k = 0; k < MV; ++k) f8 += a8[k] * fmax(g8[u][k], (float8)(0.0f));
+            const float margin = z[u] * icl_hsum8(f8);
+            const int live = b + u < b1;
+            if (live) {
+                lossSum += margin < 1.0f ? 1.0f - margin : 0.0f;
+                errSum += margin > 0.0f ? 0.0f : 1.0f;
+            }
+            back[u] = train && live && margin < 1.0f;
+            anyBack |= back[u];
+        }
+        if (!anyBack) continue;
+        // dg = dF a ⊙ [g > 0] (zero for a prompt that does not backpropagate); dC̃ += dg c̃ᵀ, buffered.
+        float8 dg8[ICL_NP][MV];
         #pragma unroll
-        for (int k = 0; k < MV; ++k) dg8[k] = select((float8)(0.0f), dF * a8[k], g8[k] > (float8)(0.0f));
-        // dC̃ += dg c̃ᵀ, buffered; dc̃-dots dcd[r] = Σ_n C̃[n][r] dg_n, two accumulator sets (even and odd
-        // neurons) to halve the dependency chains.
+        for (int u = 0; u < ICL_NP; ++u) {
+            const float dF = back[u] ? -z[u] / (float)batch : 0.0f;
+            #pragma unroll
+            for (int k = 0; k < MV; ++k) dg8[u][k] = select((float8)(0.0f), dF * a8[k], g8[u][k] > (float8)(0.0f));
+            if (back[u]) {
+                #pragma unroll
+                for (int k = 0; k < MV; ++k) DG[pend * MV + k] = dg8[u][k];
+                #pragma unroll
+                for (int k = 0; k < RV; ++k) CPB[pend * RV + k] = cp8[u][k];
+                if (++pend == PEND) { pattern_flush_dC(dC2, DG, CPB, pend); pend = 0; }
+            }
+        }
+        // dc̃-dots dcd[r] = Σ_n C̃[n][r] dg_n, two accumulator sets (even and odd neurons) per prompt to halve
+        // the dependency chains.
+        float8 e8[ICL_NP][RC], o8[ICL_NP][RC];
         #pragma unroll
-        for (int k = 0; k < MV; ++k) DG[pend * MV + k] = dg8[k];
-        #pragma unroll
-        for (int k = 0; k < RV; ++k) CPB[pend * RV + k] = cp8[k];
-        if (++pend == PEND) { pattern_flush_dC(dC2, DG, CPB, pend); pend = 0; }
-        float8 e8[RC], o8[RC];
-        #pragma unroll
-        for (int k = 0; k < RC; ++k) { e8[k] = (float8)(0.0f); o8[k] = (float8)(0.0f); }
+        for (int u = 0; u < ICL_NP; ++u)
+            #pragma unroll
+            for (int k = 0; k < RC; ++k) { e8[u][k] = (float8)(0.0f); o8[u][k] = (float8)(0.0f); }
         #pragma unroll
         for (int k = 0; k < MV; ++k) {
-            const float8 v = dg8[k];
             const int n = 8 * k;
-            DCD_LANE(e8, v.s0, n) DCD_LANE(o8, v.s1, n + 1) DCD_LANE(e8, v.s2, n + 2) DCD_LANE(o8, v.s3, n + 3)
-            DCD_LANE(e8, v.s4, n + 4) DCD_LANE(o8, v.s5, n + 5) DCD_LANE(e8, v.s6, n + 6) DCD_LANE(o8, v.s7, n + 7)
+            DCD_LANE(e8, s0, n) DCD_LANE(o8, s1, n + 1) DCD_LANE(e8, s2, n + 2) DCD_LANE(o8, s3, n + 3)
+            DCD_LANE(e8, s4, n + 4) DCD_LANE(o8, s5, n + 5) DCD_LANE(e8, s6, n + 6) DCD_LANE(o8, s7, n + 7)
         }
+        float mean[ICL_NP];
         #pragma unroll
-        for (int k = 0; k < RC; ++k) dcd8[k] = e8[k] + o8[k];
-        float mean = 0.0f;
+        for (int u = 0; u < ICL_NP; ++u) {
+            #pragma unroll
+            for (int k = 0; k < RC; ++k) dcd8[u][k] = e8[u][k] + o8[u][k];
+            mean[u] = 0.0f;
+        }
         for (int s = 0; s < ICL_L; ++s) {
-            da[s] = dcd[pat[s]] + kap[s] * dcd[nRelevant + irr[s]] + yv[s] * dcd[qi];
-            mean += at[s] * da[s];
+            #pragma unroll
+            for (int u = 0; u < ICL_NP; ++u) {
+                const float* dcd = (const float*)dcd8[u];
+                da[u][s] = dcd[pat[u][s]] + kap[u][s] * dcd[nRelevant + irr[u][s]] + yv[u][s] * dcd[qi];
+                mean[u] += at[u][s] * da[u][s];
+            }
         }
         // dṽ = Σ_i ds_i c_i with ds_i = attn_i (da_i − mean), in place of da.
-        for (int s = 0; s < ICL_L; ++s) da[s] = at[s] * (da[s] - mean);
+        for (int s = 0; s < ICL_L; ++s) {
+            #pragma unroll
+            for (int u = 0; u < ICL_NP; ++u) da[u][s] = at[u][s] * (da[u][s] - mean[u]);
+        }
         pattern_coefficient_sums(dvp8, da, pat, irr, kap, yv, pa, pb, nRelevant);
-        // dÃ += dṽ c_qᵀ, i.e. rows pq and kq of dÃᵀ.
+        // dÃ += dṽ c_qᵀ, i.e. rows pq and kq of dÃᵀ, prompt by prompt.
         #pragma unroll
-        for (int k = 0; k < RC; ++k) {
-            dAtT[pq * RV + k] += dvp8[k];
-            dAtT[kq * RV + k] += kapq * dvp8[k];
+        for (int u = 0; u < ICL_NP; ++u) {
+            if (!back[u]) continue;
+            #pragma unroll
+            for (int k = 0; k < RC; ++k) {
+                dAtT[pq[u] * RV + k] += dvp8[u][k];
+                dAtT[kq[u] * RV + k] += kapq[u] * dvp8[u][k];
+            }
         }
     }
     if (train) {
@@ -243,32 +342,16 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
     }
     partStats[2 * tile] = lossSum;
     partStats[2 * tile + 1] = errSum;
-}
-
-// Work-item per float8 of dÃᵀ | dC̃: sum over tiles in order (deterministic); the dÃᵀ part is also
-// written transposed, as dÃ, after both. Item 0 also sums the statistics.
-__kernel void pattern_reduce(__global const float8* partials, __global const float* partStats, __global float8* sums,
-                             __global float* stats, const int tiles, const int batch, const int entries) {
-    const int e = get_global_id(0);
-    if (e >= entries) return;
-    if (entries > 1) {
-        float8 acc = (float8)(0.0f);
-        for (int t = 0; t < tiles; ++t) acc += partials[(size_t)t * (PART_SIZE / 8) + e];
-        sums[e] = acc;
-        if (e < RMAX * RV) {                  // dÃᵀ[b][8c..8c+7] → dÃ[8c + lane][b]
-            const int b = e / RV, c = e % RV;
-            __global float* dA = (__global float*)(sums + PART_SIZE / 8);
-            float lanes[8];
-            vstore8(acc, 0, lanes);
-            for (int lane = 0; lane < 8; ++lane) dA[(8 * c + lane) * RMAX + b] = lanes[lane];
-        }
-    }
-    if (e == 0) {
-        float loss = 0.0f, err = 0.0f;
-        for (int t = 0; t < tiles; ++t) { loss += partStats[2 * t]; err += partStats[2 * t + 1]; }
-        stats[0] = loss / (float)batch;
-        stats[1] = err;
-    }
+    // The last tile to finish sums all of them (so a step needs no separate reduce launch) and re-arms the
+    // counter for the next launch. The fence orders this tile's partials before its increment; the tile that
+    // sees the count complete then reads every tile's.
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    const int tiles = (int)get_num_groups(0);
+    if (atomic_inc(tilesDone) != tiles - 1) return;
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    *tilesDone = 0;
+    pattern_reduce_tiles((__global const volatile float8*)partials, (__global const volatile float*)partStats, sums,
+                         stats, tiles, batch, train);
 }
 
 // x · y over n floats in the order of icl_dot (x private), so a projection made here equals pattern_project's.

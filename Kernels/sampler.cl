@@ -69,102 +69,127 @@ inline float icl_sample_column(float* col, const int j, const uint prompt,
 }
 
 // Philox-4x32-10 on eight counters at once (first word varies per lane): eight columns' words per call.
-// The 32×32→64 products go through ulong8, which compiles to packed multiplies (mul_hi on uint8 did not).
-inline void icl_philox8_round(uint8* x0, uint8* x1, uint8* x2, uint8* x3, const uint k0, const uint k1) {
-    const ulong8 p0 = convert_ulong8(*x0) * (ulong8)(0xD2511F53ul), p1 = convert_ulong8(*x2) * (ulong8)(0xCD9E8D57ul);
-    *x0 = convert_uint8(p1 >> 32) ^ *x1 ^ (uint8)(k0);
-    *x1 = convert_uint8(p1);
-    *x2 = convert_uint8(p0 >> 32) ^ *x3 ^ (uint8)(k1);
-    *x3 = convert_uint8(p0);
+// Each 32-bit word lives in the low half of a ulong lane and the high half is ignored, so every product is
+// one packed 32×32→64 multiply (vpmuludq) with no widening or narrowing moves around it.
+inline void icl_philox8_round(ulong8* x0, ulong8* x1, ulong8* x2, ulong8* x3, const ulong k0, const ulong k1) {
+    const ulong8 p0 = (*x0 & (ulong8)(0xFFFFFFFFul)) * (ulong8)(0xD2511F53ul);
+    const ulong8 p1 = (*x2 & (ulong8)(0xFFFFFFFFul)) * (ulong8)(0xCD9E8D57ul);
+    *x0 = (p1 >> 32) ^ *x1 ^ (ulong8)(k0);
+    *x1 = p1;
+    *x2 = (p0 >> 32) ^ *x3 ^ (ulong8)(k1);
+    *x3 = p0;
 }
 
-inline void icl_philox8(uint8 x0, uint x1s, uint x2s, uint x3s, uint k0, uint k1,
+inline void icl_philox8(uint8 x0s, uint x1s, uint x2s, uint x3s, uint k0, uint k1,
                         uint8* r0, uint8* r1, uint8* r2, uint8* r3) {
-    uint8 x1 = (uint8)(x1s), x2 = (uint8)(x2s), x3 = (uint8)(x3s);
+    ulong8 x0 = convert_ulong8(x0s), x1 = (ulong8)(x1s), x2 = (ulong8)(x2s), x3 = (ulong8)(x3s);
     for (int round = 0; round < 10; ++round) {
         icl_philox8_round(&x0, &x1, &x2, &x3, k0, k1);
         k0 += 0x9E3779B9u;
         k1 += 0xBB67AE85u;
     }
-    *r0 = x0; *r1 = x1; *r2 = x2; *r3 = x3;
+    *r0 = convert_uint8(x0); *r1 = convert_uint8(x1); *r2 = convert_uint8(x2); *r3 = convert_uint8(x3);
 }
 
-// A prompt as coefficients in the pattern basis (for the pattern-space kernel): for each column j, its
-// relevant pattern pat[j], irrelevant pattern irr[j], κ kap[j] and label yv[j] (0 for the query) — the
-// same random words as icl_sample_column, so the prompt is exactly the one the other samplers build.
-// Returns the query label z; *paOut and *pbOut receive the task's two patterns.
-inline float icl_sample_coefficients(int* pat, int* irr, float* kap, float* yv, int* paOut, int* pbOut, const uint prompt,
-                                     __global const int* tasks, const int nTasks, const int nRelevant,
-                                     const int nIrrelevant, const float alpha, const float K, const uint seedLo,
-                                     const uint seedHi, const uint step, const uint stream) {
-    // All Philox blocks first, eight columns per call. When l + 1 is not a multiple of 8, the first spare lane
-    // of the last call computes the prompt's head block (counter word 0xFFFFFFFF) instead of a separate call.
-    #define ICL_NCH ((ICL_COLS + 7) / 8)
-    // The chunks' rounds are interleaved (chunk loop inside the round loop) so their independent multiply
-    // chains overlap; one chunk at a time leaves the core waiting on each round's latency.
-    uint8 R0[ICL_NCH], R1[ICL_NCH], R2[ICL_NCH], R3[ICL_NCH];
+// Prompts the pattern-space sampler draws per call (their Philox rounds interleave).
+#ifndef ICL_NP
+#define ICL_NP 2
+#endif
+#define ICL_NCH ((ICL_COLS + 7) / 8)
+
+// Columns 8c … 8c+7 of one prompt from their Philox words (r0: category, r1: irrelevant pattern, r2: κ,
+// r3: other pattern and label bit), with vector ops: the same arithmetic as icl_column_pattern, lane-wise.
+inline __attribute__((always_inline)) void icl_decode_chunk(const int c, const uint8 r0, const uint8 r1, const uint8 r2, const uint8 r3,
+                             const int pa, const int pb, const int queryIsA, const int nRelevant,
+                             const int nIrrelevant, const float alpha, const float K,
+                             int* pat, int* irr, float* kap, float* yv) {
+    const int lo = min(pa, pb), hi = max(pa, pb);
+    const int nOther = max(nRelevant - 2, 1);
+    const int j0 = 8 * c;
+    const int8 j = (int8)(j0) + (int8)(0, 1, 2, 3, 4, 5, 6, 7);
+    const float8 u = convert_float8(r0 >> 8) * 0x1.0p-24f;
+    const int8 isA = u < (float8)(alpha * 0.5f);
+    const int8 isB = ~isA & ((u < (float8)(alpha)) | (int8)(nRelevant <= 2 ? -1 : 0));
+    int8 o = convert_int8((convert_ulong8(r3 >> 8) * (ulong8)(nOther)) >> 24);
+    o += select((int8)(0), (int8)(1), o >= (int8)(lo));
+    o += select((int8)(0), (int8)(1), o >= (int8)(hi));
+    const float8 other = select((float8)(-1.0f), (float8)(1.0f), (r3 & (uint8)(1)) == (uint8)(0));
+    int8 pattern = select(select(o, (int8)(pb), isB), (int8)(pa), isA);
+    float8 label = select(select(other, (float8)(-1.0f), isB), (float8)(1.0f), isA);
+    const int8 isQuery = j == (int8)(ICL_COLS - 1);
+    pattern = select(pattern, (int8)(queryIsA ? pa : pb), isQuery);
+    label = select(label, (float8)(0.0f), isQuery);
+    const int8 k = convert_int8((convert_ulong8(r1 >> 8) * (ulong8)(nIrrelevant)) >> 24);
+    const float8 kappa = (float8)(K) * ((float8)(2.0f) * (convert_float8(r2 >> 8) * 0x1.0p-24f) - (float8)(1.0f));
+    if (j0 + 8 <= ICL_COLS) {
+        vstore8(pattern, 0, pat + j0); vstore8(k, 0, irr + j0); vstore8(kappa, 0, kap + j0); vstore8(label, 0, yv + j0);
+    } else {
+        int ps[8], ks[8];
+        float ks2[8], ls[8];
+        vstore8(pattern, 0, ps); vstore8(k, 0, ks); vstore8(kappa, 0, ks2); vstore8(label, 0, ls);
+        for (int lane = 0; j0 + lane < ICL_COLS; ++lane) {
+            pat[j0 + lane] = ps[lane]; irr[j0 + lane] = ks[lane]; kap[j0 + lane] = ks2[lane]; yv[j0 + lane] = ls[lane];
+        }
+    }
+}
+
+// ICL_NP prompts (firstPrompt, firstPrompt + 1, …) as coefficients in the pattern basis (for the
+// pattern-space kernel): for prompt u and column j, its relevant pattern pat[u][j], irrelevant pattern
+// irr[u][j], κ kap[u][j] and label yv[u][j] (0 for the query) — the same random words as
+// icl_sample_column, so each prompt is exactly the one the other samplers build. z[u] receives the query
+// label, pa[u] and pb[u] the task's two patterns.
+inline __attribute__((always_inline)) void icl_sample_coefficients(int (*pat)[ICL_COLS], int (*irr)[ICL_COLS], float (*kap)[ICL_COLS],
+                                    float (*yv)[ICL_COLS], int* pa, int* pb, float* z, const uint firstPrompt,
+                                    __global const int* tasks, const int nTasks, const int nRelevant,
+                                    const int nIrrelevant, const float alpha, const float K, const uint seedLo,
+                                    const uint seedHi, const uint step, const uint stream) {
+    // All Philox blocks first, eight columns per chunk. When l + 1 is not a multiple of 8, the first spare lane
+    // of the last chunk computes the prompt's head block (counter word 0xFFFFFFFF) instead of a separate call.
+    // The rounds of every prompt's chunks are interleaved (chunk loops inside the round loop) so their
+    // independent multiply chains overlap; one chunk at a time leaves the core waiting on each round's latency.
+    ulong8 W0[ICL_NP][ICL_NCH], W1[ICL_NP][ICL_NCH], W2[ICL_NP][ICL_NCH], W3[ICL_NP][ICL_NCH];
     #pragma unroll
-    for (int c = 0; c < ICL_NCH; ++c) {
-        uint8 ctr = (uint8)((uint)(8 * c)) + (uint8)(0, 1, 2, 3, 4, 5, 6, 7);
-        if (ICL_COLS % 8 != 0 && c == ICL_NCH - 1) ctr = select(ctr, (uint8)(0xFFFFFFFFu), ctr == (uint8)((uint)ICL_COLS));
-        R0[c] = ctr; R1[c] = (uint8)(prompt); R2[c] = (uint8)(step); R3[c] = (uint8)(stream);
+    for (int u = 0; u < ICL_NP; ++u) {
+        #pragma unroll
+        for (int c = 0; c < ICL_NCH; ++c) {
+            uint8 ctr = (uint8)((uint)(8 * c)) + (uint8)(0, 1, 2, 3, 4, 5, 6, 7);
+            if (ICL_COLS % 8 != 0 && c == ICL_NCH - 1) ctr = select(ctr, (uint8)(0xFFFFFFFFu), ctr == (uint8)((uint)ICL_COLS));
+            W0[u][c] = convert_ulong8(ctr); W1[u][c] = (ulong8)(firstPrompt + (uint)u);
+            W2[u][c] = (ulong8)(step); W3[u][c] = (ulong8)(stream);
+        }
     }
     uint k0 = seedLo, k1 = seedHi;
     for (int round = 0; round < 10; ++round) {
         #pragma unroll
-        for (int c = 0; c < ICL_NCH; ++c) icl_philox8_round(&R0[c], &R1[c], &R2[c], &R3[c], k0, k1);
+        for (int u = 0; u < ICL_NP; ++u) {
+            #pragma unroll
+            for (int c = 0; c < ICL_NCH; ++c) icl_philox8_round(&W0[u][c], &W1[u][c], &W2[u][c], &W3[u][c], k0, k1);
+        }
         k0 += 0x9E3779B9u;
         k1 += 0xBB67AE85u;
     }
-    int pa, pb, queryIsA;
+    #pragma unroll
+    for (int u = 0; u < ICL_NP; ++u) {
+        int queryIsA;
 #if ICL_COLS % 8 != 0
-    {
-        uint h0[8], h1[8];
-        vstore8(R0[ICL_NCH - 1], 0, h0);
-        vstore8(R1[ICL_NCH - 1], 0, h1);
-        const int task = icl_below(h0[ICL_COLS % 8], nTasks);
-        pa = tasks[2 * task];
-        pb = tasks[2 * task + 1];
-        queryIsA = (h1[ICL_COLS % 8] & 1u) == 0u;
-    }
-#else
-    icl_prompt_head(prompt, tasks, nTasks, seedLo, seedHi, step, stream, &pa, &pb, &queryIsA);
-#endif
-    // Decode eight columns at once with vector ops (the same arithmetic as icl_column_pattern, lane-wise).
-    const int lo = min(pa, pb), hi = max(pa, pb);
-    const int nOther = max(nRelevant - 2, 1);
-    for (int c = 0; c < ICL_NCH; ++c) {
-        const int j0 = 8 * c;
-        const uint8 r0 = R0[c], r1 = R1[c], r2 = R2[c], r3 = R3[c];
-        const int8 j = (int8)(j0) + (int8)(0, 1, 2, 3, 4, 5, 6, 7);
-        const float8 u = convert_float8(r0 >> 8) * 0x1.0p-24f;
-        const int8 isA = u < (float8)(alpha * 0.5f);
-        const int8 isB = ~isA & ((u < (float8)(alpha)) | (int8)(nRelevant <= 2 ? -1 : 0));
-        int8 o = convert_int8((convert_ulong8(r3 >> 8) * (ulong8)(nOther)) >> 24);
-        o += select((int8)(0), (int8)(1), o >= (int8)(lo));
-        o += select((int8)(0), (int8)(1), o >= (int8)(hi));
-        const float8 other = select((float8)(-1.0f), (float8)(1.0f), (r3 & (uint8)(1)) == (uint8)(0));
-        int8 pattern = select(select(o, (int8)(pb), isB), (int8)(pa), isA);
-        float8 label = select(select(other, (float8)(-1.0f), isB), (float8)(1.0f), isA);
-        const int8 isQuery = j == (int8)(ICL_COLS - 1);
-        pattern = select(pattern, (int8)(queryIsA ? pa : pb), isQuery);
-        label = select(label, (float8)(0.0f), isQuery);
-        const int8 k = convert_int8((convert_ulong8(r1 >> 8) * (ulong8)(nIrrelevant)) >> 24);
-        const float8 kappa = (float8)(K) * ((float8)(2.0f) * (convert_float8(r2 >> 8) * 0x1.0p-24f) - (float8)(1.0f));
-        if (j0 + 8 <= ICL_COLS) {
-            vstore8(pattern, 0, pat + j0); vstore8(k, 0, irr + j0); vstore8(kappa, 0, kap + j0); vstore8(label, 0, yv + j0);
-        } else {
-            int ps[8], ks[8];
-            float ks2[8], ls[8];
-            vstore8(pattern, 0, ps); vstore8(k, 0, ks); vstore8(kappa, 0, ks2); vstore8(label, 0, ls);
-            for (int lane = 0; j0 + lane < ICL_COLS; ++lane) {
-                pat[j0 + lane] = ps[lane]; irr[j0 + lane] = ks[lane]; kap[j0 + lane] = ks2[lane]; yv[j0 + lane] = ls[lane];
-            }
+        {
+            uint h0[8], h1[8];
+            vstore8(convert_uint8(W0[u][ICL_NCH - 1]), 0, h0);
+            vstore8(convert_uint8(W1[u][ICL_NCH - 1]), 0, h1);
+            const int task = icl_below(h0[ICL_COLS % 8], nTasks);
+            pa[u] = tasks[2 * task];
+            pb[u] = tasks[2 * task + 1];
+            queryIsA = (h1[ICL_COLS % 8] & 1u) == 0u;
         }
+#else
+        icl_prompt_head(firstPrompt + (uint)u, tasks, nTasks, seedLo, seedHi, step, stream, &pa[u], &pb[u], &queryIsA);
+#endif
+        for (int c = 0; c < ICL_NCH; ++c)
+            icl_decode_chunk(c, convert_uint8(W0[u][c]), convert_uint8(W1[u][c]), convert_uint8(W2[u][c]),
+                             convert_uint8(W3[u][c]), pa[u], pb[u], queryIsA, nRelevant, nIrrelevant, alpha, K,
+                             pat[u], irr[u], kap[u], yv[u]);
+        z[u] = queryIsA ? 1.0f : -1.0f;
     }
-    *paOut = pa;
-    *pbOut = pb;
-    return queryIsA ? 1.0f : -1.0f;
 }
 
 #ifdef ICL_DV

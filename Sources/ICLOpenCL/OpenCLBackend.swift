@@ -107,7 +107,6 @@ public final class OpenCLBackend: Backend {
         if let (p, ws) = patternTrain {
             try p.launchTables(params: params, a: a, basis: trainSpec, ws: ws)
             try p.launchTiles(trainSpec, step: step, batch: config.batch, ws: ws, train: true)
-            try p.launchReduce(ws: ws, batch: config.batch, train: true)
             try p.launchGradsSGD(old: params, new: spare, grads: grads, mask: mask, lr: config.lr, basis: trainSpec, ws: ws)
             swap(&params, &spare)
             return ws.stats
@@ -172,7 +171,6 @@ public final class OpenCLBackend: Backend {
             try p.launchTables(params: params, a: a, basis: specBuffers, ws: ws)
             return try accumulate(count) { first, n in
                 try p.launchTiles(specBuffers, step: 0, firstPrompt: first, batch: n, ws: ws, train: false)
-                try p.launchReduce(ws: ws, batch: n, train: false)
                 return ws.stats
             }
         }

@@ -9,7 +9,7 @@ public final class PatternProgram {
     public static let maxBasis = 64
     public let tile: Int
     public let shape: ModelShape
-    let project, tables, tiles, reduce, gradsSGD: CLKernel
+    let project, tables, tiles, gradsSGD: CLKernel
 
     public var neuronChunks: Int { (shape.m + 7) / 8 }
     public var paddedNeurons: Int { 8 * neuronChunks }
@@ -39,7 +39,6 @@ public final class PatternProgram {
         project = try program.kernel("pattern_project")
         tables = try program.kernel("pattern_tables")
         tiles = try program.kernel("pattern_tile")
-        reduce = try program.kernel("pattern_reduce")
         gradsSGD = try program.kernel("pattern_grads_sgd")
     }
 
@@ -67,22 +66,18 @@ public final class PatternProgram {
                                  local: nil, timed: timed)
     }
 
+    /// Samples, runs forward (and, for training, backward) over `batch` prompts, one work-item per tile; the last
+    /// tile to finish sums the tiles' partials into the workspace's sums and its (mean loss, errors) into stats.
     @discardableResult
     public func launchTiles(_ prompts: SpecBuffers, step: Int, firstPrompt: Int = 0, batch: Int,
                             ws: PatternWorkspace, train: Bool, timed: Bool = false) throws -> CLEvent? {
         precondition(prompts.basisSize == basisSize, "pattern program compiled for another basis size")
+        precondition(batch <= ws.capacity, "batch exceeds the workspace's capacity")
         try tiles.set(args: [prompts.tasks]
                            + prompts.samplerArgs(step: step, firstPrompt: firstPrompt, batch: batch)
-                           + [ws.tables, ws.partials, ws.partStats, Int32(train ? 1 : 0)])
+                           + [ws.tables, ws.partials, ws.partStats, Int32(train ? 1 : 0), ws.sums, ws.stats,
+                              ws.tilesDone])
         return try tiles.launch(global: [tileCount(batch)], local: [1], timed: timed)
-    }
-
-    @discardableResult
-    public func launchReduce(ws: PatternWorkspace, batch: Int, train: Bool, timed: Bool = false) throws -> CLEvent? {
-        let entries = train ? partialCount / 8 : 1
-        try reduce.set(args: [ws.partials, ws.partStats, ws.sums, ws.stats, Int32(tileCount(batch)), Int32(batch),
-                              Int32(entries)])
-        return try reduce.launch(global: [entries], local: nil, timed: timed)
     }
 
     /// The four weight gradients from dÃ and dC̃, the masked SGD update old → new, and the projections of
@@ -112,8 +107,10 @@ public final class PatternWorkspace {
         swap(&proj, &projNext)
         projectionIsCurrent = true
     }
-    /// Mean loss and error count of the last reduce.
+    /// Mean loss and error count of the last tile launch.
     public let stats: CLBuffer<Float>
+    /// Tiles of the running launch that have finished; the last one resets it to 0.
+    let tilesDone: CLBuffer<Int32>
 
     public init(context: CLContext, program p: PatternProgram, capacity: Int) throws {
         self.capacity = capacity
@@ -125,6 +122,7 @@ public final class PatternWorkspace {
         partStats = try context.buffer(Float.self, count: 2 * tiles, label: "per-tile statistics")
         sums = try context.buffer(Float.self, count: p.partialCount + R * R, label: "dÃᵀ | dC̃ | dÃ")
         stats = try context.buffer(Float.self, count: 2, label: "stats")
+        tilesDone = try context.buffer([Int32(0)], label: "finished-tile counter")
     }
 
 }

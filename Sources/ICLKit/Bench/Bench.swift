@@ -154,9 +154,6 @@ public struct Bench {
             try row("pattern_tile (infer)", .pattern, (12 * L + 2 * min(R, L + 2) * mp) * Bd, 0) {
                 try p.launchTiles(pb.trainSpec, step: 0, batch: B, ws: ws, train: false, timed: true)
             }
-            try row("pattern_reduce", .pattern, tiles * part, f4 * (tiles + 1) * part) {
-                try p.launchReduce(ws: ws, batch: B, train: true, timed: true)
-            }
             try row("pattern_grads_sgd", .pattern, 2 * (3 * d * m * R + 3 * d * d * R + m * d * R + 3 * R * d * d),
                     f4 * 3 * (3 * d * d + m * d)) {
                 try p.launchGradsSGD(old: pb.params, new: pb.spare, grads: pb.grads, mask: pb.mask, lr: 0,
