@@ -48,7 +48,7 @@ enum BenchCommand {
                                    "d": config.d, "l": config.lTrain, "m": config.m]
         if json { Output.json(head) } else {
             print("device: \(dev.summary), \(variant.rawValue) kernels")
-            print("model: d = \(config.d), l = \(config.lTrain), m = \(config.m); model FLOPs per prompt (DESIGN.md's count): train \(Int(bench.modelTrainFlopsPerPrompt)), inference \(Int(bench.modelInferFlopsPerPrompt)); restructured math (A, C per step): train \(Int(bench.trainFlopsPerPrompt)), inference \(Int(bench.inferFlopsPerPrompt))")
+            print("model: d = \(config.d), l = \(config.lTrain), m = \(config.m); useful FLOPs per prompt: train \(Int(bench.trainFlopsPerPrompt)), inference \(Int(bench.inferFlopsPerPrompt))")
         }
         let ceil = try Ceilings.measure(context: context, repeats: args.has("quick") ? 2 : 5)
         if json {
@@ -75,7 +75,7 @@ enum BenchCommand {
         }
 
         if !json { print("\nend to end (prompts sampled on the device; initial weights, step size 0, so every prompt runs the backward pass; median of \(bench.repeats) repeats):") }
-        if !json { print("  what   pipeline  B        prompts/s      spread  model GFLOP/s  %peak  %peak (restructured)") }
+        if !json { print("  what   pipeline  B        prompts/s      spread  model GFLOP/s  %peak") }
         var rows: [BenchRow] = []
         for B in batches {
             for p in pipelines { rows.append(try bench.train(batch: B, pipeline: p)) }
@@ -99,12 +99,11 @@ enum BenchCommand {
             if json {
                 Output.json(["what": r.what, "pipeline": r.pipeline, "B": r.batch, "l": config.lTrain, "m": config.m,
                              "d": config.d, "prompts_per_s": r.promptsPerSecond, "spread": r.spread,
-                             "gflops": r.gflops, "pct_peak_flops": 100 * r.gflops / ceil.gflops,
-                             "pct_peak_flops_restructured": 100 * r.restructuredGflops / ceil.gflops])
+                             "gflops": r.gflops, "pct_peak_flops": 100 * r.gflops / ceil.gflops])
             } else {
                 print("  " + pad(r.what, 5) + "  " + pad(r.pipeline, 9) + " " + pad("\(r.batch)", 7)
-                      + String(format: "  %13.0f  %5.1f%%  %13.1f  %5.1f  %5.1f", r.promptsPerSecond, 100 * r.spread, r.gflops,
-                               100 * r.gflops / ceil.gflops, 100 * r.restructuredGflops / ceil.gflops))
+                      + String(format: "  %13.0f  %5.1f%%  %7.1f  %5.1f", r.promptsPerSecond, 100 * r.spread, r.gflops,
+                               100 * r.gflops / ceil.gflops))
             }
         }
         if !json && !pruneRows.isEmpty {

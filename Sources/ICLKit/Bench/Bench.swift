@@ -10,13 +10,11 @@ public struct BenchRow: Sendable {
     public var batch: Int
     public var seconds: Double       // median per launch / per step
     public var spread: Double        // (max − min) / median over repeats
-    public var flops: Double         // per launch / per step (end to end: model FLOPs)
-    public var restructuredFlops = 0.0   // end to end: the restructured math's FLOPs per step
+    public var flops: Double         // per launch / per step
     public var bytes: Double
     public var promptsPerSecond: Double
 
     public var gflops: Double { seconds > 0 ? flops / seconds / 1e9 : 0 }
-    public var restructuredGflops: Double { seconds > 0 ? restructuredFlops / seconds / 1e9 : 0 }
     public var gbs: Double { seconds > 0 ? bytes / seconds / 1e9 : 0 }
 }
 
@@ -38,17 +36,9 @@ public struct Bench {
     var L: Double { Double(config.attendQuery ? config.lTrain + 1 : config.lTrain) }
     var m: Double { Double(config.m) }
 
-    /// Model FLOPs of one prompt's training step (multiply-add = 2), counted as DESIGN.md counts its prototype
-    /// (≈ 47.9 kFLOP at the paper's sizes) and as a dense framework step computes the model: the four matrices
-    /// applied once per prompt, with the associativity that keeps attention at O(d² + L·d).
-    /// Forward: W_Q p_q, W_Kᵀ(·), W_V c (6d²), scores and context sum (4Ld), W_O h (2md), a·ReLU (2m).
-    /// Backward: dW_O and dh (4md), dW_V and dc (4d²), dattn and du (4Ld), dv, dW_K and dW_Q (6d²).
-    /// The end-to-end rows' GFLOP/s and % of peak use this count, whatever the pipeline executes.
-    public var modelTrainFlopsPerPrompt: Double { 16 * d * d + 8 * L * d + 6 * m * d + 2 * m }
-    public var modelInferFlopsPerPrompt: Double { 6 * d * d + 4 * L * d + 2 * m * d + 2 * m }
-    /// FLOPs of the restructured math (A = W_KᵀW_Q and C = W_O W_V once per step, weight gradients once per
-    /// step): forward v = A p_q (2d²), scores and context sum (4Ld), g = C c (2md); backward dc and dC (4md),
-    /// dattn and dv (4Ld), dA (2d²). The stricter yardstick, shown beside the model count.
+    /// Useful FLOPs of one prompt's training step with the restructured math (multiply-add = 2):
+    /// forward v = A p_q (2d²), scores and context sum (4Ld), g = C c (2md); backward dc and dC (4md),
+    /// dattn and dv (4Ld), dA (2d²).
     public var trainFlopsPerPrompt: Double { 4 * d * d + 8 * L * d + 6 * m * d }
     public var inferFlopsPerPrompt: Double { 2 * d * d + 4 * L * d + 2 * m * d }
 
@@ -76,11 +66,9 @@ public struct Bench {
         var step = 0
         let samples = try timeRepeated(unitsPerCall: 1) { _ = try b.trainStep(step: step); step += 1 }
         let (med, spread) = Timing.summary(samples)
-        var row = BenchRow(what: "train", name: "train step", pipeline: pipeline.rawValue, batch: batch, seconds: med,
-                           spread: spread, flops: modelTrainFlopsPerPrompt * Double(batch), bytes: 0,
-                           promptsPerSecond: Double(batch) / med)
-        row.restructuredFlops = trainFlopsPerPrompt * Double(batch)
-        return row
+        return BenchRow(what: "train", name: "train step", pipeline: pipeline.rawValue, batch: batch, seconds: med,
+                        spread: spread, flops: trainFlopsPerPrompt * Double(batch), bytes: 0,
+                        promptsPerSecond: Double(batch) / med)
     }
 
     /// End-to-end inference: sample + forward + statistics for `batch` fresh prompts.
@@ -89,11 +77,9 @@ public struct Bench {
         let spec = PromptSpec.evaluation(config, bank: b.bank, domain: .inDomain, length: config.lTrain)
         let samples = try timeRepeated(unitsPerCall: 1) { _ = try b.evaluate(spec, prompts: batch) }
         let (med, spread) = Timing.summary(samples)
-        var row = BenchRow(what: "infer", name: "inference", pipeline: pipeline.rawValue, batch: batch, seconds: med,
-                           spread: spread, flops: modelInferFlopsPerPrompt * Double(batch), bytes: 0,
-                           promptsPerSecond: Double(batch) / med)
-        row.restructuredFlops = inferFlopsPerPrompt * Double(batch)
-        return row
+        return BenchRow(what: "infer", name: "inference", pipeline: pipeline.rawValue, batch: batch, seconds: med,
+                        spread: spread, flops: inferFlopsPerPrompt * Double(batch), bytes: 0,
+                        promptsPerSecond: Double(batch) / med)
     }
 
     /// The CPU reference's training rate (plain Swift, one thread).
@@ -107,11 +93,9 @@ public struct Bench {
         r.minSeconds = 0.5
         let samples = try r.timeRepeated(unitsPerCall: 1) { _ = try b.trainStep(step: step); step += 1 }
         let (med, spread) = Timing.summary(samples)
-        var row = BenchRow(what: "train", name: "cpu-reference train step", pipeline: "reference", batch: batch,
-                           seconds: med, spread: spread, flops: modelTrainFlopsPerPrompt * Double(batch), bytes: 0,
-                           promptsPerSecond: Double(batch) / med)
-        row.restructuredFlops = trainFlopsPerPrompt * Double(batch)
-        return row
+        return BenchRow(what: "train", name: "cpu-reference train step", pipeline: "reference", batch: batch,
+                        seconds: med, spread: spread, flops: trainFlopsPerPrompt * Double(batch), bytes: 0,
+                        promptsPerSecond: Double(batch) / med)
     }
 
     /// Each kernel of both pipelines timed with device events at one batch size.
