@@ -99,6 +99,34 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// `icl bench --json`: one object per line; end-to-end rows carry what, B, l, m, d and prompts_per_s, and
+    /// their GFLOP/s and % of the measured peak follow from the rate and the documented FLOP count.
+    func testBenchJSONRowsCarryTheContractFields() throws {
+        let r = try CLI.run(["bench", "--json", "--quick", "--batch", "64", "--kernel-batch", "0", "--no-reference",
+                             "--prune-rates", "0", "--pipelines", "pattern"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try r.stdout.split(separator: "\n").map {
+            try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], String($0))
+        }
+        let peak = try XCTUnwrap(rows.first { $0["what"] as? String == "ceiling" }?["peak_gflops"] as? Double)
+        XCTAssertGreaterThan(peak, 0)
+        let endToEnd = rows.filter { ["train", "infer"].contains($0["what"] as? String) }
+        XCTAssertEqual(endToEnd.map { $0["what"] as? String }, ["train", "infer"])
+        for row in endToEnd {
+            XCTAssertEqual(row["B"] as? Int, 64)
+            XCTAssertEqual(row["l"] as? Int, 20)
+            XCTAssertEqual(row["m"] as? Int, 64)
+            XCTAssertEqual(row["d"] as? Int, 40)
+            let rate = try XCTUnwrap(row["prompts_per_s"] as? Double)
+            let gflops = try XCTUnwrap(row["gflops"] as? Double)
+            XCTAssertGreaterThan(rate, 0)
+            // FLOPs per prompt of the restructured math at d = 40, l = 20, m = 64 (Bench.trainFlopsPerPrompt).
+            let perPrompt = row["what"] as? String == "train" ? 28160.0 : 11520.0
+            XCTAssertEqual(gflops * 1e9 / rate, perPrompt, accuracy: 1e-6 * perPrompt)
+            XCTAssertEqual(try XCTUnwrap(row["pct_peak_flops"] as? Double), 100 * gflops / peak, accuracy: 1e-9 * peak)
+        }
+    }
+
     func testUnknownCommand() throws {
         assertCleanFailure(try CLI.run(["fly"]), status: 2, contains: ["fly", "icl help"])
     }
