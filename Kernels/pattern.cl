@@ -344,7 +344,8 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
     partStats[2 * tile + 1] = errSum;
     // The last tile to finish sums all of them (so a step needs no separate reduce launch) and re-arms the
     // counter for the next launch. The fence orders this tile's partials before its increment; the tile that
-    // sees the count complete then reads every tile's.
+    // sees the count complete then reads every tile's, through volatile pointers so that no cache that is not
+    // coherent between work-groups (a GPU's L1) can serve it stale values.
     mem_fence(CLK_GLOBAL_MEM_FENCE);
     const int tiles = (int)get_num_groups(0);
     if (atomic_inc(tilesDone) != tiles - 1) return;

@@ -1,7 +1,8 @@
 import ICLCore
 
 /// How a training step is launched:
-/// - `pattern`: fused, in the coordinates of the prompt basis (six small launches; prompts never built);
+/// - `pattern`: fused, in the coordinates of the prompt basis (three launches: tables, tiles whose last one sums
+///   the partials, grads + SGD; prompts never built);
 /// - `fused`: dense fused (four launches: precompute, fused tiles sampling prompts in registers, reduce,
 ///   grads + SGD);
 /// - `unfused`: one kernel per op, every intermediate in device memory (what the per-op cross-checks run).
