@@ -17,14 +17,20 @@ inline uint4 icl_philox(uint4 x, uint k0, uint k1) {
 inline float icl_unit(uint r) { return (float)(r >> 8) * 0x1.0p-24f; }
 inline int icl_below(uint r, int n) { return (int)(((ulong)(r >> 8) * (ulong)n) >> 24); }
 
-// A prompt's task (a, b) and whether its query has pattern a: block (0xFFFFFFFF, prompt, step, stream).
+// A prompt's task (a, b) and whether its query has pattern a, from the first two words of its head block.
+inline void icl_decode_head(const uint w0, const uint w1, __global const int* tasks, const int nTasks,
+                            int* pa, int* pb, int* queryIsA) {
+    const int task = icl_below(w0, nTasks);
+    *pa = tasks[2 * task];
+    *pb = tasks[2 * task + 1];
+    *queryIsA = (w1 & 1u) == 0u;
+}
+
+// A prompt's head block (0xFFFFFFFF, prompt, step, stream), decoded.
 inline void icl_prompt_head(const uint prompt, __global const int* tasks, const int nTasks, const uint seedLo,
                             const uint seedHi, const uint step, const uint stream, int* pa, int* pb, int* queryIsA) {
     const uint4 head = icl_philox((uint4)(0xFFFFFFFFu, prompt, step, stream), seedLo, seedHi);
-    const int task = icl_below(head.x, nTasks);
-    *pa = tasks[2 * task];
-    *pb = tasks[2 * task + 1];
-    *queryIsA = (head.y & 1u) == 0u;
+    icl_decode_head(head.x, head.y, tasks, nTasks, pa, pb, queryIsA);
 }
 
 // The o-th relevant pattern other than a and b, in increasing order (the "other" patterns of PAPER.md §1).
@@ -176,10 +182,7 @@ inline __attribute__((always_inline)) void icl_sample_coefficients(int (*pat)[IC
             uint h0[8], h1[8];
             vstore8(convert_uint8(W0[u][ICL_NCH - 1]), 0, h0);
             vstore8(convert_uint8(W1[u][ICL_NCH - 1]), 0, h1);
-            const int task = icl_below(h0[ICL_COLS % 8], nTasks);
-            pa[u] = tasks[2 * task];
-            pb[u] = tasks[2 * task + 1];
-            queryIsA = (h1[ICL_COLS % 8] & 1u) == 0u;
+            icl_decode_head(h0[ICL_COLS % 8], h1[ICL_COLS % 8], tasks, nTasks, &pa[u], &pb[u], &queryIsA);
         }
 #else
         icl_prompt_head(firstPrompt + (uint)u, tasks, nTasks, seedLo, seedHi, step, stream, &pa[u], &pb[u], &queryIsA);

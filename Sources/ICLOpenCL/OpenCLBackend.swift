@@ -2,9 +2,9 @@ import ICLCore
 
 /// The `opencl` backend: weights, gradients and a batch workspace resident on one OpenCL device.
 /// A training step is the pattern-space pipeline (three launches; the CPU variant's default where the basis
-/// fits), the dense fused one (four launches, prompts sampled inside the tile kernel) or the unfused one (nine launches: sample, attention, MLP, hinge,
-/// stats, MLP backward, attention backward, the four weight gradients in one launch, SGD), then one
-/// 8-byte read of (loss, errors).
+/// fits), the dense fused one (four launches, prompts sampled inside the tile kernel) or the unfused one
+/// (nine launches: sample, attention, MLP, hinge, stats, MLP backward, attention backward, the four weight
+/// gradients in one launch, SGD), then one 8-byte read of (loss, errors).
 public final class OpenCLBackend: Backend {
     public let context: CLContext
     public let config: Config

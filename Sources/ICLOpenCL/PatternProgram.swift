@@ -43,7 +43,9 @@ public final class PatternProgram {
     }
 
     public func tileCount(_ batch: Int) -> Int { (batch + tile - 1) / tile }
-
+    /// Work-items of pattern_tables (the kernel's TABLE_ENTRIES): one per Ã entry, per C̃ entry, per padded
+    /// neuron of a.
+    var tableEntries: Int { paddedBasis * paddedBasis + paddedBasis * paddedNeurons + paddedNeurons }
 
     /// Q̃, K̃, Ṽ: the weights applied to the prompt basis, into the workspace's current projection.
     @discardableResult
@@ -61,9 +63,7 @@ public final class PatternProgram {
         let R = Int32(basis.basisSize)
         if !ws.projectionIsCurrent { try launchProject(params: params, basis: basis, ws: ws) }
         try tables.set(args: [params, a, ws.proj, ws.tables, R])
-        // Work-items: one per Ã entry, per C̃ entry (written in both layouts), per padded neuron of a.
-        return try tables.launch(global: [paddedBasis * paddedBasis + paddedBasis * paddedNeurons + paddedNeurons],
-                                 local: nil, timed: timed)
+        return try tables.launch(global: [tableEntries], local: nil, timed: timed)
     }
 
     /// Samples, runs forward (and, for training, backward) over `batch` prompts, one work-item per tile; the last
