@@ -126,8 +126,39 @@ public final class OpenCLBackend: Backend {
     }
 
     public func trainStep(step: Int) throws -> BatchStats {
-        let s = try enqueueTrainStep(step: step).read()
-        return BatchStats(loss: s[0], errors: Int(s[1]), prompts: config.batch)
+        stats(try enqueueTrainStep(step: step).read())
+    }
+
+    /// Pipelined by one step: step s + 1 is enqueued (with a non-blocking read of its stats) before the host
+    /// waits for step s's, so the device always has the next step queued while the host checks the last.
+    /// The read of step s is queued before step s + 1 writes the stats buffer; the in-order queue keeps them apart.
+    /// If enqueueing a step fails, the steps already running are reported first, so the caller knows exactly
+    /// which steps updated the weights and which one failed.
+    public func trainSteps(_ steps: Range<Int>, after: (Int, BatchStats) throws -> Bool) throws {
+        // A throw drops these reads; each one's deinit waits for its command, so nothing is left running.
+        var inFlight: [(step: Int, read: CLPendingRead<Float>)] = []
+        func reportOldest() throws -> Bool {
+            let oldest = inFlight.removeFirst()
+            return try after(oldest.step, stats(try oldest.read.values()))
+        }
+        var next = steps.lowerBound, going = true
+        while true {
+            while going && next < steps.upperBound && inFlight.count < 2 {
+                do {
+                    inFlight.append((next, try enqueueTrainStep(step: next).readLater(count: 2)))
+                } catch {
+                    while !inFlight.isEmpty { _ = try reportOldest() }
+                    throw error
+                }
+                next += 1
+            }
+            guard !inFlight.isEmpty else { return }
+            going = try reportOldest() && going
+        }
+    }
+
+    private func stats(_ s: [Float]) -> BatchStats {
+        BatchStats(loss: s[0], errors: Int(s[1]), prompts: config.batch)
     }
 
     /// The inference program and workspace for a context length (built once, then reused).

@@ -57,6 +57,43 @@ final class CLWrapperTests: XCTestCase {
         XCTAssertNil(try kernel.launch(global: [input.count], local: nil))
     }
 
+    /// A non-blocking read returns what the buffer held when it was enqueued, even if a later command overwrites
+    /// the buffer; a read dropped unwaited is safe; a read past the end is refused with the sizes named.
+    func testReadLaterSeesTheBufferAsOfItsTurnInTheQueue() throws {
+        let context = try makeContext()
+        let b = try context.buffer([Float](repeating: 0, count: 8), label: "stats")
+        try b.fill(3)
+        let first = try b.readLater(count: 2)
+        try b.fill(5)
+        let dropped = try b.readLater(count: 8)
+        _ = dropped
+        XCTAssertEqual(try first.values(), [3, 3])
+        XCTAssertEqual(try b.readLater(count: 8).values(), [Float](repeating: 5, count: 8))
+        XCTAssertThrowsError(try b.readLater(count: 9)) {
+            XCTAssertTrue("\($0)".contains("holds 8 elements; cannot read 9"), "\($0)")
+        }
+    }
+
+    /// Re-setting an argument to the value it holds skips the driver call; any change still reaches the kernel
+    /// (a buffer swapped in and back, between launches).
+    func testKernelArgumentsFollowEveryChange() throws {
+        let context = try makeContext()
+        let kernel = try context.program(source: KernelSource.text("probe.cl"), options: "").kernel("icl_probe_copy")
+        let a = try context.buffer([Float]([0, 1, 2, 3]), label: "a")
+        let b = try context.buffer([Float]([10, 11, 12, 13]), label: "b")
+        let out1 = try context.buffer(Float.self, count: 4, label: "out1")
+        let out2 = try context.buffer(Float.self, count: 4, label: "out2")
+        let fromA: [Float] = [0, 1, 2, 3], fromB: [Float] = [10, 11, 12, 13]
+        let launches: [(CLBuffer<Float>, CLBuffer<Float>, [Float])] = [
+            (a, out1, fromA), (b, out1, fromB), (b, out2, fromB), (a, out2, fromA), (a, out2, fromA)]
+        for (src, dst, expected) in launches {
+            try dst.fill(-1)
+            try kernel.set(args: [src, dst])
+            try kernel.launch(global: [4], local: nil)
+            XCTAssertEqual(try dst.read(), expected)
+        }
+    }
+
     func testLaunchPadsGlobalSizeToLocalSize() throws {
         let context = try makeContext()
         let kernel = try context.program(source: KernelSource.text("probe.cl"), options: "").kernel("icl_probe_copy")

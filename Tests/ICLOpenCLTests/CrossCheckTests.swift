@@ -82,6 +82,47 @@ final class CrossCheckTests: XCTestCase {
         }
     }
 
+    /// The pipelined step loop (a step enqueued before the last one's stats are read) computes exactly what
+    /// step-by-step training does: the same stats for every step, in order, and the same weights.
+    func testPipelinedStepsEqualSingleSteps() throws {
+        var config = Config()
+        config.batch = 96
+        let bank = PatternBank(config: config)
+        for pipeline in Pipeline.allCases {
+            let single = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
+            let expected = try (0..<12).map { try single.trainStep(step: $0) }
+            let piped = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
+            var seen: [(Int, BatchStats)] = []
+            try piped.trainSteps(0..<5) { seen.append(($0, $1)); return true }
+            try piped.trainSteps(5..<12) { seen.append(($0, $1)); return true }
+            XCTAssertEqual(seen.map(\.0), Array(0..<12), "\(pipeline)")
+            XCTAssertEqual(seen.map(\.1), expected, "\(pipeline)")
+            XCTAssertEqual(try piped.readWeights().packed.map(\.bitPattern), try single.readWeights().packed.map(\.bitPattern),
+                           "\(pipeline)")
+        }
+    }
+
+    /// Stopping the pipelined loop: no step starts after `after` says stop, the one already running is still
+    /// reported, and the weights are those after exactly the reported steps.
+    func testPipelinedStepsStopAfterTheStepInFlight() throws {
+        var config = Config()
+        config.batch = 64
+        let bank = PatternBank(config: config)
+        let b = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: .pattern)
+        var reported: [Int] = []
+        try b.trainSteps(0..<50) { step, _ in reported.append(step); return step < 3 }
+        XCTAssertEqual(reported.first, 0)
+        XCTAssertEqual(reported, Array(0..<reported.count), "contiguous from the first step")
+        XCTAssertTrue((4...5).contains(reported.count), "stopped at step 3 with at most one more in flight: \(reported)")
+        let reference = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: .pattern)
+        for s in 0..<reported.count { _ = try reference.trainStep(step: s) }
+        XCTAssertEqual(try b.readWeights().packed.map(\.bitPattern), try reference.readWeights().packed.map(\.bitPattern))
+        // An error thrown by `after` stops the loop and leaves nothing running: the backend is usable at once.
+        struct Stop: Error {}
+        XCTAssertThrowsError(try b.trainSteps(10..<20) { _, _ in throw Stop() }) { XCTAssertTrue($0 is Stop) }
+        XCTAssertNoThrow(try b.trainStep(step: 20))
+    }
+
     /// Device evaluation agrees with the CPU reference's on the same prompts.
     func testEvaluationAgreesWithReference() throws {
         var config = Config()

@@ -23,6 +23,11 @@ public protocol ModelRunner: AnyObject {
     /// One optimiser step on the training prompts of `step`; returns that batch's loss and errors
     /// (computed before the update).
     func trainStep(step: Int) throws -> BatchStats
+    /// The steps of `steps` in order, calling `after(step, stats)` with each one's `trainStep` result. A device
+    /// may run the next step before `after` sees this one (so a step's stats never stall the device); when
+    /// `after` returns false, no further step starts, but one already running still finishes and is reported.
+    /// Once this returns, every step it reported has updated the weights and no step is in flight.
+    func trainSteps(_ steps: Range<Int>, after: (Int, BatchStats) throws -> Bool) throws
     /// Loss and errors of the resident model on prompts 0..<count of `spec` (drawn at step 0).
     func evaluate(_ spec: PromptSpec, prompts count: Int) throws -> BatchStats
 }
@@ -43,6 +48,13 @@ public protocol GPT2Backend: ModelRunner {
 }
 
 extension ModelRunner {
+    /// One step at a time: each step's stats are seen before the next starts.
+    public func trainSteps(_ steps: Range<Int>, after: (Int, BatchStats) throws -> Bool) throws {
+        for step in steps {
+            guard try after(step, try trainStep(step: step)) else { return }
+        }
+    }
+
     /// Evaluation in chunks; the backends share it.
     public func chunks(of count: Int, size: Int) -> [(first: Int, count: Int)] {
         stride(from: 0, to: count, by: size).map { ($0, min(size, count - $0)) }

@@ -60,11 +60,19 @@ public struct Bench {
         try Timing.repeated(repeats: repeats, minSeconds: minSeconds, unitsPerCall: unitsPerCall, body)
     }
 
-    /// End-to-end training: the real step loop (sample + forward + backward + update + 8-byte stats read).
+    /// Steps per timed call of the training loop: the trainer's loop runs this many or more between the points
+    /// where it needs the weights (evaluations, checkpoints), each one's stats read and checked by the host.
+    static let stepsPerRun = 32
+
+    /// End-to-end training: the trainer's step loop (sample + forward + backward + update + 8-byte stats read,
+    /// pipelined one step deep), `stepsPerRun` steps at a time.
     public func train(batch: Int, pipeline: Pipeline) throws -> BenchRow {
         let b = try backend(batch: batch, pipeline: pipeline)
-        var step = 0
-        let samples = try timeRepeated(unitsPerCall: 1) { _ = try b.trainStep(step: step); step += 1 }
+        var step = 0, n = Bench.stepsPerRun
+        let samples = try timeRepeated(unitsPerCall: n) {
+            try b.trainSteps(step..<(step + n)) { _, stats in stats.loss.isFinite }
+            step += n
+        }
         let (med, spread) = Timing.summary(samples)
         return BenchRow(what: "train", name: "train step", pipeline: pipeline.rawValue, batch: batch, seconds: med,
                         spread: spread, flops: trainFlopsPerPrompt * Double(batch), bytes: 0,

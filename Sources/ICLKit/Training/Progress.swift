@@ -19,21 +19,25 @@ public final class Progress {
     public func update(step: Int, loss: Float, note: String = "") {
         guard enabled else { return }
         let done = step - start, todo = total - start
-        let elapsed = Date().timeIntervalSince(began)
-        let eta = done > 0 ? elapsed / Double(done) * Double(todo - done) : 0
-        let text = String(format: "step %d/%d  loss %.4f  %@ ETA %@", step, total, loss, note, Progress.clock(eta))
+        // Called every step: decide whether to draw before formatting anything.
         if isTerminal {
             guard Date().timeIntervalSince(lastDraw) > 0.1 || step == total else { return }
             lastDraw = Date()
-            let width = 24, filled = todo > 0 ? width * done / todo : width
-            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-            FileHandle.standardError.write(Data("\r[\(bar)] \(text)\u{1B}[K".utf8))
-            if step == total { FileHandle.standardError.write(Data("\n".utf8)) }
         } else {
             // About ten plain lines per run.
             let every = max(1, todo / 10)
             guard (done % every == 0 || step == total), step != lastPlainStep else { return }
             lastPlainStep = step
+        }
+        let elapsed = Date().timeIntervalSince(began)
+        let eta = done > 0 ? elapsed / Double(done) * Double(todo - done) : 0
+        let text = String(format: "step %d/%d  loss %.4f  %@ ETA %@", step, total, loss, note, Progress.clock(eta))
+        if isTerminal {
+            let width = 24, filled = todo > 0 ? width * done / todo : width
+            let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+            FileHandle.standardError.write(Data("\r[\(bar)] \(text)\u{1B}[K".utf8))
+            if step == total { FileHandle.standardError.write(Data("\n".utf8)) }
+        } else {
             FileHandle.standardError.write(Data((text + "\n").utf8))
         }
     }

@@ -50,7 +50,7 @@ public struct TrainSummary {
 /// The SGD schedule: steps, evaluation cadence, metrics, checkpoints and resume.
 public enum Trainer {
     public static func run(_ req: TrainRequest) throws -> TrainSummary {
-        var config = req.config
+        let config = req.config
         try config.validate()
         let fm = FileManager.default
         var startStep = 0
@@ -152,36 +152,52 @@ public enum Trainer {
         var losses: [Float] = []
         var lastLoss = Float.nan
         var evals: [EvalResult] = []
-        for step in startStep..<max(startStep, config.steps) {
-            let t0 = Date()
-            let stats: BatchStats
+        let endStep = max(startStep, config.steps)
+        // Steps after which the trainer needs the weights (evaluation, probe, checkpoint); between two of them the
+        // backend may run a step ahead of the loss checks (ModelRunner.trainSteps).
+        func needsWeights(after done: Int) -> Bool {
+            done == config.steps || (config.evalEvery > 0 && done % config.evalEvery == 0)
+                || (config.probeEvery > 0 && done % config.probeEvery == 0)
+                || (config.checkpointEvery > 0 && done % config.checkpointEvery == 0)
+        }
+        var done = startStep
+        while done < endStep {
+            var segmentEnd = done + 1
+            while segmentEnd < endStep && !needsWeights(after: segmentEnd) { segmentEnd += 1 }
+            var stopping = false
+            let t0 = Date(), trainedBefore = trainSeconds
             do {
-                stats = try backend.trainStep(step: step)
+                try backend.trainSteps(done..<segmentEnd) { step, stats in
+                    trainSeconds = trainedBefore + Date().timeIntervalSince(t0)
+                    done = step + 1
+                    guard stats.loss.isFinite else { throw diverged(done, "the loss became \(stats.loss)") }
+                    if req.keepLosses { losses.append(stats.loss) }
+                    lastLoss = stats.loss
+                    if done % config.logEvery == 0 || done == config.steps {
+                        metrics.append(["step": done, "loss": Double(stats.loss), "train_error": stats.errorRate,
+                                        "train_s": trainSeconds, "wall_s": Date().timeIntervalSince(began)])
+                    }
+                    progress.update(step: done, loss: stats.loss)
+                    stopping = StopSignal.received != 0
+                    return !stopping
+                }
             } catch let e as CLError {
-                throw RunError("the OpenCL device failed during step \(step + 1) (\(e)); the last checkpoint (step \(lastCheckpoint)) is intact at '\(req.checkpointPath)'; continue with --resume once the device works.")
+                throw RunError("the OpenCL device failed during step \(done + 1) (\(e)); the last checkpoint (step \(lastCheckpoint)) is intact at '\(req.checkpointPath)'; continue with --resume once the device works.")
             }
-            trainSeconds += Date().timeIntervalSince(t0)
-            let done = step + 1
-            guard stats.loss.isFinite else { throw diverged(done, "the loss became \(stats.loss)") }
-            if req.keepLosses { losses.append(stats.loss) }
-            lastLoss = stats.loss
-            if done % config.logEvery == 0 || done == config.steps {
-                metrics.append(["step": done, "loss": Double(stats.loss), "train_error": stats.errorRate,
-                                "train_s": trainSeconds, "wall_s": Date().timeIntervalSince(began)])
+            trainSeconds = trainedBefore + Date().timeIntervalSince(t0)
+            if done == segmentEnd {
+                if (config.evalEvery > 0 && done % config.evalEvery == 0) || done == config.steps {
+                    evals = try evaluate(done)
+                    let note = String(format: "id err %.4f  ood err %.4f ", evals[0].error, evals[1].error)
+                    if req.showProgress { progress.line("step \(done): " + note) }
+                }
+                if config.probeEvery > 0 && done % config.probeEvery == 0 { try probe(done) }
+                if (config.checkpointEvery > 0 && done % config.checkpointEvery == 0) || done == config.steps {
+                    try checkpoint(done)
+                    lastCheckpoint = done
+                }
             }
-            var note = ""
-            if (config.evalEvery > 0 && done % config.evalEvery == 0) || done == config.steps {
-                evals = try evaluate(done)
-                note = String(format: "id err %.4f  ood err %.4f ", evals[0].error, evals[1].error)
-                if req.showProgress { progress.line("step \(done): " + note) }
-            }
-            if config.probeEvery > 0 && done % config.probeEvery == 0 { try probe(done) }
-            if (config.checkpointEvery > 0 && done % config.checkpointEvery == 0) || done == config.steps {
-                try checkpoint(done)
-                lastCheckpoint = done
-            }
-            progress.update(step: done, loss: stats.loss)
-            if StopSignal.received != 0 {
+            if stopping || StopSignal.received != 0 {
                 if lastCheckpoint != done { try checkpoint(done) }
                 throw Interrupted(signal: StopSignal.received, step: done, checkpointPath: req.checkpointPath)
             }

@@ -91,6 +91,23 @@ public final class CLBuffer<T>: CLMemory {
         return values
     }
 
+    /// Starts a download of the first `count` elements and returns at once; the values come from the returned
+    /// read's `values()`. Commands enqueued after this one may overwrite the buffer: the in-order queue runs the
+    /// read first.
+    public func readLater(count wanted: Int) throws -> CLPendingRead<T> {
+        guard wanted > 0, wanted <= count else {
+            throw CLError(call: "clEnqueueReadBuffer", status: CL_INVALID_VALUE,
+                          detail: "buffer '\(label)' holds \(count) elements; cannot read \(wanted)")
+        }
+        let pending = CLPendingRead<T>(count: wanted)
+        var event: cl_event? = nil
+        let status = clEnqueueReadBuffer(handle.queue, mem, cl_bool(CL_FALSE), 0, wanted * MemoryLayout<T>.stride,
+                                         pending.storage.baseAddress, 0, nil, &event)
+        try check(status, "clEnqueueReadBuffer")
+        pending.event = event
+        return pending
+    }
+
     /// Sets every element to `value` (clEnqueueFillBuffer when T's size allows, else an upload).
     public func fill(_ value: T) throws {
         guard count > 0 else { return }
@@ -129,6 +146,35 @@ public final class CLBuffer<T>: CLMemory {
             + "'\(device.name)' allows at most \(device.maxAllocSize) bytes (\(humanBytes(device.maxAllocSize))) per buffer "
             + "and has \(device.globalMemSize) bytes (\(humanBytes(device.globalMemSize))) in all; "
             + "use a smaller batch, sequence length or width"
+    }
+}
+
+/// A download in flight (`CLBuffer.readLater`): owns the host memory the device writes, and waits for the
+/// read before that memory goes away, so dropping one early is safe.
+public final class CLPendingRead<T> {
+    let storage: UnsafeMutableBufferPointer<T>
+    var event: cl_event?
+
+    init(count: Int) {
+        storage = .allocate(capacity: count)
+    }
+
+    deinit {
+        if let event {
+            var list: cl_event? = event
+            clWaitForEvents(1, &list)
+            clReleaseEvent(event)
+        }
+        storage.deallocate()
+    }
+
+    /// Waits for the read, then returns the values.
+    public func values() throws -> [T] {
+        if let event {
+            var list: cl_event? = event
+            try clCheck(clWaitForEvents(1, &list), "clWaitForEvents", detail: "a read of \(storage.count) elements")
+        }
+        return Array(storage)  // T is plain data: every bit pattern the device wrote is a value
     }
 }
 

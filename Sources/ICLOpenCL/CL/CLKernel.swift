@@ -15,11 +15,17 @@ public final class CLKernel {
     private var handle: CLContextHandle { program.handle }
     private var bound: [Int: CLMemory] = [:]
     private var setIndices: Set<Int> = []
+    /// The bytes (up to 8) last given to each argument: setting an argument to the value it already has skips
+    /// clSetKernelArg, so a launch loop that re-sets every argument costs only the ones that changed.
+    private var lastValue: [(size: Int, bits: UInt64)?]
 
     init(kernel: cl_kernel, name: String, program: CLProgram) {
         self.kernel = kernel
         self.name = name
         self.program = program
+        var count: cl_uint = 0
+        clGetKernelInfo(kernel, cl_kernel_info(CL_KERNEL_NUM_ARGS), MemoryLayout<cl_uint>.size, &count, nil)
+        lastValue = Array(repeating: nil, count: Int(count))
     }
 
     deinit {
@@ -29,8 +35,8 @@ public final class CLKernel {
     /// Binds a buffer to `__global` argument `index`.
     public func set(_ index: Int, _ buffer: CLMemory) throws {
         var mem: cl_mem? = buffer.mem
-        try setRaw(index, size: MemoryLayout<cl_mem?>.size, value: &mem, what: describe(buffer))
-        bound[index] = buffer
+        guard try setRaw(index, size: MemoryLayout<cl_mem?>.size, value: &mem, what: self.describe(buffer)) else { return }
+        bound[index] = buffer  // keeps the buffer (so its cl_mem) alive while bound: a skipped re-set is the same buffer
     }
 
     public func set(_ index: Int, _ value: Int32) throws {
@@ -53,6 +59,7 @@ public final class CLKernel {
         try clCheck(clSetKernelArg(kernel, cl_uint(index), bytes, nil), "clSetKernelArg",
                     detail: "kernel '\(name)' argument \(index) (__local, \(bytes) bytes; device has \(handle.device.localMemSize))")
         bound[index] = nil
+        if index < lastValue.count { lastValue[index] = nil }
         setIndices.insert(index)
     }
 
@@ -130,11 +137,19 @@ public final class CLKernel {
         return status == CL_SUCCESS ? size : handle.device.maxWorkGroupSize
     }
 
-    private func setRaw(_ index: Int, size: Int, value: UnsafeRawPointer, what: String) throws {
+    /// Sets argument `index` unless it already holds these bytes; returns whether it called clSetKernelArg.
+    @discardableResult
+    private func setRaw(_ index: Int, size: Int, value: UnsafeRawPointer, what: @autoclosure () -> String) throws -> Bool {
+        var bits: UInt64 = 0
+        withUnsafeMutableBytes(of: &bits) { $0.copyMemory(from: UnsafeRawBufferPointer(start: value, count: min(size, 8))) }
+        let cacheable = size <= 8 && index < lastValue.count
+        if cacheable, let last = lastValue[index], last.size == size, last.bits == bits { return false }
         try clCheck(clSetKernelArg(kernel, cl_uint(index), size, value), "clSetKernelArg",
-                    detail: "kernel '\(name)' argument \(index) (\(what))")
+                    detail: "kernel '\(name)' argument \(index) (\(what()))")
         bound[index] = nil
+        if index < lastValue.count { lastValue[index] = cacheable ? (size, bits) : nil }
         setIndices.insert(index)
+        return true
     }
 
     private func describe(_ memory: CLMemory) -> String {
