@@ -140,7 +140,7 @@ inline __attribute__((always_inline)) void pattern_coefficient_sums(float8 (*out
     _Pragma("unroll") for (int u = 0; u < ICL_NP; ++u) acc[u][c] += row * dg8[u][k].lane; } }
 
 // Sums the tiles' partials in tile order (deterministic): dÃᵀ | dC̃ into sums, then dÃᵀ transposed, as dÃ,
-// after both; and the statistics (mean loss, errors) into stats. Run by one work-item, the last tile.
+// after both; and the statistics (mean loss, errors) into stats[0], stats[1]. Run by one work-item, the last tile.
 inline void pattern_reduce_tiles(__global const volatile float8* partials, __global const volatile float* partStats,
                                  __global float8* sums, __global float* stats, const int tiles, const int batch,
                                  const int train) {
@@ -169,13 +169,14 @@ inline void pattern_reduce_tiles(__global const volatile float8* partials, __glo
 // computation runs for all of them side by side (each C̃ row is loaded once for all; measured only ≈ 1.5 %
 // faster than one prompt, as the kernel is bound by instruction throughput rather than by one prompt's
 // latency), while every accumulation into the tile's sums still happens prompt by prompt in order.
-// partStats: [tiles, 2] (loss sum, errors).
+// partStats: [tiles, 2] (loss sum, errors). stats: [slots, 2]; this launch's (mean loss, errors) go to slot
+// statsSlot, so several steps can run before the host reads their statistics in one transfer.
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void pattern_tile(__global const int* tasks, const int nTasks, const int nRelevant, const int nIrrelevant,
                   const float alpha, const float K, const uint seedLo, const uint seedHi, const uint step,
                   const uint stream, const uint firstPrompt, const int batch,
                   __global const float* tables, __global float* partials, __global float* partStats, const int train,
-                  __global float8* sums, __global float* stats, __global int* tilesDone) {
+                  __global float8* sums, __global float* stats, const int statsSlot, __global int* tilesDone) {
     const int tile = get_group_id(0);
     const int b0 = tile * ICL_TILE, b1 = min(b0 + ICL_TILE, batch);
     const int R = ICL_R, qi = ICL_R - 1;
@@ -358,7 +359,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
     mem_fence(CLK_GLOBAL_MEM_FENCE);
     *tilesDone = 0;
     pattern_reduce_tiles((__global const volatile float8*)partials, (__global const volatile float*)partStats, sums,
-                         stats, tiles, batch, train);
+                         stats + 2 * statsSlot, tiles, batch, train);
 }
 
 // Work-item per parameter row, vector over columns. For rows w·D + i of W_Q, W_K, W_V it first forms that

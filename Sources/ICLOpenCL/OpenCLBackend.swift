@@ -101,12 +101,18 @@ public final class OpenCLBackend: Backend {
         return ws
     }
 
-    /// Enqueues one full SGD step (nothing waits); returns the buffer its (loss, errors) land in.
+    /// Steps whose (loss, errors) can wait on the device in separate slots of the stats buffer: the pattern
+    /// pipeline's tile kernel writes any slot; the others always write slot 0.
+    public var statsSlots: Int { patternTrain == nil ? 1 : PatternWorkspace.statsSlots }
+
+    /// Enqueues one full SGD step (nothing waits); returns the buffer whose slot `statsSlot` (floats
+    /// 2·statsSlot, 2·statsSlot + 1) its (loss, errors) land in. statsSlot < statsSlots.
     @discardableResult
-    public func enqueueTrainStep(step: Int) throws -> CLBuffer<Float> {
+    public func enqueueTrainStep(step: Int, statsSlot: Int = 0) throws -> CLBuffer<Float> {
+        precondition(statsSlot < statsSlots, "the pipeline has no statistics slot \(statsSlot)")
         if let (p, ws) = patternTrain {
             try p.launchTables(params: params, a: a, basis: trainSpec, ws: ws)
-            try p.launchTiles(trainSpec, step: step, batch: config.batch, ws: ws, train: true)
+            try p.launchTiles(trainSpec, step: step, batch: config.batch, ws: ws, train: true, statsSlot: statsSlot)
             try p.launchGradsSGD(old: params, new: spare, grads: grads, mask: mask, lr: config.lr, basis: trainSpec, ws: ws)
             swap(&params, &spare)
             return ws.stats
@@ -126,39 +132,53 @@ public final class OpenCLBackend: Backend {
     }
 
     public func trainStep(step: Int) throws -> BatchStats {
-        stats(try enqueueTrainStep(step: step).read())
+        let s = try enqueueTrainStep(step: step).read(count: 2)
+        return stats(s[0], s[1])
     }
 
-    /// Pipelined by one step: step s + 1 is enqueued (with a non-blocking read of its stats) before the host
-    /// waits for step s's, so the device always has the next step queued while the host checks the last.
-    /// The read of step s is queued before step s + 1 writes the stats buffer; the in-order queue keeps them apart.
-    /// If enqueueing a step fails, the steps already running are reported first, so the caller knows exactly
-    /// which steps updated the weights and which one failed.
+    /// Pipelined: steps are enqueued in groups of `statsSlots` (one slot each), each group followed by one
+    /// non-blocking read of its statistics, and the next group is enqueued before the host waits for the last
+    /// one's, so the device always has work queued while the host checks losses. A group's read is queued before
+    /// the next group's steps overwrite the slots; the in-order queue keeps them apart. If enqueueing a step
+    /// fails, the steps already enqueued are read and reported first, so the caller knows exactly which steps
+    /// updated the weights and which one failed.
     public func trainSteps(_ steps: Range<Int>, after: (Int, BatchStats) throws -> Bool) throws {
         // A throw drops these reads; each one's deinit waits for its command, so nothing is left running.
-        var inFlight: [(step: Int, read: CLPendingRead<Float>)] = []
-        func reportOldest() throws -> Bool {
-            let oldest = inFlight.removeFirst()
-            return try after(oldest.step, stats(try oldest.read.values()))
+        var inFlight: [(first: Int, count: Int, read: CLPendingRead<Float>)] = []
+        var going = true
+        func reportOldest() throws {
+            let group = inFlight.removeFirst()
+            let s = try group.read.values()
+            for i in 0..<group.count {
+                going = try after(group.first + i, stats(s[2 * i], s[2 * i + 1])) && going
+            }
         }
-        var next = steps.lowerBound, going = true
+        var next = steps.lowerBound
         while true {
             while going && next < steps.upperBound && inFlight.count < 2 {
+                let first = next, count = min(statsSlots, steps.upperBound - next)
+                var statsBuffer: CLBuffer<Float>?
                 do {
-                    inFlight.append((next, try enqueueTrainStep(step: next).readLater(count: 2)))
+                    for slot in 0..<count {
+                        statsBuffer = try enqueueTrainStep(step: first + slot, statsSlot: slot)
+                        next += 1
+                    }
+                    inFlight.append((first, count, try statsBuffer!.readLater(count: 2 * count)))
                 } catch {
-                    while !inFlight.isEmpty { _ = try reportOldest() }
+                    if next > first, let statsBuffer {
+                        inFlight.append((first, next - first, try statsBuffer.readLater(count: 2 * (next - first))))
+                    }
+                    while !inFlight.isEmpty { try reportOldest() }
                     throw error
                 }
-                next += 1
             }
             guard !inFlight.isEmpty else { return }
-            going = try reportOldest() && going
+            try reportOldest()
         }
     }
 
-    private func stats(_ s: [Float]) -> BatchStats {
-        BatchStats(loss: s[0], errors: Int(s[1]), prompts: config.batch)
+    private func stats(_ loss: Float, _ errors: Float) -> BatchStats {
+        BatchStats(loss: loss, errors: Int(errors), prompts: config.batch)
     }
 
     /// The inference program and workspace for a context length (built once, then reused).
@@ -230,7 +250,7 @@ public final class OpenCLBackend: Backend {
     func accumulate(_ count: Int, _ chunk: (Int, Int) throws -> CLBuffer<Float>) throws -> BatchStats {
         var lossSum: Double = 0, errors = 0
         for c in chunks(of: count, size: OpenCLBackend.evalChunk) {
-            let s = try chunk(c.first, c.count).read()
+            let s = try chunk(c.first, c.count).read(count: 2)
             lossSum += Double(s[0]) * Double(c.count)
             errors += Int(s[1])
         }

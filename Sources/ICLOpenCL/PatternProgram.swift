@@ -67,16 +67,18 @@ public final class PatternProgram {
     }
 
     /// Samples, runs forward (and, for training, backward) over `batch` prompts, one work-item per tile; the last
-    /// tile to finish sums the tiles' partials into the workspace's sums and its (mean loss, errors) into stats.
+    /// tile to finish sums the tiles' partials into the workspace's sums and its (mean loss, errors) into slot
+    /// `statsSlot` of stats.
     @discardableResult
     public func launchTiles(_ prompts: SpecBuffers, step: Int, firstPrompt: Int = 0, batch: Int,
-                            ws: PatternWorkspace, train: Bool, timed: Bool = false) throws -> CLEvent? {
+                            ws: PatternWorkspace, train: Bool, statsSlot: Int = 0, timed: Bool = false) throws -> CLEvent? {
         precondition(prompts.basisSize == basisSize, "pattern program compiled for another basis size")
         precondition(batch <= ws.capacity, "batch exceeds the workspace's capacity")
+        precondition((0..<PatternWorkspace.statsSlots).contains(statsSlot), "no such statistics slot")
         try tiles.set(args: [prompts.tasks]
                            + prompts.samplerArgs(step: step, firstPrompt: firstPrompt, batch: batch)
                            + [ws.tables, ws.partials, ws.partStats, Int32(train ? 1 : 0), ws.sums, ws.stats,
-                              ws.tilesDone])
+                              Int32(statsSlot), ws.tilesDone])
         return try tiles.launch(global: [tileCount(batch)], local: [1], timed: timed)
     }
 
@@ -107,8 +109,10 @@ public final class PatternWorkspace {
         swap(&proj, &projNext)
         projectionIsCurrent = true
     }
-    /// Mean loss and error count of the last tile launch.
+    /// Mean loss and error count of tile launches, one (loss, errors) pair per slot: [statsSlots, 2].
     public let stats: CLBuffer<Float>
+    /// Training steps whose statistics can wait on the device for one read.
+    public static let statsSlots = 8
     /// Tiles of the running launch that have finished; the last one resets it to 0.
     let tilesDone: CLBuffer<Int32>
 
@@ -121,7 +125,7 @@ public final class PatternWorkspace {
         partials = try context.buffer(Float.self, count: tiles * p.partialCount, label: "per-tile pattern gradients [\(tiles) tiles]")
         partStats = try context.buffer(Float.self, count: 2 * tiles, label: "per-tile statistics")
         sums = try context.buffer(Float.self, count: p.partialCount + R * R, label: "dÃᵀ | dC̃ | dÃ")
-        stats = try context.buffer(Float.self, count: 2, label: "stats")
+        stats = try context.buffer(Float.self, count: 2 * PatternWorkspace.statsSlots, label: "stats")
         tilesDone = try context.buffer([Int32(0)], label: "finished-tile counter")
     }
 
