@@ -4,7 +4,8 @@ import ICLCore
 /// A training step is the pattern-space pipeline (three launches; the CPU variant's default where the basis
 /// fits), the dense fused one (four launches, prompts sampled inside the tile kernel) or the unfused one
 /// (nine launches: sample, attention, MLP, hinge, stats, MLP backward, attention backward, the four weight
-/// gradients in one launch, SGD), then one 8-byte read of (loss, errors).
+/// gradients in one launch, SGD). Only (loss, errors) come back: one 8-byte read per step from `trainStep`;
+/// `trainSteps` keeps the device a step or a group of steps ahead and reads a group's statistics at once.
 public final class OpenCLBackend: Backend {
     public let context: CLContext
     public let config: Config
