@@ -5,8 +5,10 @@ import ICLCore
 /// Faults and interruptions: SIGKILL + resume, SIGINT/SIGTERM, output-folder locks, concurrent runs,
 /// device failures. Each runs the real `icl` binary and is bounded in time.
 final class ReliabilityTests: XCTestCase {
-    /// A run long enough to be interrupted (a few seconds), checkpointing often.
-    let long = ["--set", "batch=256", "--set", "steps=4000", "--set", "checkpointEvery=50", "--set", "evalEvery=0",
+    /// A run long enough to be interrupted (a few seconds: 20 000 steps took 2–3 s here once the step loop was
+    /// pipelined; 4 000 had become too short for the kill below to land mid-run), checkpointing often.
+    static let longSteps = 20000
+    let long = ["--set", "batch=256", "--set", "steps=\(ReliabilityTests.longSteps)", "--set", "checkpointEvery=50", "--set", "evalEvery=0",
                 "--set", "evalPrompts=200", "--quiet"]
 
     func start(_ args: [String], env: [String: String] = [:]) throws -> Process {
@@ -49,7 +51,7 @@ final class ReliabilityTests: XCTestCase {
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         let before = try Checkpoint.read(path: killed + "/checkpoint.safetensors")
-        XCTAssertLessThan(before.step, 4000, "the kill must land mid-run (delay \(delay) µs)")
+        XCTAssertLessThan(before.step, Self.longSteps, "the kill must land mid-run (delay \(delay) µs)")
         let r = try CLI.run(["train", "--resume", "--out", killed] + long)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try weightBits(killed), try weightBits(straight))

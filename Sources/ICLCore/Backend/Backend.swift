@@ -24,9 +24,9 @@ public protocol ModelRunner: AnyObject {
     /// (computed before the update).
     func trainStep(step: Int) throws -> BatchStats
     /// The steps of `steps` in order, calling `after(step, stats)` with each one's `trainStep` result. A device
-    /// may run the next step before `after` sees this one (so a step's stats never stall the device); when
-    /// `after` returns false, no further step starts, but one already running still finishes and is reported.
-    /// Once this returns, every step it reported has updated the weights and no step is in flight.
+    /// may run later steps before `after` sees this one (so the host's checks never stall the device); when
+    /// `after` returns false, no further step starts, but the steps already started finish and are reported
+    /// too. Once this returns, every step it reported has updated the weights and no step is in flight.
     func trainSteps(_ steps: Range<Int>, after: (Int, BatchStats) throws -> Bool) throws
     /// Loss and errors of the resident model on prompts 0..<count of `spec` (drawn at step 0).
     func evaluate(_ spec: PromptSpec, prompts count: Int) throws -> BatchStats

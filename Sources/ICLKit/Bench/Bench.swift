@@ -64,8 +64,9 @@ public struct Bench {
     /// where it needs the weights (evaluations, checkpoints), each one's stats read and checked by the host.
     static let stepsPerRun = 32
 
-    /// End-to-end training: the trainer's step loop (sample + forward + backward + update + 8-byte stats read,
-    /// pipelined one step deep), `stepsPerRun` steps at a time.
+    /// End-to-end training: the trainer's step loop (sample + forward + backward + update, with every step's
+    /// loss and errors read back and checked; `trainSteps` keeps the device ahead of the host), `stepsPerRun`
+    /// steps at a time.
     public func train(batch: Int, pipeline: Pipeline) throws -> BenchRow {
         let b = try backend(batch: batch, pipeline: pipeline)
         var step = 0, n = Bench.stepsPerRun
