@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Where a training step's time goes on a PoCL device, from PoCL's own event trace: the median run time of each
+# kernel, the median gap between consecutive commands, and the step period (tables launch to tables launch),
+# over the steps of an `icl train` run at B = 1024 (all-backward: lr 1e-30 keeps the margins below 1).
+# Usage: bash bench/trace_steps.sh [icl] [steps]     (PoCL only: POCL_TRACING=text; about 10 s)
+set -euo pipefail
+icl=$(realpath "${1:-.build/release/icl}")
+steps=${2:-3000}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$work" && POCL_TRACING=text "$icl" train --out "$work/run" --set batch=1024 --set lr=1e-30 --set steps="$steps" \
+    --set evalEvery=0 --set checkpointEvery=0 --set evalPrompts=100 --quiet >/dev/null)
+python3 - "$work/pocl_trace_events.log" <<'PY'
+import collections, statistics, sys
+events = collections.OrderedDict()
+for line in open(sys.argv[1]):
+    f = [x.strip() for x in line.split('|')]
+    if len(f) < 6:
+        continue
+    name = f[7].split('=', 1)[1] if len(f) > 7 and 'name=' in f[7] else f[4]
+    events.setdefault(int(f[1].split()[2]), {'name': name})[f[5]] = int(f[0])
+done = [e for e in events.values() if 'running' in e and 'complete' in e]
+steady = done[len(done) // 4:-50]          # skip the start-up and the final evaluation
+us = lambda ns: statistics.median(ns) / 1e3
+runs, gaps = collections.defaultdict(list), collections.defaultdict(list)
+for e in steady:
+    runs[e['name']].append(e['complete'] - e['running'])
+for a, b in zip(steady, steady[1:]):
+    gaps[(a['name'], b['name'])].append(b['running'] - a['complete'])
+starts = [e['running'] for e in steady if e['name'] == 'pattern_tables']
+print('command                     runs   median µs')
+for name, v in sorted(runs.items(), key=lambda kv: -len(kv[1])):
+    print('%-26s %6d %10.1f' % (name, len(v), us(v)))
+print('gap (end of one to start of the next)')
+for (a, b), v in sorted(gaps.items(), key=lambda kv: -len(kv[1])):
+    if len(v) >= len(starts) // 10:
+        print('  %-24s -> %-20s %6d %8.1f' % (a, b, len(v), us(v)))
+if len(starts) > 1:
+    print('step period (tables to tables): median %.1f µs over %d steps' % (us([b - a for a, b in zip(starts, starts[1:])]), len(starts) - 1))
+PY
