@@ -11,10 +11,10 @@ public final class PatternProgram {
     public let shape: ModelShape
     let project, tables, tiles, gradsSGD: CLKernel
     /// Work-group sizes of pattern_tables and pattern_grads_sgd on a CPU device (other devices pick). PoCL makes
-    /// each of these kernels one work-group when left to choose, so one core runs it while the other goes to
-    /// sleep and must be woken for the next launch; small groups keep both cores in it. Traced medians over
-    /// thousands of steps at B = 1024 on the 2-core VM: the gap from grads to the next tables launch
-    /// 9.7 → 4.1–4.6 µs, grads 22 → 20 µs, step period 253 → 242 µs and 264 → 252 µs in two pairs.
+    /// each of these kernels one work-group when left to choose, so one thread runs all of it; small groups
+    /// spread it over every thread. Traced medians over thousands of steps at B = 1024 on the 2-core VM
+    /// (`bench/trace_steps.sh`): the gap from grads to the next tables launch 9.7 → 4.1–4.6 µs, grads
+    /// 22 → 20 µs, step period 253 → 242 µs and 264 → 252 µs in two pairs. Why the gap shrinks is not known.
     let tablesGroup, gradsGroup: [Int]?
 
     public var neuronChunks: Int { (shape.m + 7) / 8 }
