@@ -158,19 +158,20 @@ public final class OpenCLBackend: Backend {
         while true {
             while going && next < steps.upperBound && inFlight.count < 2 {
                 let first = next, count = min(statsSlots, steps.upperBound - next)
-                var statsBuffer: CLBuffer<Float>?
+                var statsBuffer: CLBuffer<Float>?, failure: Error?
                 do {
                     for slot in 0..<count {
                         statsBuffer = try enqueueTrainStep(step: first + slot, statsSlot: slot)
                         next += 1
                     }
-                    inFlight.append((first, count, try statsBuffer!.readLater(count: 2 * count)))
                 } catch {
-                    if next > first, let statsBuffer {
-                        inFlight.append((first, next - first, try statsBuffer.readLater(count: 2 * (next - first))))
-                    }
+                    failure = error
+                }
+                // The group's read covers the steps that were enqueued, all of them or those before a failure.
+                if let statsBuffer { inFlight.append((first, next - first, try statsBuffer.readLater(count: 2 * (next - first)))) }
+                if let failure {
                     while !inFlight.isEmpty { try reportOldest() }
-                    throw error
+                    throw failure
                 }
             }
             guard !inFlight.isEmpty else { return }

@@ -69,7 +69,8 @@ public struct Bench {
     /// steps at a time.
     public func train(batch: Int, pipeline: Pipeline) throws -> BenchRow {
         let b = try backend(batch: batch, pipeline: pipeline)
-        var step = 0, n = Bench.stepsPerRun
+        let n = Bench.stepsPerRun
+        var step = 0
         let samples = try timeRepeated(unitsPerCall: n) {
             try b.trainSteps(step..<(step + n)) { _, stats in stats.loss.isFinite }
             step += n
