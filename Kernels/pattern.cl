@@ -77,6 +77,27 @@ __kernel void pattern_tables(__global const float* params, __global const float*
     }
 }
 
+// Per-lane reads of a table of at most 32 floats (Ãq, dc̃) held in registers. On x86 CPUs with AVX-512 (PoCL
+// compiles with clang for the host CPU, which defines __AVX512F__) one vpermi2ps reads eight lanes; elsewhere, or
+// with -DICL_PORTABLE (ICL_PORTABLE_KERNELS=1), the kernel reads the table lane by lane as scalars. The two
+// paths agree up to rounding: the vector path sums over the columns in a different order.
+#if defined(__AVX512F__) && !defined(ICL_PORTABLE) && RMAX <= 32
+#define ICL_PERMUTE 1
+// The table t[0 … RMAX−1] (RV float8s) as the two halves of a 32-entry vpermi2ps table (lanes past RMAX zero).
+inline void icl_table32(const float8* t, float16* lo, float16* hi) {
+    float8 x[4];
+    #pragma unroll
+    for (int k = 0; k < 4; ++k) x[k] = k < RV ? t[k] : (float8)(0.0f);
+    *lo = (float16)(x[0], x[1]);
+    *hi = (float16)(x[2], x[3]);
+}
+// t[idx[lane]] for each lane (idx in [0, 32)).
+inline float8 icl_lookup(const float16 lo, const float16 hi, const int8 idx) {
+    const float16 x = __builtin_ia32_vpermi2varps512(lo, (int16)(idx, idx), hi);
+    return x.lo;
+}
+#endif
+
 // dC̃[n] += Σ_t dg_t[n] c̃_t over the `pend` buffered prompts, two neurons at a time with the sums in
 // registers (a read-modify-write of dC̃ per prompt and neuron would be bound by stores). The terms are added
 // in prompt order, so the result is the same as accumulating prompt by prompt. Rows run to MPAD (even);
@@ -102,8 +123,8 @@ inline void pattern_flush_dC(__local float8* dC2, const float8* DG, const float8
 // to (the task's patterns a and b, and the label q) stay in registers; the other columns scatter, the a/b
 // ones into per-column spare slots, so no loop waits on store-to-load forwarding of one address. The
 // prompts' loops are interleaved: their chains are independent.
-inline __attribute__((always_inline)) void pattern_coefficient_sums(float8 (*out8)[RV + LV], float (*w)[ICL_COLS], int (*pat)[ICL_COLS],
-                                     int (*irr)[ICL_COLS], float (*kap)[ICL_COLS], float (*yv)[ICL_COLS],
+inline __attribute__((always_inline)) void pattern_coefficient_sums(float8 (*out8)[RV + LV], float (*w)[ICL_COLS8], int (*pat)[ICL_COLS8],
+                                     int (*irr)[ICL_COLS8], float (*kap)[ICL_COLS8], float (*yv)[ICL_COLS8],
                                      const int* pa, const int* pb, const int nRelevant) {
     float sa[ICL_NP], sb[ICL_NP], sq[ICL_NP];
     #pragma unroll
@@ -112,6 +133,33 @@ inline __attribute__((always_inline)) void pattern_coefficient_sums(float8 (*out
         for (int k = 0; k < RV; ++k) out8[u][k] = (float8)(0.0f);
         sa[u] = 0.0f; sb[u] = 0.0f; sq[u] = 0.0f;
     }
+#ifdef ICL_PERMUTE
+    // The three sums every column may add to, as vectors over the columns (w is zero past ICL_L); then only the
+    // scatter into the other coordinates is left to the scalar loop.
+    #pragma unroll
+    for (int u = 0; u < ICL_NP; ++u) {
+        float8 va = (float8)(0.0f), vb = (float8)(0.0f), vq = (float8)(0.0f);
+        #pragma unroll
+        for (int k = 0; k < LV; ++k) {
+            const float8 x = vload8(k, w[u]);
+            const int8 p = vload8(k, pat[u]);
+            va += select((float8)(0.0f), x, p == (int8)(pa[u]));
+            vb += select((float8)(0.0f), x, p == (int8)(pb[u]));
+            vq += x * vload8(k, yv[u]);
+        }
+        sa[u] = icl_hsum8(va); sb[u] = icl_hsum8(vb); sq[u] = icl_hsum8(vq);
+    }
+    for (int s = 0; s < ICL_L; ++s) {
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            float* out = (float*)out8[u];
+            const int p = pat[u][s];
+            const float x = w[u][s];
+            out[p == pa[u] || p == pb[u] ? RMAX + s : p] += x;
+            out[nRelevant + irr[u][s]] += x * kap[u][s];
+        }
+    }
+#else
     for (int s = 0; s < ICL_L; ++s) {
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u) {
@@ -125,6 +173,7 @@ inline __attribute__((always_inline)) void pattern_coefficient_sums(float8 (*out
             sq[u] += x * yv[u][s];
         }
     }
+#endif
     #pragma unroll
     for (int u = 0; u < ICL_NP; ++u) {
         float* out = (float*)out8[u];
@@ -191,8 +240,8 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         for (int n = 0; n < MPAD; ++n) for (int k = 0; k < RC; ++k) dC2[n * RV + k] = (float8)(0.0f);
     }
     float lossSum = 0.0f, errSum = 0.0f;
-    int pat[ICL_NP][ICL_COLS], irr[ICL_NP][ICL_COLS];
-    float kap[ICL_NP][ICL_COLS], yv[ICL_NP][ICL_COLS], at[ICL_NP][ICL_COLS], da[ICL_NP][ICL_COLS];
+    int pat[ICL_NP][ICL_COLS8], irr[ICL_NP][ICL_COLS8];
+    float kap[ICL_NP][ICL_COLS8], yv[ICL_NP][ICL_COLS8], at[ICL_NP][ICL_COLS8], da[ICL_NP][ICL_COLS8];
     float8 Aq8[ICL_NP][RV], dcd8[ICL_NP][RV];
     float8 cp8[ICL_NP][RV + LV], dvp8[ICL_NP][RV + LV];     // coefficient sums, then one spare slot per column
     float8 DG[PEND * MV], CPB[PEND * RV];    // dg and c̃ of the prompts not yet added into dC̃
@@ -217,6 +266,19 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         }
         // Scores, then the softmax on float8 vectors (the vector exp is far cheaper than ICL_L scalar calls).
         float8 sc8[ICL_NP][LV];
+#ifdef ICL_PERMUTE
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            float16 lo, hi;
+            icl_table32(Aq8[u], &lo, &hi);
+            const float aq = ((const float*)Aq8[u])[qi];
+            #pragma unroll
+            for (int k = 0; k < LV; ++k)
+                sc8[u][k] = icl_lookup(lo, hi, vload8(k, pat[u])) +
+                            vload8(k, kap[u]) * icl_lookup(lo, hi, vload8(k, irr[u]) + (int8)(nRelevant)) +
+                            vload8(k, yv[u]) * aq;
+        }
+#else
         for (int s = 0; s < ICL_L; ++s) {
             #pragma unroll
             for (int u = 0; u < ICL_NP; ++u) {
@@ -224,6 +286,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
                 ((float*)sc8[u])[s] = Aq[pat[u][s]] + kap[u][s] * Aq[nRelevant + irr[u][s]] + yv[u][s] * Aq[qi];
             }
         }
+#endif
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u) {
             float* sc = (float*)sc8[u];
@@ -238,8 +301,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             for (int k = 0; k < LV; ++k) { sc8[u][k] = exp(sc8[u][k] - top); tot8 += sc8[u][k]; }
             const float inv = 1.0f / icl_hsum8(tot8);
             #pragma unroll
-            for (int k = 0; k < LV; ++k) sc8[u][k] *= inv;
-            for (int s = 0; s < ICL_L; ++s) at[u][s] = sc[s];
+            for (int k = 0; k < LV; ++k) { sc8[u][k] *= inv; vstore8(sc8[u][k], k, at[u]); }   // zero past ICL_L
         }
         // c̃ = Σ_i attn_i c_i.
         pattern_coefficient_sums(cp8, at, pat, irr, kap, yv, pa, pb, nRelevant);
@@ -313,6 +375,27 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             for (int k = 0; k < RC; ++k) dcd8[u][k] = e8[u][k] + o8[u][k];
             mean[u] = 0.0f;
         }
+#ifdef ICL_PERMUTE
+        // da_i = c_i · dc̃ by table reads, its attention-weighted mean, then ds_i = attn_i (da_i − mean) into da
+        // (zero past ICL_L, where attn is zero).
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            float16 lo, hi;
+            icl_table32(dcd8[u], &lo, &hi);
+            const float dq = ((const float*)dcd8[u])[qi];
+            float8 d8[LV], m8 = (float8)(0.0f);
+            #pragma unroll
+            for (int k = 0; k < LV; ++k) {
+                d8[k] = icl_lookup(lo, hi, vload8(k, pat[u])) +
+                        vload8(k, kap[u]) * icl_lookup(lo, hi, vload8(k, irr[u]) + (int8)(nRelevant)) +
+                        vload8(k, yv[u]) * dq;
+                m8 += vload8(k, at[u]) * d8[k];
+            }
+            mean[u] = icl_hsum8(m8);
+            #pragma unroll
+            for (int k = 0; k < LV; ++k) vstore8(vload8(k, at[u]) * (d8[k] - mean[u]), k, da[u]);
+        }
+#else
         for (int s = 0; s < ICL_L; ++s) {
             #pragma unroll
             for (int u = 0; u < ICL_NP; ++u) {
@@ -326,6 +409,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             #pragma unroll
             for (int u = 0; u < ICL_NP; ++u) da[u][s] = at[u][s] * (da[u][s] - mean[u]);
         }
+#endif
         pattern_coefficient_sums(dvp8, da, pat, irr, kap, yv, pa, pb, nRelevant);
         // dÃ += dṽ c_qᵀ, i.e. rows pq and kq of dÃᵀ, prompt by prompt.
         #pragma unroll

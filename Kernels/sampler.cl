@@ -102,6 +102,9 @@ inline void icl_philox8(uint8 x0s, uint x1s, uint x2s, uint x3s, uint k0, uint k
 #define ICL_NP 2
 #endif
 #define ICL_NCH ((ICL_COLS + 7) / 8)
+// A prompt's per-column coefficient arrays are padded to whole chunks of eight (the lanes past the last column
+// hold the decode of the spare counters: finite values that no sum uses), so they can be read as float8s.
+#define ICL_COLS8 (8 * ICL_NCH)
 
 // Columns 8c … 8c+7 of one prompt from their Philox words (r0: category, r1: irrelevant pattern, r2: κ,
 // r3: other pattern and label bit), with vector ops: the same arithmetic as icl_column_pattern, lane-wise.
@@ -127,16 +130,7 @@ inline __attribute__((always_inline)) void icl_decode_chunk(const int c, const u
     label = select(label, (float8)(0.0f), isQuery);
     const int8 k = convert_int8((convert_ulong8(r1 >> 8) * (ulong8)(nIrrelevant)) >> 24);
     const float8 kappa = (float8)(K) * ((float8)(2.0f) * (convert_float8(r2 >> 8) * 0x1.0p-24f) - (float8)(1.0f));
-    if (j0 + 8 <= ICL_COLS) {
-        vstore8(pattern, 0, pat + j0); vstore8(k, 0, irr + j0); vstore8(kappa, 0, kap + j0); vstore8(label, 0, yv + j0);
-    } else {
-        int ps[8], ks[8];
-        float ks2[8], ls[8];
-        vstore8(pattern, 0, ps); vstore8(k, 0, ks); vstore8(kappa, 0, ks2); vstore8(label, 0, ls);
-        for (int lane = 0; j0 + lane < ICL_COLS; ++lane) {
-            pat[j0 + lane] = ps[lane]; irr[j0 + lane] = ks[lane]; kap[j0 + lane] = ks2[lane]; yv[j0 + lane] = ls[lane];
-        }
-    }
+    vstore8(pattern, 0, pat + j0); vstore8(k, 0, irr + j0); vstore8(kappa, 0, kap + j0); vstore8(label, 0, yv + j0);
 }
 
 // ICL_NP prompts (firstPrompt, firstPrompt + 1, …) as coefficients in the pattern basis (for the
@@ -144,8 +138,8 @@ inline __attribute__((always_inline)) void icl_decode_chunk(const int c, const u
 // irr[u][j], κ kap[u][j] and label yv[u][j] (0 for the query) — the same random words as
 // icl_sample_column, so each prompt is exactly the one the other samplers build. z[u] receives the query
 // label, pa[u] and pb[u] the task's two patterns.
-inline __attribute__((always_inline)) void icl_sample_coefficients(int (*pat)[ICL_COLS], int (*irr)[ICL_COLS], float (*kap)[ICL_COLS],
-                                    float (*yv)[ICL_COLS], int* pa, int* pb, float* z, const uint firstPrompt,
+inline __attribute__((always_inline)) void icl_sample_coefficients(int (*pat)[ICL_COLS8], int (*irr)[ICL_COLS8], float (*kap)[ICL_COLS8],
+                                    float (*yv)[ICL_COLS8], int* pa, int* pb, float* z, const uint firstPrompt,
                                     __global const int* tasks, const int nTasks, const int nRelevant,
                                     const int nIrrelevant, const float alpha, const float K, const uint seedLo,
                                     const uint seedHi, const uint step, const uint stream) {

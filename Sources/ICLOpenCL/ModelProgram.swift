@@ -1,3 +1,4 @@
+import Foundation
 import ICLCore
 
 /// The sizes a model program is specialised for (passed as -D defines).
@@ -22,12 +23,20 @@ public struct ModelShape: Hashable, Sendable {
     /// Builds the program of `files` specialised for this shape: the shared -D sizes plus `extra` defines.
     func build(_ context: CLContext, files: [String], extra: [String: Int] = [:]) throws -> CLProgram {
         let source = try files.map { try KernelSource.text($0) }.joined(separator: "\n")
-        let defines: [String: Int] = [
+        return try context.program(source: source, options: buildOptions(extra: extra))
+    }
+
+    /// The build options: every size as a -D define, and -DICL_PORTABLE=1 when the environment sets
+    /// ICL_PORTABLE_KERNELS=1, which turns off the kernels' target-specific code (the AVX-512 table reads of
+    /// pattern.cl) so the portable OpenCL C path can be run and checked on any device.
+    public func buildOptions(extra: [String: Int] = [:]) -> String {
+        var defines: [String: Int] = [
             "ICL_D": d, "ICL_DX": dX, "ICL_DY": dY, "ICL_COLS": columns, "ICL_L": attended, "ICL_M": m,
             "ICL_WG": ModelProgram.groupSize, "ICL_DV": (d + 7) / 8, "ICL_MV": (m + 7) / 8,
         ].merging(extra) { $1 }
+        if ProcessInfo.processInfo.environment["ICL_PORTABLE_KERNELS"] == "1" { defines["ICL_PORTABLE"] = 1 }
         let options = defines.keys.sorted().map { "-D\($0)=\(defines[$0]!)" } + ["-cl-std=CL1.2"]
-        return try context.program(source: source, options: options.joined(separator: " "))
+        return options.joined(separator: " ")
     }
 }
 

@@ -32,6 +32,29 @@ final class CrossCheckTests: XCTestCase {
     }
     func testGPUVariantMatchesReference() throws { try check(.gpu) }
 
+    /// The pattern kernel's portable OpenCL C path (ICL_PORTABLE_KERNELS=1 turns off its AVX-512 table reads,
+    /// which this machine's PoCL would otherwise use) passes the same whole-step checks and 20-step agreement.
+    func testPortablePatternKernelMatchesReference() throws {
+        setenv("ICL_PORTABLE_KERNELS", "1", 1)
+        defer { unsetenv("ICL_PORTABLE_KERNELS") }
+        let shape = ModelShape(dX: 30, dY: 10, length: 20, m: 64, attendQuery: false)
+        XCTAssertTrue(shape.buildOptions().contains("-DICL_PORTABLE=1"), "the option reaches the kernel build")
+        for c in CheckCase.standard {
+            let report = try CrossCheck.runFused(context: Self.context, check: c, pipeline: .pattern)
+            XCTAssertTrue(report.passed, "[portable] \(c.name):\n" + report.comparisons.filter { !$0.passed }.map(\.line).joined(separator: "\n"))
+        }
+        var config = Config()
+        config.batch = 64
+        config.xi = 0.3
+        let pairs = try CrossCheck.trainingAgreement(context: Self.context, variant: .cpu, config: config, steps: 20,
+                                                     pipeline: .pattern)
+        XCTAssertEqual(pairs.count, 20)
+        for (step, p) in pairs.enumerated() {
+            let rel = abs(Double(p.device) - Double(p.reference)) / abs(Double(p.reference))
+            XCTAssertLessThanOrEqual(rel, 1e-3, "[portable] step \(step): device \(p.device) vs reference \(p.reference)")
+        }
+    }
+
     /// The comparison itself must be able to fail: a perturbed tensor is caught, with its index.
     func testComparisonCatchesAnError() {
         let ref: [Double] = [1, 2, 3, 4]

@@ -8,7 +8,8 @@ public struct CheckCase: Sendable {
     public var batch: Int
 
     /// The paper's sizes and the awkward ones: 1 prompt, l = 1, odd d, m not a multiple of the
-    /// work-group size, the query attending to itself, a long context.
+    /// work-group size, the query attending to itself, a long context, a
+    /// prompt basis too large for the pattern kernel's 32-entry table reads.
     public static var standard: [CheckCase] {
         var out: [CheckCase] = []
         func add(_ name: String, batch: Int, _ edit: (inout Config) -> Void) {
@@ -26,6 +27,7 @@ public struct CheckCase: Sendable {
         add("attendQuery l=5 B=64", batch: 64) { $0.lTrain = 5; $0.attendQuery = true }
         add("l=150 m=130 B=40", batch: 40) { $0.lTrain = 150; $0.m = 130 }
         add("l=15 (16 columns, a multiple of 8) B=24", batch: 24) { $0.lTrain = 15 }
+        add("basis of 47 (M2=40 dX=48; pattern tables past 32 entries) B=24", batch: 24) { $0.M2 = 40; $0.dX = 48 }
         return out
     }
 }
