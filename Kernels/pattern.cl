@@ -28,51 +28,80 @@
 #define TAB_C (RMAX * RMAX)
 #define TAB_C2 (RMAX * RMAX + RMAX * MPAD)
 #define TAB_a (RMAX * RMAX + 2 * RMAX * MPAD)
-// work-items of pattern_tables: one per Ã entry, per C̃ entry, per padded neuron of a
-#define TABLE_ENTRIES (RMAX * RMAX + RMAX * MPAD + MPAD)
+// work-items of pattern_tables: one per row of Ãᵀ, one per padded neuron (its row of C̃ and its a)
+#define TABLE_ROWS (RMAX + MPAD)
 // partials per tile: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX]
 #define PART_SIZE (RMAX * RMAX + RMAX * MPAD)
-// proj: Q̃ᵀ | K̃ᵀ | Ṽᵀ, each [RMAX, D] (row b = W e_b)
+// proj: Q̃ᵀ | K̃ᵀ | Ṽᵀ, each [RMAX, D] (row b = W e_b), then the same transposed, Q̃ | K̃ | Ṽ, each [D, RMAX]
+// (row i = (W e_b)_i over b), so that the tables are vector sums over rows, with no horizontal sums.
 #define PROJ(w, b, i) proj[((w) * RMAX + (b)) * ICL_D + (i)]
+#define PROJT_OFFSET (3 * RMAX * ICL_D)
+#define PROJT8(w, i) ((__global float8*)(proj + PROJT_OFFSET + ((w) * ICL_D + (i)) * RMAX))
+// The basis buffer: E [R, DPAD], then Eᵀ [D, RMAX] (zero past R).
+#define ET8(E, j) ((__global const float8*)((E) + ICL_R * DPAD + (j) * RMAX))
 
-// x · y over n contiguous floats, eight at a time (vload8 needs no alignment), then the tail. One body for x
-// in global memory (icl_dot) and in private memory (icl_dot_private), so both round the same way: a
-// projection made by pattern_grads_sgd equals pattern_project's.
-#define ICL_DOT_BODY                                                                        \
-    float8 acc = (float8)(0.0f);                                                            \
-    int i = 0;                                                                              \
-    for (; i + 8 <= n; i += 8) acc += vload8(0, x + i) * vload8(0, y + i);                  \
-    float total = icl_hsum8(acc);                                                           \
-    for (; i < n; ++i) total += x[i] * y[i];                                                \
-    return total;
-inline float icl_dot(__global const float* x, __global const float* y, const int n) { ICL_DOT_BODY }
-inline float icl_dot_private(const float* x, __global const float* y, const int n) { ICL_DOT_BODY }
+// Row i of W's projections, (W e_b)_i for every b, from row i of W (D floats): Σ_j W[i][j] Eᵀ[j][·], vector
+// over b, in both layouts of proj. One body for the row in global memory (pattern_project) and in private
+// memory (pattern_grads_sgd), so both round the same way: a projection made by a training step equals
+// pattern_project's.
+#define ICL_PROJECT_ROW_BODY                                                                \
+    float8 acc[RV];                                                                         \
+    _Pragma("unroll") for (int c = 0; c < RV; ++c) acc[c] = (float8)(0.0f);                 \
+    for (int j = 0; j < ICL_D; ++j) {                                                       \
+        const float x = row[j];                                                             \
+        _Pragma("unroll") for (int c = 0; c < RV; ++c) acc[c] += x * ET8(E, j)[c];          \
+    }                                                                                       \
+    _Pragma("unroll") for (int c = 0; c < RV; ++c) PROJT8(w, i)[c] = acc[c];                \
+    const float* v = (const float*)acc;                                                     \
+    for (int b = 0; b < RMAX; ++b) PROJ(w, b, i) = v[b];
+inline void icl_project_row(__global const float* row, __global const float* E, __global float* proj, const int w,
+                            const int i) { ICL_PROJECT_ROW_BODY }
+inline void icl_project_row_private(const float* row, __global const float* E, __global float* proj, const int w,
+                                    const int i) { ICL_PROJECT_ROW_BODY }
 
-// Work-item per (w, b, i): PROJ(w, b, i) = (W e_b)_i for W = W_Q, W_K, W_V. E: [R, DPAD].
+// Work-item per row (w, i) of W = W_Q, W_K, W_V: its projections (W e_b)_i for every b. E: the basis buffer.
 __kernel void pattern_project(__global const float* params, __global const float* E, __global float* proj, const int R) {
     const int gid = get_global_id(0);
-    if (gid >= 3 * R * ICL_D) return;
-    const int w = gid / (R * ICL_D), b = (gid / ICL_D) % R, i = gid % ICL_D;
-    __global const float* W = params + w * ICL_DD;
-    PROJ(w, b, i) = icl_dot(W + i * ICL_D, E + b * DPAD, ICL_D);
+    if (gid >= 3 * ICL_D) return;
+    const int w = gid / ICL_D, i = gid % ICL_D;
+    icl_project_row(params + w * ICL_DD + i * ICL_D, E, proj, w, i);
 }
 
-// Work-item per Ã entry (Ãᵀ[b][a] = K̃_a · Q̃_b), then per C̃ entry (C̃[n][b] = Σ_i W_O[n,i] Ṽ_b[i], written
-// in both layouts, C̃ᵀ and C̃), then per padded neuron (a). Unused entries zero.
+// Work-item per row b of Ãᵀ (Ãᵀ[b][a] = K̃_a · Q̃_b = Σ_i Q̃_b[i] K̃[i][a], vector over a), then per padded
+// neuron n: row n of C̃ (C̃[n][b] = Σ_i W_O[n,i] Ṽ[i][b], vector over b), written in both layouts (C̃ and C̃ᵀ),
+// and a[n]. The projections are zero past R, so every unused entry is zero.
 __kernel void pattern_tables(__global const float* params, __global const float* a, __global const float* proj,
                              __global float* tables, const int R) {
     const int gid = get_global_id(0);
-    __global const float* WO = WO_OF(params);
-    if (gid < RMAX * RMAX) {
-        const int b = gid / RMAX, a = gid % RMAX;
-        tables[TAB_A + gid] = a < R && b < R ? icl_dot(&PROJ(1, a, 0), &PROJ(0, b, 0), ICL_D) : 0.0f;
-    } else if (gid < RMAX * RMAX + RMAX * MPAD) {
-        const int e = gid - RMAX * RMAX, b = e / MPAD, n = e % MPAD;
-        const float c = b < R && n < ICL_M ? icl_dot(WO + n * ICL_D, &PROJ(2, b, 0), ICL_D) : 0.0f;
-        tables[TAB_C + b * MPAD + n] = c;
-        tables[TAB_C2 + n * RMAX + b] = c;
-    } else if (gid < TABLE_ENTRIES) {
-        const int n = gid - RMAX * RMAX - RMAX * MPAD;
+    float8 acc[RV];
+    #pragma unroll
+    for (int c = 0; c < RV; ++c) acc[c] = (float8)(0.0f);
+    if (gid < RMAX) {
+        const int b = gid;
+        if (b < R)
+            for (int i = 0; i < ICL_D; ++i) {
+                const float x = PROJ(0, b, i);
+                #pragma unroll
+                for (int c = 0; c < RV; ++c) acc[c] += x * PROJT8(1, i)[c];
+            }
+        __global float8* row = (__global float8*)(tables + TAB_A) + b * RV;
+        #pragma unroll
+        for (int c = 0; c < RV; ++c) row[c] = acc[c];
+    } else if (gid < RMAX + MPAD) {
+        const int n = gid - RMAX;
+        if (n < ICL_M) {
+            __global const float* WO = WO_OF(params) + n * ICL_D;
+            for (int i = 0; i < ICL_D; ++i) {
+                const float x = WO[i];
+                #pragma unroll
+                for (int c = 0; c < RV; ++c) acc[c] += x * PROJT8(2, i)[c];
+            }
+        }
+        __global float8* row = (__global float8*)(tables + TAB_C2) + n * RV;
+        #pragma unroll
+        for (int c = 0; c < RV; ++c) row[c] = acc[c];
+        const float* v = (const float*)acc;
+        for (int b = 0; b < RMAX; ++b) tables[TAB_C + b * MPAD + n] = v[b];
         tables[TAB_a + n] = n < ICL_M ? a[n] : 0.0f;
     }
 }
@@ -515,8 +544,6 @@ __kernel void pattern_grads_sgd(__global const float* oldParams, __global float*
         newParams[k] = updated[j];
     }
     if (row < 3 * ICL_D) {
-        const int w = row / ICL_D, i = row % ICL_D;
-        for (int b = 0; b < ICL_R; ++b)
-            projNext[(w * RMAX + b) * ICL_D + i] = icl_dot_private(updated, E + b * DPAD, ICL_D);
+        icl_project_row_private(updated, E, projNext, row / ICL_D, row % ICL_D);
     }
 }

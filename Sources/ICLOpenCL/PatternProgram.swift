@@ -47,21 +47,21 @@ public final class PatternProgram {
         tiles = try program.kernel("pattern_tile")
         gradsSGD = try program.kernel("pattern_grads_sgd")
         let cpu = context.device.kind == .cpu
-        tablesGroup = cpu ? [64] : nil
+        tablesGroup = cpu ? [8] : nil
         gradsGroup = cpu ? [8] : nil
     }
 
     public func tileCount(_ batch: Int) -> Int { (batch + tile - 1) / tile }
-    /// Work-items of pattern_tables (the kernel's TABLE_ENTRIES): one per Ã entry, per C̃ entry, per padded
-    /// neuron of a.
-    var tableEntries: Int { paddedBasis * paddedBasis + paddedBasis * paddedNeurons + paddedNeurons }
+    /// Work-items of pattern_tables (the kernel's TABLE_ROWS): one per row of Ãᵀ, one per padded neuron (its
+    /// row of C̃ and its a). A multiple of 8.
+    var tableRows: Int { paddedBasis + paddedNeurons }
 
     /// Q̃, K̃, Ṽ: the weights applied to the prompt basis, into the workspace's current projection.
     @discardableResult
     public func launchProject(params: CLMemory, basis: SpecBuffers, ws: PatternWorkspace, timed: Bool = false) throws -> CLEvent? {
         let R = Int32(basis.basisSize)
         try project.set(args: [params, basis.basisPadded, ws.proj, R])
-        return try project.launch(global: [3 * Int(R) * shape.d], local: nil, timed: timed)
+        return try project.launch(global: [3 * shape.d], local: nil, timed: timed)
     }
 
     /// The tables Ã, C̃ᵀ, a for the current weights and a spec's basis; first Q̃, K̃, Ṽ unless the workspace's
@@ -72,7 +72,7 @@ public final class PatternProgram {
         let R = Int32(basis.basisSize)
         if !ws.projectionIsCurrent { try launchProject(params: params, basis: basis, ws: ws) }
         try tables.set(args: [params, a, ws.proj, ws.tables, R])
-        return try tables.launch(global: [tableEntries], local: tablesGroup, timed: timed)
+        return try tables.launch(global: [tableRows], local: tablesGroup, timed: timed)
     }
 
     /// Samples, runs forward (and, for training, backward) over `batch` prompts, one work-item per tile; the last
@@ -128,8 +128,8 @@ public final class PatternWorkspace {
     public init(context: CLContext, program p: PatternProgram, capacity: Int) throws {
         self.capacity = capacity
         let R = p.paddedBasis, tiles = p.tileCount(capacity)
-        proj = try context.buffer(Float.self, count: 3 * R * p.shape.d, label: "projected basis")
-        projNext = try context.buffer(Float.self, count: 3 * R * p.shape.d, label: "projected basis (next step)")
+        proj = try context.buffer(Float.self, count: 6 * R * p.shape.d, label: "projected basis")
+        projNext = try context.buffer(Float.self, count: 6 * R * p.shape.d, label: "projected basis (next step)")
         tables = try context.buffer(Float.self, count: p.tableCount, label: "pattern tables")
         partials = try context.buffer(Float.self, count: tiles * p.partialCount, label: "per-tile pattern gradients [\(tiles) tiles]")
         partStats = try context.buffer(Float.self, count: 2 * tiles, label: "per-tile statistics")

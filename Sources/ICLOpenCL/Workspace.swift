@@ -45,7 +45,8 @@ public final class SpecBuffers {
     /// The same tables as float8 rows for the fused sampler: patterns zero-padded to 8·⌈d/8⌉ floats,
     /// and q placed at lanes d_X..d−1.
     public let relevantPadded, irrelevantPadded, qPadded: CLBuffer<Float>
-    /// The prompt basis E = [relevant rows; irrelevant rows; [0; q]] as [R, 8·⌈d/8⌉] (pattern-space kernels).
+    /// The prompt basis E = [relevant rows; irrelevant rows; [0; q]] as [R, 8·⌈d/8⌉], then Eᵀ as
+    /// [d, 8·⌈R/8⌉] with zero columns past R (pattern-space kernels).
     public let basisPadded: CLBuffer<Float>
     public var basisSize: Int { spec.nRelevant + spec.nIrrelevant + 1 }
 
@@ -70,7 +71,11 @@ public final class SpecBuffers {
         var qp = [Float](repeating: 0, count: width)
         for t in 0..<spec.dY { qp[spec.dX + t] = spec.q[t] }
         qPadded = try context.buffer(qp, label: "q (padded)")
-        basisPadded = try context.buffer(padded(spec.relevant) + padded(spec.irrelevant) + qp, label: "prompt basis (padded)")
+        let basis = padded(spec.relevant) + padded(spec.irrelevant) + qp
+        let rows = basis.count / width, rowsPadded = 8 * ((rows + 7) / 8)
+        var transposed = [Float](repeating: 0, count: spec.d * rowsPadded)
+        for b in 0..<rows { for i in 0..<spec.d { transposed[i * rowsPadded + b] = basis[b * width + i] } }
+        basisPadded = try context.buffer(basis + transposed, label: "prompt basis and its transpose (padded)")
         relevant = try context.buffer(spec.relevant, label: "relevant patterns")
         irrelevant = try context.buffer(spec.irrelevant, label: "irrelevant patterns")
         q = try context.buffer(spec.q, label: "q")
