@@ -500,14 +500,16 @@ __kernel void pattern_grads_sgd(__global const float* oldParams, __global float*
         #pragma unroll
         for (int c = 0; c < RV; ++c) back8[c] = (float8)(0.0f);
         if (w == 0) {
+            __global const float* Ki = (__global const float*)PROJT8(1, i);    // K̃_a[i] over a, contiguous
             for (int a = 0; a < ICL_R; ++a) {
-                const float x = PROJ(1, a, i);
+                const float x = Ki[a];
                 #pragma unroll
                 for (int c = 0; c < RC; ++c) back8[c] += x * dA[a * RV + c];
             }
         } else if (w == 1) {
+            __global const float* Qi = (__global const float*)PROJT8(0, i);    // Q̃_b[i] over b, contiguous
             for (int b = 0; b < ICL_R; ++b) {
-                const float x = PROJ(0, b, i);
+                const float x = Qi[b];
                 #pragma unroll
                 for (int c = 0; c < RC; ++c) back8[c] += x * dAt[b * RV + c];
             }
@@ -535,14 +537,26 @@ __kernel void pattern_grads_sgd(__global const float* oldParams, __global float*
         }
     }
     const float keep = row < 3 * ICL_D ? 1.0f : mask[row - 3 * ICL_D];
-    const float* g = (const float*)acc;
     float updated[DPAD];
+#if ICL_D % 8 == 0
+    // Whole float8s: every row starts on one, and none reaches into the next row.
+    #pragma unroll
+    for (int c = 0; c < ICL_DV; ++c) {
+        const int k = row * ICL_D + 8 * c;
+        const float8 u = keep * (vload8(0, oldParams + k) - lr * acc[c]);
+        vstore8(acc[c], 0, grads + k);
+        vstore8(u, 0, newParams + k);
+        vstore8(u, 0, updated + 8 * c);
+    }
+#else
+    const float* g = (const float*)acc;
     for (int j = 0; j < ICL_D; ++j) {
         const int k = row * ICL_D + j;
         grads[k] = g[j];
         updated[j] = keep * (oldParams[k] - lr * g[j]);
         newParams[k] = updated[j];
     }
+#endif
     if (row < 3 * ICL_D) {
         icl_project_row_private(updated, E, projNext, row / ICL_D, row % ICL_D);
     }
