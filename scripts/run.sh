@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$PWD/.build/pocl-cache}"
 swift build -c release --product icl 2>&1 | tail -n 1
-out="runs/train-$(date +%Y%m%d-%H%M%S)"
+out="runs/train-$(date +%Y%m%d-%H%M%S)-$$"   # the process id keeps two runs started in the same second apart
 exec .build/release/icl train --out "$out" "$@"
