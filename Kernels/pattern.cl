@@ -60,7 +60,7 @@ inline void icl_project_row_private(const float* row, __global const float* E, _
                                     const int i) { ICL_PROJECT_ROW_BODY }
 
 // Work-item per row (w, i) of W = W_Q, W_K, W_V: its projections (W e_b)_i for every b. E: the basis buffer.
-__kernel void pattern_project(__global const float* params, __global const float* E, __global float* proj, const int R) {
+__kernel void pattern_project(__global const float* params, __global const float* E, __global float* proj) {
     const int gid = get_global_id(0);
     if (gid >= 3 * ICL_D) return;
     const int w = gid / ICL_D, i = gid % ICL_D;

@@ -59,8 +59,8 @@ public final class PatternProgram {
     /// Q̃, K̃, Ṽ: the weights applied to the prompt basis, into the workspace's current projection.
     @discardableResult
     public func launchProject(params: CLMemory, basis: SpecBuffers, ws: PatternWorkspace, timed: Bool = false) throws -> CLEvent? {
-        let R = Int32(basis.basisSize)
-        try project.set(args: [params, basis.basisPadded, ws.proj, R])
+        precondition(basis.basisSize == basisSize, "pattern program compiled for another basis size")
+        try project.set(args: [params, basis.basisPadded, ws.proj])
         return try project.launch(global: [3 * shape.d], local: nil, timed: timed)
     }
 

@@ -1,5 +1,10 @@
 import ICLKit
 
+/// `icl COMMAND --help`: the command's options, printed to stdout with exit status 0.
+struct HelpRequested: Error {
+    let text: String
+}
+
 /// Command-line options of one subcommand: `--name value`, `--name=value`, repeatable `--set k=v`, flags.
 struct Arguments {
     var values: [String: [String]] = [:]
@@ -7,7 +12,14 @@ struct Arguments {
     var positional: [String] = []
 
     /// Parses `args` given which options take a value and which are flags; anything else is a usage error.
+    /// `--help` or `-h` anywhere asks for the command's options instead (HelpRequested), so nothing runs.
     init(_ args: [String], command: String, options: Set<String>, flags known: Set<String>) throws {
+        if args.contains("--help") || args.contains("-h") {
+            let valued = options.sorted().map { "--\($0) VALUE" }
+            let flags = known.sorted().map { "--\($0)" }
+            throw HelpRequested(text: "usage: icl \(command) [options]\noptions: " + (valued + flags).joined(separator: " ")
+                                + "\nrun `icl help` for the commands and the common options; README.md describes each.")
+        }
         var i = 0
         while i < args.count {
             let arg = args[i]

@@ -5,7 +5,7 @@ import ICLKit
 /// Options every model command shares: --config, --set, --seed, --device, --variant, --json.
 enum CommonOptions {
     static let valued: Set<String> = ["config", "set", "seed", "device", "variant", "pipeline", "model"]
-    static let flags: Set<String> = ["json", "help"]
+    static let flags: Set<String> = ["json"]
 
     /// The config from defaults, --config FILE, then each --set and --seed, validated.
     static func config(_ args: Arguments) throws -> Config {

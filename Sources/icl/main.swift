@@ -48,6 +48,9 @@ setvbuf(stdout, nil, _IOLBF, 0)
 do {
     try run(Array(CommandLine.arguments.dropFirst()))
     exit(0)
+} catch let e as HelpRequested {
+    print(e.text)
+    exit(0)
 } catch let e as UsageError {
     FileHandle.standardError.write(Data("icl: \(e.message)\n".utf8))
     exit(2)

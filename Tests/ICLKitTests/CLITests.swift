@@ -127,6 +127,19 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// `--help` on a command prints its options and runs nothing: `icl train --help` must not train.
+    func testHelpOnACommandPrintsItsOptionsAndRunsNothing() throws {
+        let dir = CLI.tempDir()
+        for command in ["train", "eval", "check", "bench", "prune", "probe", "reproduce", "devices"] {
+            let r = try CLI.run([command, "--help", "--out", dir + "/run"])
+            XCTAssertEqual(r.status, 0, "\(command): \(r.stderr)")
+            XCTAssertTrue(r.stdout.hasPrefix("usage: icl \(command) [options]"), "\(command): \(r.stdout)")
+            XCTAssertTrue(r.stderr.isEmpty, "\(command): \(r.stderr)")
+        }
+        XCTAssertTrue(try CLI.run(["train", "-h"]).stdout.contains("--steps VALUE"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/run"), "nothing was trained or written")
+    }
+
     func testUnknownCommand() throws {
         assertCleanFailure(try CLI.run(["fly"]), status: 2, contains: ["fly", "icl help"])
     }
