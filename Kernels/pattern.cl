@@ -125,6 +125,13 @@ inline float8 icl_lookup(const float16 lo, const float16 hi, const int8 idx) {
     const float16 x = __builtin_ia32_vpermi2varps512(lo, (int16)(idx, idx), hi);
     return x.lo;
 }
+// c_i · t for the eight columns i of chunk k, with t in (lo, hi) and t[q] = tq: t[pattern] + κ t[M1 + irrelevant]
+// + y t[q]. Both the scores (t = Ãq) and da (t = dc̃) read a prompt's columns this way.
+inline float8 pattern_column_dots(const float16 lo, const float16 hi, const float tq, const int k, const int* pat,
+                                  const int* irr, const float* kap, const float* yv, const int nRelevant) {
+    return icl_lookup(lo, hi, vload8(k, pat)) + vload8(k, kap) * icl_lookup(lo, hi, vload8(k, irr) + (int8)(nRelevant)) +
+           vload8(k, yv) * tq;
+}
 #endif
 
 // dC̃[n] += Σ_t dg_t[n] c̃_t over the `pend` buffered prompts, two neurons at a time with the sums in
@@ -178,31 +185,22 @@ inline __attribute__((always_inline)) void pattern_coefficient_sums(float8 (*out
         }
         sa[u] = icl_hsum8(va); sb[u] = icl_hsum8(vb); sq[u] = icl_hsum8(vq);
     }
+#endif
     for (int s = 0; s < ICL_L; ++s) {
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u) {
             float* out = (float*)out8[u];
             const int p = pat[u][s];
             const float x = w[u][s];
-            out[p == pa[u] || p == pb[u] ? RMAX + s : p] += x;
-            out[nRelevant + irr[u][s]] += x * kap[u][s];
-        }
-    }
-#else
-    for (int s = 0; s < ICL_L; ++s) {
-        #pragma unroll
-        for (int u = 0; u < ICL_NP; ++u) {
-            float* out = (float*)out8[u];
-            const int p = pat[u][s];
-            const float x = w[u][s];
+#ifndef ICL_PERMUTE
             sa[u] += p == pa[u] ? x : 0.0f;
             sb[u] += p == pb[u] ? x : 0.0f;
+            sq[u] += x * yv[u][s];
+#endif
             out[p == pa[u] || p == pb[u] ? RMAX + s : p] += x;
             out[nRelevant + irr[u][s]] += x * kap[u][s];
-            sq[u] += x * yv[u][s];
         }
     }
-#endif
     #pragma unroll
     for (int u = 0; u < ICL_NP; ++u) {
         float* out = (float*)out8[u];
@@ -302,10 +300,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             icl_table32(Aq8[u], &lo, &hi);
             const float aq = ((const float*)Aq8[u])[qi];
             #pragma unroll
-            for (int k = 0; k < LV; ++k)
-                sc8[u][k] = icl_lookup(lo, hi, vload8(k, pat[u])) +
-                            vload8(k, kap[u]) * icl_lookup(lo, hi, vload8(k, irr[u]) + (int8)(nRelevant)) +
-                            vload8(k, yv[u]) * aq;
+            for (int k = 0; k < LV; ++k) sc8[u][k] = pattern_column_dots(lo, hi, aq, k, pat[u], irr[u], kap[u], yv[u], nRelevant);
         }
 #else
         for (int s = 0; s < ICL_L; ++s) {
@@ -415,9 +410,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             float8 d8[LV], m8 = (float8)(0.0f);
             #pragma unroll
             for (int k = 0; k < LV; ++k) {
-                d8[k] = icl_lookup(lo, hi, vload8(k, pat[u])) +
-                        vload8(k, kap[u]) * icl_lookup(lo, hi, vload8(k, irr[u]) + (int8)(nRelevant)) +
-                        vload8(k, yv[u]) * dq;
+                d8[k] = pattern_column_dots(lo, hi, dq, k, pat[u], irr[u], kap[u], yv[u], nRelevant);
                 m8 += vload8(k, at[u]) * d8[k];
             }
             mean[u] = icl_hsum8(m8);
