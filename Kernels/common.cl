@@ -1,32 +1,25 @@
-// Shared definitions for every ICL kernel. Sizes arrive as -D defines (CLBlast-style specialisation):
-//   ICL_D     column (token) dimension d = d_X + d_Y
-//   ICL_DX    input dimension d_X;  ICL_DY  label dimension d_Y
-//   ICL_COLS  columns per prompt, l + 1 (query last)
-//   ICL_L     attended columns: l, or l + 1 with attendQuery
-//   ICL_M     neurons m (rows of W_O)
-//   ICL_WG    work-group size of the GPU-variant kernels (a power of two)
-// Parameters live in one buffer: W_Q [d,d] | W_K [d,d] | W_V [d,d] | W_O [m,d]; gradients use the same layout.
-#define ICL_DD (ICL_D * ICL_D)
-#define ICL_NPARAMS (3 * ICL_DD + ICL_M * ICL_D)
-#define WQ_OF(p) ((p))
-#define WK_OF(p) ((p) + ICL_DD)
-#define WV_OF(p) ((p) + 2 * ICL_DD)
-#define WO_OF(p) ((p) + 3 * ICL_DD)
+// Size-free helpers that every program starts with (ProgramBuild puts this file first). Nothing here reads a
+// -D define: model sizes live in onelayer.cl and gpt2_common.cl.
 
-// The sum of a float8's lanes.
+// The sum of a vector's lanes.
+inline float icl_hsum4(const float4 x) {
+    const float2 s2 = x.lo + x.hi;
+    return s2.x + s2.y;
+}
 inline float icl_hsum8(const float8 x) {
     const float4 s4 = x.lo + x.hi;
     const float2 s2 = s4.lo + s4.hi;
     return s2.x + s2.y;
 }
+inline float icl_hsum16(const float16 x) { return icl_hsum8(x.lo + x.hi); }
 
-// Tree reduction (sum) over a work-group's local array of ICL_WG floats; every item gets the total.
-// Must be called from uniform control flow.
-inline float icl_group_sum(__local float* red, float value) {
-    const int t = get_local_id(0);
+// Tree reduction (sum) over a work-group's local array of get_local_size(0) floats (a power of two); every item
+// gets the total, summed in a fixed order. Must be called from uniform control flow.
+inline float icl_group_sum(__local float* red, const float value) {
+    const int t = get_local_id(0), n = get_local_size(0);
     red[t] = value;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = ICL_WG / 2; span > 0; span >>= 1) {
+    for (int span = n / 2; span > 0; span >>= 1) {
         if (t < span) red[t] += red[t + span];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
@@ -35,11 +28,12 @@ inline float icl_group_sum(__local float* red, float value) {
     return total;
 }
 
-inline float icl_group_max(__local float* red, float value) {
-    const int t = get_local_id(0);
+// The same with max.
+inline float icl_group_max(__local float* red, const float value) {
+    const int t = get_local_id(0), n = get_local_size(0);
     red[t] = value;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = ICL_WG / 2; span > 0; span >>= 1) {
+    for (int span = n / 2; span > 0; span >>= 1) {
         if (t < span) red[t] = fmax(red[t], red[t + span]);
         barrier(CLK_LOCAL_MEM_FENCE);
     }

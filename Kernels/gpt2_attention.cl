@@ -14,13 +14,13 @@
 #define AVEC float8
 #define ALOAD(i, p) vload8((i), (p))
 #define ASTORE(v, i, p) vstore8((v), (i), (p))
-#define ASUM(x) gpt2_hsum8(x)
+#define ASUM(x) icl_hsum8(x)
 #elif GPT2_HD % 4 == 0
 #define GPT2_AV 4
 #define AVEC float4
 #define ALOAD(i, p) vload4((i), (p))
 #define ASTORE(v, i, p) vstore4((v), (i), (p))
-#define ASUM(x) gpt2_hsum4(x)
+#define ASUM(x) icl_hsum4(x)
 #else
 #define GPT2_AV 1
 #define AVEC float

@@ -60,38 +60,15 @@ inline float2 gpt2_row_stats(__global const float* x) {
     return (float2)(mu, 1.0f / sqrt(var + GPT2_LN_EPS));
 }
 
-// Tree sum over a work-group of GPT2_WG items (local array of GPT2_WG floats); every item gets the total.
-// Call from uniform control flow.
-inline float gpt2_group_sum(__local float* red, const float value) {
-    const int t = get_local_id(0);
-    red[t] = value;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = GPT2_WG / 2; span > 0; span >>= 1) {
-        if (t < span) red[t] += red[t + span];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float total = red[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return total;
-}
-
 // gpt2_row_stats for a work-group of GPT2_WG items sharing one row: (mean, 1/sqrt(var + eps)) to every item.
 // Call from uniform control flow.
 inline float2 gpt2_group_row_stats(__local float* red, __global const float* x) {
     const int t = get_local_id(0);
     float part = 0.0f;
     for (int j = t; j < GPT2_W; j += GPT2_WG) part += x[j];
-    const float mu = gpt2_group_sum(red, part) / (float)GPT2_W;
+    const float mu = icl_group_sum(red, part) / (float)GPT2_W;
     part = 0.0f;
     for (int j = t; j < GPT2_W; j += GPT2_WG) { const float c = x[j] - mu; part += c * c; }
-    const float var = gpt2_group_sum(red, part) / (float)GPT2_W;
+    const float var = icl_group_sum(red, part) / (float)GPT2_W;
     return (float2)(mu, 1.0f / sqrt(var + GPT2_LN_EPS));
 }
-
-// The sum of a vector's lanes.
-inline float gpt2_hsum4(const float4 x) {
-    const float2 s2 = x.lo + x.hi;
-    return s2.x + s2.y;
-}
-inline float gpt2_hsum8(const float8 x) { return gpt2_hsum4(x.lo + x.hi); }
-inline float gpt2_hsum16(const float16 x) { return gpt2_hsum8(x.lo + x.hi); }

@@ -86,7 +86,7 @@ void gpt2_head_wg(GPT2_HEAD_ARGS) {
         y[j] = yj;
         part += yj * params[outW + j];
     }
-    const float f = gpt2_group_sum(red, part) + params[outB];
+    const float f = icl_group_sum(red, part) + params[outB];
     const float z = labels[b], margin = z * f;
     const float g = margin < 1.0f ? -z / (float)B : 0.0f;
     if (t == 0) {
@@ -101,8 +101,8 @@ void gpt2_head_wg(GPT2_HEAD_ARGS) {
         pg += gg;
         pgx += gg * ((x[j] - mu) * rs);
     }
-    const float gMean = gpt2_group_sum(red, pg) / (float)GPT2_W;
-    const float gxMean = gpt2_group_sum(red, pgx) / (float)GPT2_W;
+    const float gMean = icl_group_sum(red, pg) / (float)GPT2_W;
+    const float gxMean = icl_group_sum(red, pgx) / (float)GPT2_W;
     if (!withGrad) return;
     __global float* dh = dH + (size_t)b * T * GPT2_W;
     for (int i = t; i < (T - 1) * GPT2_W; i += GPT2_WG) dh[i] = 0.0f;

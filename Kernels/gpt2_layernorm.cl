@@ -87,8 +87,8 @@ void gpt2_ln_bwd_wg(__global const float* X, __global const float* params, const
         pg += g;
         pgx += g * ((x[j] - mu) * rs);
     }
-    const float gMean = gpt2_group_sum(red, pg) / (float)GPT2_W;
-    const float gxMean = gpt2_group_sum(red, pgx) / (float)GPT2_W;
+    const float gMean = icl_group_sum(red, pg) / (float)GPT2_W;
+    const float gxMean = icl_group_sum(red, pgx) / (float)GPT2_W;
     __global float* dx = dX + (size_t)r * GPT2_W;
     __global const float* dres = dRes + (size_t)r * GPT2_W;
     for (int j = t; j < GPT2_W; j += GPT2_WG) {
@@ -110,7 +110,7 @@ void gpt2_ln_grads_wg(__global const float* X, __global const float* mean, __glo
         dg += dy * ((X[(size_t)r * GPT2_W + j] - mean[r]) * rstd[r]);
         db += dy;
     }
-    dg = gpt2_group_sum(red, dg);
-    db = gpt2_group_sum(red, db);
+    dg = icl_group_sum(red, dg);
+    db = icl_group_sum(red, db);
     if (t == 0) { grads[gOff + j] = dg; grads[bOff + j] = db; }
 }

@@ -96,15 +96,15 @@ inline void gpt2_mm_store4(const int p, const int q, float4 v, const int Q, cons
 #if MM_KV == 4
 #define MM_KVEC float4
 #define MM_KLOAD vload4
-#define MM_KSUM gpt2_hsum4
+#define MM_KSUM icl_hsum4
 #elif MM_KV == 8
 #define MM_KVEC float8
 #define MM_KLOAD vload8
-#define MM_KSUM gpt2_hsum8
+#define MM_KSUM icl_hsum8
 #elif MM_KV == 16
 #define MM_KVEC float16
 #define MM_KLOAD vload16
-#define MM_KSUM gpt2_hsum16
+#define MM_KSUM icl_hsum16
 #else
 #error "GPT2_MM_KV must be 4, 8 or 16"
 #endif

@@ -1,10 +1,10 @@
 import Foundation
 import ICLCore
 import ICLKit
-import ICLOpenCL
 
-/// `icl check [--device opencl…] [--variant auto|cpu|gpu|both] [--dump FILE] [--json]`: every kernel against
-/// the CPU reference at the paper's and awkward sizes, plus a 20-step training agreement run.
+/// `icl check [--model onelayer|gpt2] [--device opencl…] [--variant auto|cpu|gpu|both] [--dump FILE] [--json]`: every
+/// kernel against the CPU reference at the paper's and awkward sizes, every pipeline over whole steps on each device
+/// path, and 20 training steps of each pipeline against the reference.
 enum CheckCommand {
     static func run(_ argv: [String]) throws {
         let args = try Arguments(argv, command: "check", options: ["device", "variant", "dump", "seed", "model"],
@@ -13,120 +13,66 @@ enum CheckCommand {
         guard ["onelayer", "gpt2"].contains(model) else {
             throw UsageError("unknown model '\(model)'; use onelayer or gpt2.")
         }
-        var deviceText = args.value("device") ?? ProcessInfo.processInfo.environment["ICL_DEVICE"] ?? "opencl"
-        if deviceText == "cpu-reference" {
-            throw UsageError("`icl check` compares an OpenCL device with the CPU reference; pick an OpenCL device (--device opencl).")
+        var choice = try CommonOptions.device(args)
+        if choice == .cpuReference {
+            if args.value("device") != nil {
+                throw UsageError("`icl check` compares an OpenCL device with the CPU reference; pick an OpenCL device (--device opencl).")
+            }
+            choice = .opencl(.best)
         }
-        if !deviceText.hasPrefix("opencl") { deviceText = "opencl" }
-        let factory = BackendFactory(choice: try DeviceChoice.parse(deviceText))
-        guard let context = try factory.openContext() else { return }
+        guard let device = try BackendFactory(choice: choice).openContext() else { return }
         let variantText = args.value("variant") ?? "both"
-        let variants: [KernelVariant]
+        let variants: CheckVariants
         switch variantText {
-        case "both": variants = [.cpu, .gpu]
-        case "auto": variants = [KernelVariant.forDevice(context.device)]
+        case "both": variants = .both
+        case "auto": variants = .auto
         default:
             guard let v = KernelVariant(rawValue: variantText) else {
                 throw UsageError("unknown kernel variant '\(variantText)'; use both, auto, cpu or gpu.")
             }
-            variants = [v]
+            variants = .only(v)
         }
         let json = args.has("json")
-        if model == "gpt2" {
-            try checkGPT2(context: context, variants: variants, json: json)
-            return
-        }
         if let path = args.value("dump") {
-            try CheckDump.write(path: path, context: context, variant: variants[0])
+            guard model == "onelayer" else { throw UsageError("--dump writes a one-layer batch; drop --model gpt2.") }
+            let variant: KernelVariant
+            if case .only(let v) = variants { variant = v } else { variant = .cpu }
+            try CheckRun.dump(device: device, path: path, variant: variant)
             if !json { print("wrote one batch, its outputs and gradients to \(path)") }
         }
-        if !json { print("device: \(context.device.summary)") }
-        var failures = 0
-        for variant in variants {
-            for c in CheckCase.standard {
-                let report = try CrossCheck.run(context: context, variant: variant, check: c)
-                if !report.passed { failures += 1 }
-                if json {
-                    for t in report.comparisons {
-                        Output.json(["variant": variant.rawValue, "case": c.name, "kernel": t.kernel, "tensor": t.tensor,
-                                     "max_abs": t.maxAbsError, "max_rel": t.maxRelError, "passed": t.passed])
-                    }
-                } else {
-                    print("\n[\(variant.rawValue) kernels] \(c.name): \(report.passed ? "pass" : "FAIL")")
-                    for t in report.comparisons { print("  " + t.line) }
-                }
-            }
-            let pipelines: [Pipeline] = variant == .cpu ? [.unfused, .fused, .pattern] : [.unfused]
-            for pipeline in pipelines {
-                var cfg = Config()
-                cfg.batch = 64
-                cfg.xi = 0.3
-                let pairs = try CrossCheck.trainingAgreement(context: context, variant: variant, config: cfg, steps: 20,
-                                                             pipeline: pipeline)
-                let worst = pairs.map { Double(abs($0.device - $0.reference)) / max(Double(abs($0.reference)), 1e-12) }.max() ?? 0
-                let ok = worst <= 1e-3
-                if !ok { failures += 1 }
-                let label = "\(variant.rawValue) kernels, \(pipeline.rawValue)"
-                if json {
-                    Output.json(["variant": variant.rawValue, "pipeline": pipeline.rawValue, "case": "train 20 steps B=64",
-                                 "kernel": "training", "tensor": "loss", "max_rel": worst, "passed": ok])
-                } else {
-                    print(String(format: "\n[%@] 20 training steps vs CPU reference: worst relative loss gap %.2e (≤ 1e-3): %@",
-                                 label, worst, ok ? "pass" : "FAIL"))
-                }
-            }
+        if !json {
+            print("device: \(device.device.summary), \(device.device.path?.rawValue ?? "unprobed") path")
+            if model == "gpt2" { print("model: GPT-2-style") }
         }
-        // The fused pipelines (CPU variant) over whole steps, at every check size.
-        for pipeline in [Pipeline.fused, .pattern] where variants.contains(.cpu) {
-            for c in CheckCase.standard {
-                let report = try CrossCheck.runFused(context: context, check: c, pipeline: pipeline)
-                if !report.passed { failures += 1 }
+        let failures = try CheckRun.run(device: device, gpt2: model == "gpt2", variants: variants) { item in
+            let label = "\(item.variant.rawValue) kernels" + (item.pipeline.map {
+                ", \($0.pipeline.rawValue) pipeline, \($0.path.rawValue) path" } ?? "")
+            if let a = item.agreement {
                 if json {
-                    for t in report.comparisons {
-                        Output.json(["variant": "cpu", "pipeline": pipeline.rawValue, "case": c.name, "kernel": t.kernel,
-                                     "tensor": t.tensor, "max_abs": t.maxAbsError, "max_rel": t.maxRelError, "passed": t.passed])
-                    }
+                    Output.json(["model": item.model, "variant": item.variant.rawValue,
+                                 "pipeline": item.pipeline?.pipeline.rawValue ?? "", "path": item.pipeline?.path.rawValue ?? "",
+                                 "case": item.caseName, "kernel": "training", "tensor": "loss", "max_rel": a.worst,
+                                 "passed": item.passed])
                 } else {
-                    print("\n[cpu kernels, \(pipeline.rawValue) pipeline] \(c.name): \(report.passed ? "pass" : "FAIL")")
-                    for t in report.comparisons { print("  " + t.line) }
+                    print(String(format: "\n[%@] %d training steps vs CPU reference: worst relative loss gap %.2e (≤ %.0e): %@",
+                                 label, a.steps, a.worst, a.bound, item.passed ? "pass" : "FAIL"))
                 }
+                return
             }
-        }
-        if failures > 0 { throw RunError("\(failures) cross-check(s) failed; see the lines marked FAIL above.") }
-        if !json { print("\nall cross-checks passed") }
-    }
-
-    /// The GPT-2-style engine: whole steps at three sizes and 20 training steps, per variant.
-    static func checkGPT2(context: CLContext, variants: [KernelVariant], json: Bool) throws {
-        if !json { print("device: \(context.device.summary)\nmodel: GPT-2-style") }
-        var failures = 0
-        for variant in variants {
-            for c in GPT2CrossCheck.cases {
-                let comparisons = try GPT2CrossCheck.wholeStep(context: context, variant: variant, c)
-                let passed = comparisons.allSatisfy(\.passed)
-                if !passed { failures += 1 }
-                if json {
-                    for t in comparisons {
-                        Output.json(["model": "gpt2", "variant": variant.rawValue, "case": c.name, "kernel": t.kernel,
-                                     "tensor": t.tensor, "max_abs": t.maxAbsError, "max_rel": t.maxRelError, "passed": t.passed])
-                    }
-                } else {
-                    print("\n[\(variant.rawValue) kernels] \(c.name): \(passed ? "pass" : "FAIL")")
-                    for t in comparisons { print("  " + t.line) }
-                }
-            }
-            let worst = try GPT2CrossCheck.trainingAgreement(context: context, variant: variant)
-            let ok = worst <= 1e-3
-            if !ok { failures += 1 }
             if json {
-                Output.json(["model": "gpt2", "variant": variant.rawValue, "case": "train 20 steps B=8", "kernel": "training",
-                             "tensor": "loss", "max_rel": worst, "passed": ok])
+                for t in item.comparisons {
+                    Output.json(["model": item.model, "variant": item.variant.rawValue,
+                                 "pipeline": item.pipeline?.pipeline.rawValue ?? "", "path": item.pipeline?.path.rawValue ?? "",
+                                 "case": item.caseName, "kernel": t.kernel, "tensor": t.tensor, "max_abs": t.maxAbsError,
+                                 "max_rel": t.maxRelError, "passed": t.passed])
+                }
             } else {
-                print(String(format: "\n[%@ kernels] 20 AdamW steps vs CPU reference: worst relative loss gap %.2e (≤ 1e-3): %@",
-                             variant.rawValue, worst, ok ? "pass" : "FAIL"))
+                print("\n[\(label)] \(item.caseName): \(item.passed ? "pass" : "FAIL")")
+                for t in item.comparisons { print("  " + t.line) }
             }
         }
-        if failures > 0 { throw RunError("\(failures) GPT-2 cross-check(s) failed; see the lines marked FAIL above.") }
-        if !json { print("\nall GPT-2 cross-checks passed") }
+        let what = model == "gpt2" ? "GPT-2 cross-check" : "cross-check"
+        if failures > 0 { throw RunError("\(failures) \(what)(s) failed; see the lines marked FAIL above.") }
+        if !json { print("\nall \(what)s passed") }
     }
 }

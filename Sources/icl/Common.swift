@@ -25,16 +25,46 @@ enum CommonOptions {
     }
 
     /// The device from --device, else $ICL_DEVICE, else the best OpenCL device.
-    static func factory(_ args: Arguments) throws -> BackendFactory {
+    static func device(_ args: Arguments) throws -> DeviceChoice {
         let text = args.value("device") ?? ProcessInfo.processInfo.environment["ICL_DEVICE"] ?? "opencl"
-        let variant = args.value("variant") ?? ProcessInfo.processInfo.environment["ICL_VARIANT"] ?? "auto"
-        guard ["auto", "cpu", "gpu"].contains(variant) else {
-            throw UsageError("unknown kernel variant '\(variant)'; use auto, cpu or gpu.")
+        guard let choice = DeviceChoice(name: text) else {
+            throw UsageError("unknown device '\(text)'; use cpu-reference, opencl, opencl:N, opencl:gpu or opencl:cpu (see `icl devices`).")
         }
-        let pipeline = args.value("pipeline") ?? ProcessInfo.processInfo.environment["ICL_PIPELINE"] ?? "auto"
-        let factory = BackendFactory(choice: try DeviceChoice.parse(text), variant: variant, pipeline: pipeline)
-        _ = try factory.chosenPipeline()
-        return factory
+        return choice
+    }
+
+    /// --variant (env ICL_VARIANT), default auto.
+    static func variant(_ args: Arguments) throws -> VariantChoice {
+        let text = args.value("variant") ?? ProcessInfo.processInfo.environment["ICL_VARIANT"] ?? "auto"
+        guard let v = VariantChoice(rawValue: text) else {
+            throw UsageError("unknown kernel variant '\(text)'; use auto, cpu or gpu.")
+        }
+        return v
+    }
+
+    /// --pipeline (env ICL_PIPELINE): nil for auto.
+    static func pipeline(_ args: Arguments) throws -> Pipeline? {
+        let text = args.value("pipeline") ?? ProcessInfo.processInfo.environment["ICL_PIPELINE"] ?? "auto"
+        if text == "auto" { return nil }
+        guard let p = Pipeline(rawValue: text) else {
+            throw UsageError("unknown pipeline '\(text)'; use auto, \(Pipeline.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        return p
+    }
+
+    /// The backends of --device, --variant and --pipeline.
+    static func factory(_ args: Arguments) throws -> BackendFactory {
+        BackendFactory(choice: try device(args), variant: try variant(args), pipeline: try pipeline(args))
+    }
+}
+
+/// The flag advice for a library error about a pipeline that cannot run (exit code 2).
+func usageAdvice(_ e: PipelineError) -> UsageError {
+    switch e.reason {
+    case .cpuVariantOnly: return UsageError(e.message + " Use --variant cpu or --pipeline unfused.")
+    case .basisTooLarge: return UsageError(e.message + " Use --pipeline fused or --pipeline unfused.")
+    case .wrongModel: return UsageError(e.message + " Use --pipeline auto.")
+    case .localMemory: return UsageError(e.message + " Use --variant cpu, or a smaller maxTokens (--set).")
     }
 }
 

@@ -1,7 +1,6 @@
 import Foundation
 import ICLCore
 import ICLKit
-import ICLOpenCL
 
 /// `icl`: train, evaluate, check and benchmark the paper's transformer. Errors are one sentence on
 /// stderr; exit code 2 for bad usage, config or input files, 1 for failures while running.
@@ -20,7 +19,7 @@ commands:
   help      this text
 
 common options: --model onelayer|gpt2 (train; eval reads it from the checkpoint), --device cpu-reference|opencl[:N|:gpu|:cpu] (env ICL_DEVICE), --variant auto|cpu|gpu,
-  --pipeline auto|pattern|fused|unfused (env ICL_PIPELINE),
+  --pipeline auto|pattern|fused|unfused|gpt2 (env ICL_PIPELINE),
   --config FILE.json, --set key=value (repeatable), --seed N, --json
 """
 
@@ -51,6 +50,9 @@ do {
 } catch let e as HelpRequested {
     print(e.text)
     exit(0)
+} catch let e as PipelineError {
+    FileHandle.standardError.write(Data("icl: \(usageAdvice(e).message)\n".utf8))
+    exit(2)
 } catch let e as UsageError {
     FileHandle.standardError.write(Data("icl: \(e.message)\n".utf8))
     exit(2)

@@ -25,34 +25,55 @@ final class CrossCheckTests: XCTestCase {
     func testFusedPipelinesMatchReference() throws {
         for pipeline in [Pipeline.fused, .pattern] {
             for c in CheckCase.standard {
-                let report = try CrossCheck.runFused(context: Self.context, check: c, pipeline: pipeline)
+                let report = try CrossCheck.runPipeline(context: Self.context, check: c, pipeline: pipeline)
                 XCTAssertTrue(report.passed, "[\(pipeline)] \(c.name):\n" + report.comparisons.filter { !$0.passed }.map(\.line).joined(separator: "\n"))
             }
         }
     }
     func testGPUVariantMatchesReference() throws { try check(.gpu) }
 
-    /// The pattern kernel's portable OpenCL C path (ICL_PORTABLE_KERNELS=1 turns off its AVX-512 table reads,
-    /// which this machine's PoCL would otherwise use) passes the same whole-step checks and 20-step agreement.
-    func testPortablePatternKernelMatchesReference() throws {
-        setenv("ICL_PORTABLE_KERNELS", "1", 1)
-        defer { unsetenv("ICL_PORTABLE_KERNELS") }
-        let shape = ModelShape(dX: 30, dY: 10, length: 20, m: 64, attendQuery: false)
-        XCTAssertTrue(shape.buildOptions().contains("-DICL_PORTABLE=1"), "the option reaches the kernel build")
+    /// The pattern kernel's portable path (plain OpenCL C table reads) passes the same whole-step checks and 20-step
+    /// agreement whatever the device's best path is (on an AVX-512 machine this is the path that does not run by
+    /// default), and each report names the path that ran.
+    func testPortablePatternPathMatchesReference() throws {
         for c in CheckCase.standard {
-            let report = try CrossCheck.runFused(context: Self.context, check: c, pipeline: .pattern)
+            let report = try CrossCheck.runPipeline(context: Self.context, check: c, pipeline: .pattern, path: .portable)
+            XCTAssertEqual(report.pipeline?.path, .portable)
             XCTAssertTrue(report.passed, "[portable] \(c.name):\n" + report.comparisons.filter { !$0.passed }.map(\.line).joined(separator: "\n"))
         }
         var config = Config()
         config.batch = 64
         config.xi = 0.3
         let pairs = try CrossCheck.trainingAgreement(context: Self.context, variant: .cpu, config: config, steps: 20,
-                                                     pipeline: .pattern)
+                                                     pipeline: .pattern, path: .portable)
         XCTAssertEqual(pairs.count, 20)
         for (step, p) in pairs.enumerated() {
             let rel = abs(Double(p.device) - Double(p.reference)) / abs(Double(p.reference))
             XCTAssertLessThanOrEqual(rel, 1e-3, "[portable] step \(step): device \(p.device) vs reference \(p.reference)")
         }
+    }
+
+    /// The host picks the device path: the avx512 table reads only where the device's compiler targets AVX-512 and
+    /// the padded basis is at most 32; the program built names the path it runs, and ICL_PORTABLE_KERNELS=1 forces
+    /// the portable one.
+    func testHostChoosesTheDevicePath() throws {
+        let features = try DeviceFeatures.of(Self.context)
+        let best = try DevicePath.best(for: Self.context)
+        XCTAssertEqual(best, features.avx512 ? .avx512 : .portable)
+        XCTAssertEqual(DevicePath.forPattern(.avx512, paddedBasis: 32), .avx512)
+        XCTAssertEqual(DevicePath.forPattern(.avx512, paddedBasis: 40), .portable)
+        XCTAssertEqual(DevicePath.forPattern(.portable, paddedBasis: 8), .portable)
+        setenv("ICL_PORTABLE_KERNELS", "1", 1)
+        XCTAssertEqual(try DevicePath.best(for: Self.context), .portable)
+        unsetenv("ICL_PORTABLE_KERNELS")
+        var config = Config()
+        config.batch = 16
+        let b = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: PatternBank(config: config),
+                                                               context: Self.context, variant: .cpu, pipeline: .pattern)
+        XCTAssertEqual(b.pipeline.description.path, best, "the default basis (31 vectors) fits the avx512 tables")
+        XCTAssertTrue(b.deviceDescription.hasSuffix("pattern pipeline, \(best.rawValue) path"), b.deviceDescription)
+        XCTAssertEqual(PatternProgram.sourceFiles(path: .portable).filter { $0.hasPrefix("pattern_reads") },
+                       ["pattern_reads_portable.cl"])
     }
 
     /// The comparison itself must be able to fail: a perturbed tensor is caught, with its index.
@@ -94,11 +115,11 @@ final class CrossCheckTests: XCTestCase {
         config.batch = 128
         let bank = PatternBank(config: config)
         func run(_ pipeline: Pipeline) throws -> ([Float], [Float]) {
-            let b = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
+            let b = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
             let losses = try (0..<15).map { try b.trainStep(step: $0).loss }
             return (losses, try b.readWeights().packed)
         }
-        for pipeline in Pipeline.allCases {
+        for pipeline in Pipeline.oneLayer {
             let (l1, w1) = try run(pipeline), (l2, w2) = try run(pipeline)
             XCTAssertEqual(l1.map(\.bitPattern), l2.map(\.bitPattern), "\(pipeline)")
             XCTAssertEqual(w1.map(\.bitPattern), w2.map(\.bitPattern), "\(pipeline)")
@@ -111,10 +132,10 @@ final class CrossCheckTests: XCTestCase {
         var config = Config()
         config.batch = 96
         let bank = PatternBank(config: config)
-        for pipeline in Pipeline.allCases {
-            let single = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
+        for pipeline in Pipeline.oneLayer {
+            let single = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
             let expected = try (0..<12).map { try single.trainStep(step: $0) }
-            let piped = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
+            let piped = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
             var seen: [(Int, BatchStats)] = []
             try piped.trainSteps(0..<5) { seen.append(($0, $1)); return true }
             try piped.trainSteps(5..<12) { seen.append(($0, $1)); return true }
@@ -131,13 +152,13 @@ final class CrossCheckTests: XCTestCase {
         var config = Config()
         config.batch = 64
         let bank = PatternBank(config: config)
-        let b = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: .pattern)
-        XCTAssertGreaterThan(b.statsSlots, 1, "the pattern pipeline reads several steps' statistics at once")
+        let b = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: .pattern)
+        XCTAssertGreaterThan(b.pipeline.statsSlots, 1, "the pattern pipeline reads several steps' statistics at once")
         var reported: [Int] = []
         try b.trainSteps(0..<50) { step, _ in reported.append(step); return step < 3 }
         XCTAssertEqual(reported, Array(0..<reported.count), "contiguous from the first step")
-        XCTAssertTrue((4...(2 * b.statsSlots)).contains(reported.count), "stopped at step 3: \(reported)")
-        let reference = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: .pattern)
+        XCTAssertTrue((4...(2 * b.pipeline.statsSlots)).contains(reported.count), "stopped at step 3: \(reported)")
+        let reference = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: .pattern)
         for s in 0..<reported.count { _ = try reference.trainStep(step: s) }
         XCTAssertEqual(try b.readWeights().packed.map(\.bitPattern), try reference.readWeights().packed.map(\.bitPattern))
         // An error thrown by `after` stops the loop and leaves nothing running: the backend is usable at once.
@@ -155,13 +176,13 @@ final class CrossCheckTests: XCTestCase {
         setenv("ICL_INJECT_FAULT", "pattern_tile@6", 1)
         let context = try CLContext(device: Self.context.device)
         unsetenv("ICL_INJECT_FAULT")
-        let b = try OpenCLBackend(config: config, bank: bank, context: context, variant: .cpu, pipeline: .pattern)
+        let b = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: context, variant: .cpu, pipeline: .pattern)
         var reported: [Int] = []
         XCTAssertThrowsError(try b.trainSteps(0..<20) { step, _ in reported.append(step); return true }) {
             XCTAssertTrue("\($0)".contains("injected fault"), "\($0)")
         }
         XCTAssertEqual(reported, [0, 1, 2, 3, 4], "the sixth step's launch failed")
-        let reference = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: .pattern)
+        let reference = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: .pattern)
         for s in 0..<5 { _ = try reference.trainStep(step: s) }
         XCTAssertEqual(try b.readWeights().packed.map(\.bitPattern), try reference.readWeights().packed.map(\.bitPattern))
     }
@@ -174,8 +195,8 @@ final class CrossCheckTests: XCTestCase {
         let w = CrossCheck.checkWeights(config), mask = [Float](repeating: 1, count: config.m)
         let ref = CPUReferenceBackend(config: config, bank: bank)
         try ref.load(weights: w, mask: mask)
-        for pipeline in Pipeline.allCases {
-            let dev = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
+        for pipeline in Pipeline.oneLayer {
+            let dev = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
             try dev.load(weights: w, mask: mask)
             for domain in [PromptSpec.Domain.inDomain, .outOfDomain] {
                 let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, length: 7)
@@ -193,7 +214,7 @@ final class CrossCheckTests: XCTestCase {
         config.batch = 64
         let bank = PatternBank(config: config)
         for (variant, pipeline) in [(KernelVariant.gpu, Pipeline.unfused), (.cpu, .fused), (.cpu, .pattern)] {
-        let b = try OpenCLBackend(config: config, bank: bank, context: Self.context, variant: variant, pipeline: pipeline)
+        let b = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: Self.context, variant: variant, pipeline: pipeline)
         var w = ModelWeights<Float>.initial(config)
         let mask: [Float] = (0..<config.m).map { $0 % 4 == 0 ? 0 : 1 }
         for n in 0..<config.m where mask[n] == 0 { for j in 0..<config.d { w.WO[n * config.d + j] = 0 } }

@@ -278,7 +278,7 @@ final class GPT2CrossCheckTests: XCTestCase {
             let engine = try GPT2Engine(context: Self.context, shape: shape, variant: variant, capacity: max(B, 2))
             var wf = weights(shape, seed: 21)
             wf.outWeight = wf.outWeight.map { $0 * 20 }
-            try engine.load(weights: wf, adam: GPT2AdamState(shape: shape))
+            try engine.state.load(weights: wf, adam: GPT2AdamState(shape: shape))
             let dev = try engine.gradients(prompts: prompts, labels: labels, batch: B, length: l)
             let w = wf.converted(to: Double.self)
             let trace = GPT2Reference.forward(w, prompts: d(prompts), batch: B, length: l)
@@ -331,7 +331,7 @@ final class GPT2CrossCheckTests: XCTestCase {
         let c = Self.trainConfig, shape = Self.standard
         let spec = try SpecBuffers(context: Self.context, spec: PromptSpec.training(c, bank: PatternBank(config: c)))
         let engine = try GPT2Engine(context: Self.context, shape: shape, variant: variant, capacity: Self.trainBatch)
-        try engine.load(weights: .initial(shape: shape, seed: c.seed), adam: GPT2AdamState(shape: shape))
+        try engine.state.load(weights: .initial(shape: shape, seed: c.seed), adam: GPT2AdamState(shape: shape))
         let reference = Self.reference.losses
         for step in 0..<20 {
             let s = try engine.trainStep(spec: spec, step: step, batch: Self.trainBatch, optimizer: Self.trainOptimizer)
@@ -341,7 +341,7 @@ final class GPT2CrossCheckTests: XCTestCase {
         }
         XCTAssertGreaterThan(reference.max()! - reference.min()!, 0.05, "the loss must move, or the agreement says little")
         // The weights after 20 updates of up to lr = 1e-3 each agree to 5e-4 (measured ≤ 1e-4).
-        for (a, b) in zip(try engine.readWeights().named, Self.reference.weights.named) {
+        for (a, b) in zip(try engine.state.readWeights().named, Self.reference.weights.named) {
             let worst = zip(a.values, b.values).map { abs(Double($0) - Double($1)) }.max() ?? 0
             XCTAssertLessThanOrEqual(worst, 5e-4, "[\(variant)] \(a.name) after 20 steps")
         }
@@ -376,8 +376,8 @@ final class GPT2CrossCheckTests: XCTestCase {
         let hinge = ReferenceHinge.evaluate(F: F, labels: d(batch.labels))
         for variant in KernelVariant.allCases {
             let engine = try GPT2Engine(context: Self.context, shape: shape, variant: variant, capacity: 8)
-            try engine.load(weights: w, adam: GPT2AdamState(shape: shape))
-            let s = try engine.evaluate(spec: spec, prompts: count)
+            try engine.state.load(weights: w, adam: GPT2AdamState(shape: shape))
+            let s = try engine.evaluate(spec, prompts: count)
             XCTAssertEqual(s.prompts, count)
             XCTAssertEqual(s.errors, hinge.errors, "[\(variant)] errors")
             XCTAssertEqual(Double(s.loss), hinge.loss, accuracy: 1e-5 * max(1, hinge.loss), "[\(variant)] loss")
@@ -396,7 +396,7 @@ final class GPT2CrossCheckTests: XCTestCase {
         XCTAssertThrowsError(try engine.trainStep(spec: long, step: 0, batch: 4, optimizer: GPT2Optimizer())) {
             XCTAssertTrue("\($0)".contains("maxTokens = 21"), "\($0)")
         }
-        XCTAssertThrowsError(try engine.evaluate(spec: long, prompts: 10)) {
+        XCTAssertThrowsError(try engine.evaluate(long, prompts: 10)) {
             XCTAssertTrue("\($0)".contains("maxTokens"), "\($0)")
         }
         let fits = try SpecBuffers(context: Self.context, spec: PromptSpec.training(Self.trainConfig, bank: PatternBank(config: Self.trainConfig)))

@@ -4,55 +4,115 @@ import ICLOpenCL
 
 /// One row of `icl bench`: a kernel's time, or an end-to-end throughput.
 public struct BenchRow: Sendable {
-    public var what: String          // "kernel", "train", "infer", "ceiling"
+    public enum What: String, Sendable { case kernel, train, infer }
+    public var what: What
     public var name: String
+    /// The pipeline's name, or "reference" for the CPU reference.
     public var pipeline: String
     public var batch: Int
-    public var seconds: Double       // median per launch / per step
-    public var spread: Double        // (max − min) / median over repeats
-    public var flops: Double         // per launch / per step
+    /// Median seconds per launch (kernel) or per prompt-batch (train: per step; infer: per `batch` prompts).
+    public var seconds: Double
+    /// (max − min) / median over the repeats.
+    public var spread: Double
+    /// Useful FLOPs and bytes per launch or per step (0 where the model has no FLOP count).
+    public var flops: Double
     public var bytes: Double
     public var promptsPerSecond: Double
+    /// Kernel launches per training step, counted over the timed steps (train rows of a device pipeline).
+    public var launchesPerStep: Double?
 
     public var gflops: Double { seconds > 0 ? flops / seconds / 1e9 : 0 }
     public var gbs: Double { seconds > 0 ? bytes / seconds / 1e9 : 0 }
 }
 
-/// `icl bench`: per-kernel times against the device's measured ceilings, end-to-end training and
-/// inference throughput over batch sizes, and the CPU reference's rate, all in one run.
+/// What `icl bench` measures, and how hard.
+public struct BenchOptions: Sendable {
+    /// End-to-end batch sizes.
+    public var batches: [Int]
+    /// The batch of the per-kernel rows (0: none).
+    public var kernelBatch: Int
+    /// Pipelines to measure (nil: every pipeline the model and variant can run).
+    public var pipelines: [Pipeline]?
+    /// Pruning rates whose compacted models' inference is timed (one-layer model).
+    public var pruneRates: [Double]
+    /// Whether to time the CPU reference too.
+    public var reference: Bool
+    /// Fewer and shorter repeats.
+    public var quick: Bool
+
+    /// The defaults for a model: B ∈ {64, 1024, 16384} and kernels at 1024 for the one-layer model; B ∈ {64, 256}
+    /// and kernels at 64 for the GPT-2-style one.
+    public init(gpt2: Bool) {
+        batches = gpt2 ? [64, 256] : [64, 1024, 16384]
+        kernelBatch = gpt2 ? 64 : 1024
+        pipelines = nil
+        pruneRates = gpt2 ? [] : [0, 0.2, 0.4]
+        reference = true
+        quick = false
+    }
+}
+
+/// Everything one `icl bench` run measured, in one run on one device.
+public struct BenchReport: Sendable {
+    public var device: DeviceEntry
+    public var variant: KernelVariant
+    /// The pipelines measured, with the device path each ran.
+    public var pipelines: [PipelineDescription]
+    public var ceilings: Ceilings
+    public var trainFlopsPerPrompt: Double
+    public var inferFlopsPerPrompt: Double
+    /// Per-kernel rows at `options.kernelBatch`.
+    public var kernels: [BenchRow]
+    /// Training then inference rows for every batch and pipeline, then the CPU reference's training row.
+    public var endToEnd: [BenchRow]
+    /// Inference of compacted (pruned) models at the largest batch: (rate, neurons left, row).
+    public var pruned: [(rate: Double, m: Int, row: BenchRow)]
+    public var repeats: Int
+}
+
+/// `icl bench`: per-kernel times against the device's measured ceilings, end-to-end training and inference throughput
+/// over batch sizes, the CPU reference's rate and pruned models' inference, all in one run, for either model. Every
+/// pipeline is measured through `TrainingPipeline` and `OpenCLBackend`, as training runs it.
 public struct Bench {
-    public let context: CLContext
+    let context: CLContext
     public let config: Config
     public let variant: KernelVariant
     public var repeats = 5
     /// Minimum seconds per timed repeat of an end-to-end measurement.
     public var minSeconds = 0.25
 
-    public init(context: CLContext, config: Config, variant: KernelVariant) {
-        self.context = context; self.config = config; self.variant = variant
+    public init(device: DeviceContext, config: Config, variant: VariantChoice) {
+        context = device.context
+        self.config = config
+        self.variant = variant.resolve(for: device.context.device)
     }
 
-    var d: Double { Double(config.d) }
-    var L: Double { Double(config.attendQuery ? config.lTrain + 1 : config.lTrain) }
-    var m: Double { Double(config.m) }
+    var flops: ModelFlops? {
+        config.isGPT2 ? nil : ModelFlops(ModelShape(dX: config.dX, dY: config.dY, length: config.lTrain, m: config.m,
+                                                    attendQuery: config.attendQuery))
+    }
 
-    /// Useful FLOPs of one prompt's training step with the restructured math (multiply-add = 2):
-    /// forward v = A p_q (2d²), scores and context sum (4Ld), g = C c (2md); backward dc and dC (4md),
-    /// dattn and dv (4Ld), dA (2d²).
-    public var trainFlopsPerPrompt: Double { 4 * d * d + 8 * L * d + 6 * m * d }
-    public var inferFlopsPerPrompt: Double { 2 * d * d + 4 * L * d + 2 * m * d }
+    /// The pipelines the model and variant can run.
+    public var runnablePipelines: [Pipeline] {
+        config.isGPT2 ? [.gpt2] : variant == .cpu ? Pipeline.oneLayer : [.unfused]
+    }
 
-    /// A backend at the paper's initial weights with a zero step size: the weights never move, every prompt's
-    /// margin stays below 1, so every step runs the whole backward pass (the most work a step can do, and what
-    /// a dense framework always does). In a real run, prompts past the margin skip it and steps get cheaper.
-    func backend(batch: Int, pipeline: Pipeline) throws -> OpenCLBackend {
-        var c = config
+    /// A device model at the initial weights. The one-layer model gets a zero step size: the weights never move,
+    /// every prompt's margin stays below 1, so every step runs the whole backward pass (the most work a step can do,
+    /// and what a dense framework always does); in a real run, prompts past the margin skip it.
+    func runner(batch: Int, pipeline: Pipeline, config base: Config? = nil) throws -> (runner: ModelRunner, pipeline: TrainingPipeline) {
+        var c = base ?? config
         c.batch = batch
+        let bank = PatternBank(config: c)
+        if c.isGPT2 {
+            let b = try OpenCLBackend<GPT2DeviceState>.gpt2(config: c, bank: bank, context: context, variant: variant,
+                                                            pipeline: pipeline)
+            return (b, b.pipeline)
+        }
         c.lr = 0
-        let b = try OpenCLBackend(config: c, bank: PatternBank(config: c), context: context, variant: variant,
-                                  pipeline: pipeline)
-        try b.load(weights: ModelWeights<Float>.initial(c), mask: [Float](repeating: 1, count: c.m))
-        return b
+        let b = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: c, bank: bank, context: context, variant: variant,
+                                                                pipeline: pipeline)
+        return (b, b.pipeline)
     }
 
     /// Repeats `body` (which runs `unitsPerCall` units) until each repeat lasts ≥ minSeconds; per-unit samples.
@@ -64,140 +124,97 @@ public struct Bench {
     /// where it needs the weights (evaluations, checkpoints), each one's stats read and checked by the host.
     static let stepsPerRun = 32
 
-    /// End-to-end training: the trainer's step loop (sample + forward + backward + update, with every step's
-    /// loss and errors read back and checked; `trainSteps` keeps the device ahead of the host), `stepsPerRun`
-    /// steps at a time.
+    /// End-to-end training: the trainer's step loop (sample + forward + backward + update, with every step's loss and
+    /// errors read back and checked; `trainSteps` keeps the device ahead of the host), `stepsPerRun` steps at a time.
     public func train(batch: Int, pipeline: Pipeline) throws -> BenchRow {
-        let b = try backend(batch: batch, pipeline: pipeline)
+        let (b, p) = try runner(batch: batch, pipeline: pipeline)
         let n = Bench.stepsPerRun
         var step = 0
+        let launches0 = context.launchCount
         let samples = try timeRepeated(unitsPerCall: n) {
             try b.trainSteps(step..<(step + n)) { _, stats in stats.loss.isFinite }
             step += n
         }
+        let launches = Double(context.launchCount - launches0) / Double(step)
         let (med, spread) = Timing.summary(samples)
-        return BenchRow(what: "train", name: "train step", pipeline: pipeline.rawValue, batch: batch, seconds: med,
-                        spread: spread, flops: trainFlopsPerPrompt * Double(batch), bytes: 0,
-                        promptsPerSecond: Double(batch) / med)
+        return BenchRow(what: .train, name: "train step", pipeline: p.description.pipeline.rawValue, batch: batch,
+                        seconds: med, spread: spread, flops: (flops?.trainPerPrompt ?? 0) * Double(batch), bytes: 0,
+                        promptsPerSecond: Double(batch) / med, launchesPerStep: launches)
     }
 
     /// End-to-end inference: sample + forward + statistics for `batch` fresh prompts.
-    public func infer(batch: Int, pipeline: Pipeline) throws -> BenchRow {
-        let b = try backend(batch: 64, pipeline: pipeline)
-        let spec = PromptSpec.evaluation(config, bank: b.bank, domain: .inDomain, length: config.lTrain)
+    public func infer(batch: Int, pipeline: Pipeline, config base: Config? = nil) throws -> BenchRow {
+        let c = base ?? config
+        let (b, p) = try runner(batch: 64, pipeline: pipeline, config: c)
+        let spec = PromptSpec.evaluation(c, bank: PatternBank(config: c), domain: .inDomain, length: c.lTrain)
         let samples = try timeRepeated(unitsPerCall: 1) { _ = try b.evaluate(spec, prompts: batch) }
         let (med, spread) = Timing.summary(samples)
-        return BenchRow(what: "infer", name: "inference", pipeline: pipeline.rawValue, batch: batch, seconds: med,
-                        spread: spread, flops: inferFlopsPerPrompt * Double(batch), bytes: 0,
+        let f = c.isGPT2 ? 0 : ModelFlops(ModelShape(dX: c.dX, dY: c.dY, length: c.lTrain, m: c.m,
+                                                     attendQuery: c.attendQuery)).inferPerPrompt
+        return BenchRow(what: .infer, name: "inference", pipeline: p.description.pipeline.rawValue, batch: batch,
+                        seconds: med, spread: spread, flops: f * Double(batch), bytes: 0,
                         promptsPerSecond: Double(batch) / med)
     }
 
-    /// The CPU reference's training rate (plain Swift, one thread).
-    public func cpuReference(batch: Int) throws -> BenchRow {
+    /// The CPU reference's training rate (plain Swift, one thread): B = 64 for the one-layer model, 8 for GPT-2.
+    public func cpuReference() throws -> BenchRow {
         var c = config
-        c.batch = batch
-        let b = CPUReferenceBackend(config: c, bank: PatternBank(config: c))
+        c.batch = config.isGPT2 ? 8 : 64
+        let bank = PatternBank(config: c)
+        let b: ModelRunner = c.isGPT2 ? GPT2CPUReferenceBackend(config: c, bank: bank) : CPUReferenceBackend(config: c, bank: bank)
         var step = 0
-        var r = Bench(context: context, config: c, variant: variant)
-        r.repeats = 3
-        r.minSeconds = 0.5
-        let samples = try r.timeRepeated(unitsPerCall: 1) { _ = try b.trainStep(step: step); step += 1 }
+        let samples = try Timing.repeated(repeats: 3, minSeconds: 0.5, unitsPerCall: 1) {
+            _ = try b.trainStep(step: step)
+            step += 1
+        }
         let (med, spread) = Timing.summary(samples)
-        return BenchRow(what: "train", name: "cpu-reference train step", pipeline: "reference", batch: batch,
-                        seconds: med, spread: spread, flops: trainFlopsPerPrompt * Double(batch), bytes: 0,
-                        promptsPerSecond: Double(batch) / med)
+        return BenchRow(what: .train, name: "cpu-reference train step", pipeline: "reference", batch: c.batch,
+                        seconds: med, spread: spread, flops: (flops?.trainPerPrompt ?? 0) * Double(c.batch), bytes: 0,
+                        promptsPerSecond: Double(c.batch) / med)
     }
 
-    /// Each kernel of both pipelines timed with device events at one batch size.
-    public func kernels(batch B: Int) throws -> [BenchRow] {
-        var rows: [BenchRow] = []
-        let Bd = Double(B), d = self.d, L = self.L, m = self.m, f4 = 4.0
-        let cols = Double(config.lTrain + 1)
-        func row(_ name: String, _ pipeline: Pipeline, _ flops: Double, _ bytes: Double,
-                 _ launch: () throws -> CLEvent?) throws {
-            _ = try Timing.seconds(context: context, launch)
-            let samples = try (0..<max(repeats, 5)).map { _ in try Timing.seconds(context: context, launch) }
+    /// Each kernel of `pipeline`, timed with device events, at batch B.
+    public func kernels(batch B: Int, pipeline: Pipeline) throws -> [BenchRow] {
+        let (_, p) = try runner(batch: B, pipeline: pipeline)
+        return try p.benchKernels().map { k in
+            _ = try Timing.seconds(context: context, k.launch)
+            let samples = try (0..<max(repeats, 5)).map { _ in try Timing.seconds(context: context, k.launch) }
             let (med, spread) = Timing.summary(samples)
-            rows.append(BenchRow(what: "kernel", name: name, pipeline: pipeline.rawValue, batch: B, seconds: med,
-                                 spread: spread, flops: flops, bytes: bytes, promptsPerSecond: Bd / med))
+            return BenchRow(what: .kernel, name: k.name, pipeline: pipeline.rawValue, batch: B, seconds: med, spread: spread,
+                            flops: k.flops, bytes: k.bytes, promptsPerSecond: Double(B) / med)
         }
-        // Fused pipeline.
-        let fb = try backend(batch: B, pipeline: .fused)
-        if let (p, ws) = fb.fusedTrain {
-            let tiles = Double(p.tileCount(B))
-            let derived = Double(p.derivedCount), part = Double(p.partialCount)
-            try row("fused_precompute", .fused, 2 * (d * d * d + m * d * d), f4 * (3 * d * d + m * d + derived)) {
-                try p.launchPrecompute(params: fb.params, a: fb.a, ws: ws, timed: true)
-            }
-            try row("fused_tile (train)", .fused, trainFlopsPerPrompt * Bd, f4 * (tiles * part + derived)) {
-                try p.launchTiles(fb.trainSpec, step: 0, batch: B, a: fb.a, ws: ws, train: true, timed: true)
-            }
-            try row("fused_tile (infer)", .fused, inferFlopsPerPrompt * Bd, f4 * tiles * derived) {
-                try p.launchTiles(fb.trainSpec, step: 0, batch: B, a: fb.a, ws: ws, train: false, timed: true)
-            }
-            try row("fused_reduce", .fused, tiles * part, f4 * (tiles + 1) * part) {
-                try p.launchReduce(ws: ws, batch: B, train: true, timed: true)
-            }
-            let params = 3 * d * d + m * d
-            try row("fused_grads_sgd", .fused, 4 * d * d * d + 4 * m * d * d, f4 * (3 * params + part + m)) {
-                try p.launchGradsSGD(old: fb.params, new: fb.spare, grads: fb.grads, mask: fb.mask, lr: 0,
-                                     ws: ws, timed: true)
-            }
+    }
+
+    /// The whole run: ceilings, kernels, end-to-end rows, the CPU reference and pruned models. Every pipeline in
+    /// `options.pipelines` is checked against the rule before anything is measured.
+    public func run(_ options: BenchOptions) throws -> BenchReport {
+        var bench = self
+        if options.quick { bench.repeats = 3; bench.minSeconds = 0.1 }
+        let pipelines = options.pipelines ?? runnablePipelines
+        let descriptions = try pipelines.map { try bench.runner(batch: 8, pipeline: $0).pipeline.description }
+        let ceilings = try Ceilings.measure(context: context, repeats: options.quick ? 2 : 5)
+        var kernels: [BenchRow] = []
+        if options.kernelBatch > 0 {
+            for p in pipelines { kernels += try bench.kernels(batch: options.kernelBatch, pipeline: p) }
         }
-        // Pattern-space pipeline.
-        let pb = try backend(batch: B, pipeline: .pattern)
-        if let (p, ws) = pb.patternTrain {
-            let R = Double(pb.trainSpec.basisSize), tiles = Double(p.tileCount(B)), part = Double(p.partialCount)
-            let mp = Double(p.paddedNeurons)
-            try row("pattern_project", .pattern, 2 * 3 * R * d * d, f4 * 3 * d * d) {
-                try p.launchProject(params: pb.params, basis: pb.trainSpec, ws: ws, timed: true)
-            }
-            try row("pattern_tables", .pattern, 2 * (R * R * d + R * m * d), f4 * (3 * R * d + m * d)) {
-                try p.launchTables(params: pb.params, a: pb.a, basis: pb.trainSpec, ws: ws, timed: true)
-            }
-            // Executed arithmetic per prompt: scores and coefficient sums (~12 L), g (≤ (L+2)·m·2), dc̃ dots and
-            // dC̃ (≈ 2·2·R·m), dṽ and dÃ (≈ 8 L + 4 R).
-            let perPrompt = 12 * L + 2 * min(R, L + 2) * mp + 4 * R * mp + 8 * L + 4 * R
-            try row("pattern_tile (train)", .pattern, perPrompt * Bd, f4 * tiles * part) {
-                try p.launchTiles(pb.trainSpec, step: 0, batch: B, ws: ws, train: true, timed: true)
-            }
-            try row("pattern_tile (infer)", .pattern, (12 * L + 2 * min(R, L + 2) * mp) * Bd, 0) {
-                try p.launchTiles(pb.trainSpec, step: 0, batch: B, ws: ws, train: false, timed: true)
-            }
-            try row("pattern_grads_sgd", .pattern, 2 * (3 * d * m * R + 3 * d * d * R + m * d * R + 3 * R * d * d),
-                    f4 * 3 * (3 * d * d + m * d)) {
-                try p.launchGradsSGD(old: pb.params, new: pb.spare, grads: pb.grads, mask: pb.mask, lr: 0,
-                                     basis: pb.trainSpec, ws: ws, timed: true)
+        var rows: [BenchRow] = []
+        for B in options.batches { for p in pipelines { rows.append(try bench.train(batch: B, pipeline: p)) } }
+        for B in options.batches { for p in pipelines { rows.append(try bench.infer(batch: B, pipeline: p)) } }
+        if options.reference { rows.append(try bench.cpuReference()) }
+        // Pruned models run on smaller kernels: inference at the largest batch for m − ⌊R·m⌋ neurons.
+        var pruned: [(rate: Double, m: Int, row: BenchRow)] = []
+        if !config.isGPT2 {
+            let batch = options.batches.max() ?? 16384
+            for r in options.pruneRates {
+                var c = config
+                c.m = config.m - Int((r * Double(config.m)).rounded(.down))
+                pruned.append((r, c.m, try bench.infer(batch: batch, pipeline: pipelines[0], config: c)))
             }
         }
-        // Unfused pipeline: one kernel per op.
-        let ub = try backend(batch: B, pipeline: .unfused)
-        let ws = try ub.workspaceForTraining(), p = ub.trainProgram
-        let promptBytes = f4 * Bd * cols * d
-        try row("sample_prompts", .unfused, 0, promptBytes) {
-            try p.launchSample(ws, ub.trainSpec, step: 0, batch: B, timed: true)
-        }
-        try row("attention_forward", .unfused, Bd * (4 * d * d + 4 * L * d), promptBytes + f4 * Bd * (3 * d + L)) {
-            try p.launchAttentionForward(ws, params: ub.params, batch: B, timed: true)
-        }
-        try row("mlp_forward", .unfused, Bd * (2 * d * d + 2 * m * d), f4 * Bd * (2 * d + m + 1)) {
-            try p.launchMLPForward(ws, params: ub.params, a: ub.a, batch: B, timed: true)
-        }
-        try row("hinge_grad", .unfused, 4 * Bd, f4 * Bd * 5) { try p.launchHinge(ws, batch: B, timed: true) }
-        try row("reduce_stats", .unfused, 2 * Bd, f4 * Bd * 2) { try p.launchReduceStats(ws, batch: B, timed: true) }
-        try row("mlp_backward", .unfused, Bd * (2 * m * d + 2 * d * d), f4 * Bd * (2 * m + 2 * d + 1)) {
-            try p.launchMLPBackward(ws, params: ub.params, a: ub.a, batch: B, timed: true)
-        }
-        try row("attention_backward", .unfused, Bd * (4 * L * d + 2 * d * d), promptBytes + f4 * Bd * (3 * d + L)) {
-            try p.launchAttentionBackward(ws, params: ub.params, batch: B, timed: true)
-        }
-        try row("weight_grads", .unfused, 2 * Bd * (3 * d * d + m * d), f4 * Bd * (7 * d + m + cols * d)) {
-            try p.launchWeightGrads(ws, grads: ub.grads, batch: B, timed: true)
-        }
-        let params = 3 * d * d + m * d
-        try row("sgd_update", .unfused, 2 * params, f4 * 3 * params) {
-            try p.launchSGD(params: ub.params, grads: ub.grads, mask: ub.mask, lr: 0, timed: true)
-        }
-        return rows
+        let f = flops
+        return BenchReport(device: DeviceEntry(context.device, path: try? DevicePath.best(for: context)), variant: variant,
+                           pipelines: descriptions, ceilings: ceilings, trainFlopsPerPrompt: f?.trainPerPrompt ?? 0,
+                           inferFlopsPerPrompt: f?.inferPerPrompt ?? 0, kernels: kernels, endToEnd: rows, pruned: pruned,
+                           repeats: bench.repeats)
     }
 }

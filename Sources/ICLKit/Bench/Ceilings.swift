@@ -8,9 +8,8 @@ public struct Ceilings: Sendable {
     static let peakIterations = 4096
 
     /// Runs each probe several times; keeps the best (a ceiling is the best the device showed).
-    public static func measure(context: CLContext, repeats: Int = 5) throws -> Ceilings {
-        let program = try context.program(source: try KernelSource.text("ceilings.cl"),
-                                          options: "-DICL_PEAK_ITERS=\(peakIterations) -cl-std=CL1.2")
+    static func measure(context: CLContext, repeats: Int = 5) throws -> Ceilings {
+        let program = try ProgramBuild(files: ["ceilings.cl"], defines: ["ICL_PEAK_ITERS": peakIterations]).build(context)
         let peak = try program.kernel("icl_peak_fma")
         let items = max(1024, context.device.computeUnits * 1024)
         let out = try context.buffer(Float.self, count: items, label: "peak probe output")
@@ -38,7 +37,7 @@ public struct Ceilings: Sendable {
 /// Timing helpers: device event timers where the device has them, else the host clock around a finish.
 public enum Timing {
     /// Seconds one enqueued command took.
-    public static func seconds(context: CLContext, _ body: () throws -> CLEvent?) throws -> Double {
+    static func seconds(context: CLContext, _ body: () throws -> CLEvent?) throws -> Double {
         let start = monotonicNanoseconds()
         let event = try body()
         try context.finish()

@@ -36,6 +36,8 @@ public struct CheckCase: Sendable {
 public struct CheckReport: Sendable {
     public var caseName: String
     public var variant: KernelVariant
+    /// The pipeline (with its device path) of a whole-step check; nil for the per-op kernel checks.
+    public var pipeline: PipelineDescription? = nil
     public var comparisons: [TensorComparison]
     public var passed: Bool { comparisons.allSatisfy(\.passed) }
 }
@@ -170,14 +172,16 @@ public enum CrossCheck {
         return CheckReport(caseName: check.name, variant: variant, comparisons: out)
     }
 
-    /// The fused pipeline (precompute, fused tiles with in-kernel sampling, reduce, grads + SGD) over one
-    /// whole step, against the reference step in Double: loss, errors, the four gradients and the new weights.
-    public static func runFused(context: CLContext, check: CheckCase, pipeline: Pipeline = .fused,
-                                step: Int = 3) throws -> CheckReport {
+    /// A pipeline over one whole step (its kernels, its sampler, grads + SGD), against the reference step in Double:
+    /// loss, errors, the four gradients and the new weights; and the prompts of an in-kernel sampler, bit for bit.
+    /// `path` nil runs the device's best path.
+    public static func runPipeline(context: CLContext, check: CheckCase, pipeline: Pipeline, path: DevicePath? = nil,
+                                   step: Int = 3) throws -> CheckReport {
         var c = check.config
         c.batch = check.batch
         let bank = PatternBank(config: c)
-        let backend = try OpenCLBackend(config: c, bank: bank, context: context, variant: .cpu, pipeline: pipeline)
+        let backend = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: c, bank: bank, context: context,
+                                                                     variant: .cpu, pipeline: pipeline, path: path)
         let w = checkWeights(c), mask = checkMask(c.m)
         try backend.load(weights: w, mask: mask)
         let stats = try backend.trainStep(step: step)
@@ -185,39 +189,40 @@ public enum CrossCheck {
         let wd: ModelWeights<Double> = w.converted()
         let ref = ReferenceModel.trace(wd, prompts: host.prompts.map(Double.init), labels: host.labels.map(Double.init),
                                        batch: c.batch, length: c.lTrain, attendQuery: c.attendQuery)
+        let name = "\(pipeline.rawValue) step"
         var out: [TensorComparison] = []
-        if let (program, _) = backend.fusedTrain {
-            let sampled = try program.sampleForCheck(backend.trainSpec, step: step, batch: c.batch, context: context)
-            out.append(TensorComparison(kernel: "fused sampler", tensor: "prompts", exactDevice: sampled.prompts,
+        if let sampled = try backend.pipeline.sampledPrompts(step: step) {
+            out.append(TensorComparison(kernel: "\(pipeline.rawValue) sampler", tensor: "prompts", exactDevice: sampled.prompts,
                                         reference: host.prompts))
-            out.append(TensorComparison(kernel: "fused sampler", tensor: "labels", exactDevice: sampled.labels,
+            out.append(TensorComparison(kernel: "\(pipeline.rawValue) sampler", tensor: "labels", exactDevice: sampled.labels,
                                         reference: host.labels))
         }
-        out.append(TensorComparison(kernel: "\(pipeline.rawValue) step", tensor: "loss", device: [stats.loss],
+        out.append(TensorComparison(kernel: name, tensor: "loss", device: [stats.loss],
                                     reference: [ref.hinge.loss], rtol: 1e-4, scaledAtol: 1e-6))
-        out.append(TensorComparison(kernel: "\(pipeline.rawValue) step", tensor: "errors", device: [Float(stats.errors)],
+        out.append(TensorComparison(kernel: name, tensor: "errors", device: [Float(stats.errors)],
                                     reference: [Double(ref.hinge.errors)], rtol: 0, scaledAtol: 0))
-        let g = ModelWeights<Float>(packed: try backend.grads.read(), d: c.d, m: c.m, a: w.a)
+        let g = try backend.state.readGradients()
         let r = ref.gradients
-        for (name, dev, refT) in [("dW_Q", g.WQ, r.WQ), ("dW_K", g.WK, r.WK), ("dW_V", g.WV, r.WV), ("dW_O", g.WO, r.WO)] {
+        for (tensor, dev, refT) in [("dW_Q", g.WQ, r.WQ), ("dW_K", g.WK, r.WK), ("dW_V", g.WV, r.WV), ("dW_O", g.WO, r.WO)] {
             // The fused paths form the gradients through A = W_KᵀW_Q and C = W_OW_V (or their projections onto
             // the prompt basis): one more rounding level than the reference.
-            out.append(TensorComparison(kernel: "\(pipeline.rawValue) step", tensor: name, device: dev, reference: refT,
+            out.append(TensorComparison(kernel: name, tensor: tensor, device: dev, reference: refT,
                                         rtol: 1e-3, scaledAtol: 3e-4))
         }
         var updated = wd
         ReferenceModel.sgdUpdate(&updated, r, lr: Double(c.lr), mask: mask.map(Double.init))
-        out.append(TensorComparison(kernel: "\(pipeline.rawValue) step", tensor: "params", device: try backend.readWeights().packed,
+        out.append(TensorComparison(kernel: name, tensor: "params", device: try backend.readWeights().packed,
                                     reference: updated.packed, rtol: 1e-4, scaledAtol: 1e-5))
-        return CheckReport(caseName: check.name, variant: .cpu, comparisons: out)
+        return CheckReport(caseName: check.name, variant: .cpu, pipeline: backend.pipeline.description, comparisons: out)
     }
 
     /// Trains `steps` steps from the same seed on both backends; returns each step's loss pair.
     public static func trainingAgreement(context: CLContext, variant: KernelVariant, config: Config,
-                                         steps: Int, pipeline: Pipeline? = nil) throws -> [(device: Float, reference: Float)] {
+                                         steps: Int, pipeline: Pipeline? = nil, path: DevicePath? = nil) throws -> [(device: Float, reference: Float)] {
         let bank = PatternBank(config: config)
         let w = ModelWeights<Float>.initial(config), mask = [Float](repeating: 1, count: config.m)
-        let dev = try OpenCLBackend(config: config, bank: bank, context: context, variant: variant, pipeline: pipeline)
+        let dev = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: context,
+                                                                 variant: variant, pipeline: pipeline, path: path)
         try dev.load(weights: w, mask: mask)
         let ref = CPUReferenceBackend(config: config, bank: bank)
         try ref.load(weights: w, mask: mask)

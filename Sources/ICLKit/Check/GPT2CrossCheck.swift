@@ -38,7 +38,7 @@ public enum GPT2CrossCheck {
         var w = GPT2Weights<Float>.initial(shape: c.shape, seed: 21)
         w.outWeight = w.outWeight.map { $0 * 20 }    // margins below 1, so the hinge passes gradients back
         let engine = try GPT2Engine(context: context, shape: c.shape, variant: variant, capacity: c.batch)
-        try engine.load(weights: w, adam: GPT2AdamState(shape: c.shape))
+        try engine.state.load(weights: w, adam: GPT2AdamState(shape: c.shape))
         let dev = try engine.gradients(prompts: batch.prompts, labels: batch.labels, batch: c.batch, length: c.length)
         let wd = w.converted(to: Double.self), prompts = batch.prompts.map(Double.init)
         let trace = GPT2Reference.forward(wd, prompts: prompts, batch: c.batch, length: c.length)
@@ -68,7 +68,7 @@ public enum GPT2CrossCheck {
         let engine = try GPT2Engine(context: context, shape: shape, variant: variant, capacity: B)
         var w = GPT2Weights<Float>.initial(shape: shape, seed: c.seed)
         var state = GPT2AdamState<Float>(shape: shape)
-        try engine.load(weights: w, adam: state)
+        try engine.state.load(weights: w, adam: state)
         var worst = 0.0
         for step in 0..<steps {
             let s = try engine.trainStep(spec: spec, step: step, batch: B, optimizer: optimizer)

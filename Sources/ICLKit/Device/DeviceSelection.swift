@@ -1,28 +1,40 @@
 import ICLCore
 import ICLOpenCL
 
-/// Where to run, as written on the command line (`--device`, env `ICL_DEVICE`):
-/// `cpu-reference`, `opencl` (the best OpenCL device: a GPU if any), `opencl:N`, `opencl:gpu`, `opencl:cpu`.
+/// The kernel shape a device runs (`cpu`: a work-item per prompt; `gpu`: a work-group per prompt).
+public typealias KernelVariant = ICLOpenCL.KernelVariant
+/// A way of running a training step (`pattern`, `fused`, `unfused` for the one-layer model; `gpt2`).
+public typealias Pipeline = ICLOpenCL.Pipeline
+/// The target-specific kernel code the host chose for a device (`avx512`, `portable`).
+public typealias DevicePath = ICLOpenCL.DevicePath
+/// A pipeline's name, variant and device path.
+public typealias PipelineDescription = ICLOpenCL.PipelineDescription
+/// Why a pipeline cannot run a model, variant or config.
+public typealias PipelineError = ICLOpenCL.PipelineError
+
+/// Where to run: the CPU reference, or an OpenCL device: the best one (a GPU if any), the N-th of `DeviceList.all()`,
+/// the first GPU or the first CPU.
 public enum DeviceChoice: Equatable, Sendable {
     case cpuReference
     case opencl(Selector)
 
     public enum Selector: Equatable, Sendable { case best, index(Int), gpu, cpu }
 
-    public static func parse(_ text: String) throws -> DeviceChoice {
+    /// Parses `cpu-reference`, `opencl`, `opencl:N`, `opencl:gpu` or `opencl:cpu`; nil for anything else.
+    public init?(name text: String) {
         switch text {
-        case "cpu-reference", "cpu-ref", "reference": return .cpuReference
-        case "opencl": return .opencl(.best)
-        case "opencl:gpu": return .opencl(.gpu)
-        case "opencl:cpu": return .opencl(.cpu)
+        case "cpu-reference", "cpu-ref", "reference": self = .cpuReference
+        case "opencl": self = .opencl(.best)
+        case "opencl:gpu": self = .opencl(.gpu)
+        case "opencl:cpu": self = .opencl(.cpu)
         default:
-            if text.hasPrefix("opencl:"), let n = Int(text.dropFirst(7)), n >= 0 { return .opencl(.index(n)) }
-            throw UsageError("unknown device '\(text)'; use cpu-reference, opencl, opencl:N, opencl:gpu or opencl:cpu (see `icl devices`).")
+            guard text.hasPrefix("opencl:"), let n = Int(text.dropFirst(7)), n >= 0 else { return nil }
+            self = .opencl(.index(n))
         }
     }
 
     /// Picks the OpenCL device this choice names among those present.
-    public static func pick(_ selector: Selector, from devices: [CLDeviceInfo]) throws -> CLDeviceInfo {
+    static func pick(_ selector: Selector, from devices: [CLDeviceInfo]) throws -> CLDeviceInfo {
         switch selector {
         case .best:
             return devices.first(where: { $0.kind == .gpu }) ?? devices.first(where: { $0.kind == .accelerator })
@@ -46,6 +58,19 @@ public enum DeviceChoice: Equatable, Sendable {
     }
 }
 
+/// The kernel variant to run: by device type (`auto`: GPUs and accelerators `gpu`, the rest `cpu`), or forced.
+public enum VariantChoice: String, CaseIterable, Sendable {
+    case auto, cpu, gpu
+
+    public func resolve(for device: CLDeviceInfo) -> KernelVariant {
+        switch self {
+        case .auto: return KernelVariant.forDevice(device)
+        case .cpu: return .cpu
+        case .gpu: return .gpu
+        }
+    }
+}
+
 /// A mistake in how the tool was called (exit code 2).
 public struct UsageError: Error, CustomStringConvertible {
     public let message: String
@@ -56,46 +81,31 @@ public struct UsageError: Error, CustomStringConvertible {
 /// Opens backends for a config on a chosen device.
 public struct BackendFactory {
     public let choice: DeviceChoice
-    /// `auto`, `cpu` or `gpu` kernel variant (ignored by the CPU reference).
-    public let variant: String
-    /// `auto`, `pattern`, `fused` or `unfused` training pipeline (OpenCL only).
-    public let pipeline: String
+    public let variant: VariantChoice
+    /// The pipeline to run, or nil for the rule's choice (`PipelineRule`).
+    public let pipeline: Pipeline?
 
-    public init(choice: DeviceChoice, variant: String = "auto", pipeline: String = "auto") {
+    public init(choice: DeviceChoice, variant: VariantChoice = .auto, pipeline: Pipeline? = nil) {
         self.choice = choice
         self.variant = variant
         self.pipeline = pipeline
     }
 
-    /// The pipeline to force, or nil for the backend's choice.
-    public func chosenPipeline() throws -> Pipeline? {
-        if pipeline == "auto" { return nil }
-        guard let p = Pipeline(rawValue: pipeline) else {
-            throw UsageError("unknown pipeline '\(pipeline)'; use auto, pattern, fused or unfused.")
-        }
-        return p
-    }
-
     /// The OpenCL context of this choice, or nil for the CPU reference.
-    public func openContext() throws -> CLContext? {
+    public func openContext() throws -> DeviceContext? {
         guard case .opencl(let selector) = choice else { return nil }
         let device = try DeviceChoice.pick(selector, from: try CLDevices.all())
-        return try CLContext(device: device)
-    }
-
-    public func kernelVariant(for device: CLDeviceInfo) throws -> KernelVariant {
-        guard let v = KernelVariant.parse(variant, device: device) else {
-            throw UsageError("unknown kernel variant '\(variant)'; use auto, cpu or gpu.")
-        }
-        return v
+        return DeviceContext(try CLContext(device: device))
     }
 
     /// A GPT-2-style model backend holding `weights` and the AdamW moments.
     public func makeGPT2(config: Config, bank: PatternBank, weights: GPT2Weights<Float>, adam: GPT2AdamState<Float>,
-                         context: CLContext? = nil) throws -> GPT2Backend {
+                         context: DeviceContext? = nil) throws -> GPT2Backend {
         let backend: GPT2Backend
         if let ctx = try context ?? openContext() {
-            backend = try OpenCLGPT2Backend(config: config, bank: bank, context: ctx, variant: try kernelVariant(for: ctx.device))
+            backend = try OpenCLBackend<GPT2DeviceState>.gpt2(config: config, bank: bank, context: ctx.context,
+                                                              variant: variant.resolve(for: ctx.context.device),
+                                                              pipeline: pipeline)
         } else {
             backend = GPT2CPUReferenceBackend(config: config, bank: bank)
         }
@@ -105,19 +115,25 @@ public struct BackendFactory {
 
     /// A backend holding `weights` (m may be below config.m for a compacted model).
     public func make(config: Config, bank: PatternBank, weights: ModelWeights<Float>, mask: [Float],
-                     context: CLContext? = nil) throws -> Backend {
+                     context: DeviceContext? = nil) throws -> Backend {
         let backend: Backend
         if let ctx = try context ?? openContext() {
-            let variant = try kernelVariant(for: ctx.device), pipeline = try chosenPipeline()
-            if variant == .gpu && pipeline != nil && pipeline != .unfused {
-                throw UsageError("the \(pipeline!.rawValue) pipeline runs the CPU kernel variant; use --variant cpu or --pipeline unfused.")
-            }
-            backend = try OpenCLBackend(config: config, bank: bank, context: ctx, variant: variant, m: weights.m,
-                                        pipeline: pipeline)
+            backend = try OpenCLBackend<OneLayerDeviceState>.oneLayer(
+                config: config, bank: bank, context: ctx.context, variant: variant.resolve(for: ctx.context.device),
+                m: weights.m, pipeline: pipeline)
         } else {
             backend = CPUReferenceBackend(config: config, bank: bank)
         }
         try backend.load(weights: weights, mask: mask)
         return backend
     }
+}
+
+/// An opened OpenCL device (its context and queue), to share between the backends of one process.
+public final class DeviceContext {
+    let context: CLContext
+    init(_ context: CLContext) { self.context = context }
+
+    /// The device as `DeviceList` describes it.
+    public var device: DeviceEntry { DeviceEntry(context.device, path: try? DevicePath.best(for: context)) }
 }

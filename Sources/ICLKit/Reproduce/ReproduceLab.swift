@@ -1,6 +1,5 @@
 import Foundation
 import ICLCore
-import ICLOpenCL
 
 /// A trained model of a reproduction: its checkpoint and the metrics it logged (probes, evaluations).
 public struct TrainedModel {
@@ -35,7 +34,7 @@ public final class ReproduceLab {
     public let outDir: String
     let log: (String) -> Void
     private var models: [String: TrainedModel] = [:]
-    private var context: CLContext??
+    private var context: DeviceContext??
 
     public init(size: ReproduceSize, base: Config, factory: BackendFactory, outDir: String,
                 log: @escaping (String) -> Void) {
@@ -102,7 +101,7 @@ public final class ReproduceLab {
     }
 
     /// The lab's one device context, opened on first use (nil for the CPU reference).
-    func sharedContext() throws -> CLContext? {
+    func sharedContext() throws -> DeviceContext? {
         if context == nil { context = .some(try factory.openContext()) }
         return context!
     }
@@ -110,7 +109,7 @@ public final class ReproduceLab {
     /// The device the lab runs on, in words.
     public func deviceDescription() throws -> String {
         guard let ctx = try sharedContext() else { return "cpu-reference (plain Swift, Float32)" }
-        return "\(ctx.device.name) (\(ctx.device.platformName), driver \(ctx.device.driverVersion))"
+        return "\(ctx.device.name) (\(ctx.device.platform), driver \(ctx.device.driver))"
     }
 
     /// ICL error of `backend`'s model on fresh prompts of `domain` at α′, l and (for OOD) S1.

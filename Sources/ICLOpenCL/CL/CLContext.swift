@@ -66,6 +66,9 @@ public final class CLContext {
         try clCheck(clFinish(handle.queue), "clFinish", detail: "device \(device.name)")
     }
 
+    /// Kernel launches enqueued through this context so far (what `icl bench` divides by steps for launches per step).
+    public var launchCount: Int { handle.launches }
+
     /// Test hook for fault injection (device loss). When set, the next launch of the kernel with this name ("*": any)
     /// fails with CLError(call: "clEnqueueNDRangeKernel", status: CL_OUT_OF_RESOURCES, detail: "injected fault"),
     /// then the hook clears itself. ICL_INJECT_FAULT=<name or *>[@N] (fail the N-th matching launch) arms it at init.

@@ -12,6 +12,8 @@ final class CLContextHandle {
     private let faultLock = NSLock()
     private var faultTarget: String?
     private var faultCountdown = 0
+    /// Kernel launches enqueued on this queue so far.
+    private(set) var launches = 0
 
     init(device requested: CLDeviceInfo) throws {
         var status: cl_int = CL_SUCCESS
@@ -59,9 +61,11 @@ final class CLContextHandle {
         faultCountdown = max(1, nth)
     }
 
-    /// Called once per launch: true when this launch must fail. The fault fires once, then disarms.
+    /// Called once per launch: counts it, and returns true when this launch must fail. The fault fires once, then
+    /// disarms.
     func consumeFault(kernel: String) -> Bool {
         faultLock.lock(); defer { faultLock.unlock() }
+        launches += 1
         guard let target = faultTarget, target == "*" || target == kernel else { return false }
         faultCountdown -= 1
         if faultCountdown > 0 { return false }

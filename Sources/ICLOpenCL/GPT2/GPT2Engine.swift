@@ -1,97 +1,114 @@
-import Foundation
 import ICLCore
 
-/// The GPT-2-style model (PAPER.md §6) resident on one OpenCL device: weights, gradients and AdamW moments in
-/// single packed buffers (`GPT2Weights.packed` order), a workspace for up to `capacity` prompts, and the whole
-/// training step on the device: sample → read-in → L blocks → read-out and hinge → backward → AdamW, with one
-/// 8-byte read of (loss, errors) per step. The CPU reference (`GPT2Reference`) is the oracle it is checked
-/// against.
-public final class GPT2Engine {
-    public let context: CLContext
-    public let shape: GPT2Shape
+/// The GPT-2-style model's pipeline (PAPER.md §6): the whole training step on the device for the weights, gradients
+/// and AdamW moments in a `GPT2DeviceState`: sample → read-in → L blocks → read-out and hinge → backward → AdamW, with
+/// (loss, errors) left in the workspace's statistics. A workspace holds up to `capacity` prompts. The CPU reference
+/// (`GPT2Reference`) is the oracle it is checked against; `gradients` and `outputs` run it on host prompts for the
+/// cross-checks.
+public final class GPT2Engine: TrainingPipeline {
+    /// What a training step samples and how it updates: the training spec's device tables, the batch and AdamW.
+    public struct Training {
+        public var spec: SpecBuffers
+        public var batch: Int
+        public var optimizer: GPT2Optimizer
+        public init(spec: SpecBuffers, batch: Int, optimizer: GPT2Optimizer) {
+            self.spec = spec; self.batch = batch; self.optimizer = optimizer
+        }
+    }
+
+    public let state: GPT2DeviceState
+    public var context: CLContext { state.context }
+    public var shape: GPT2Shape { state.shape }
     public let variant: KernelVariant
     /// The most prompts one launch sequence takes (training batch, evaluation chunk).
     public let capacity: Int
     public let program: GPT2Program
     public let workspace: GPT2Workspace
-    public let offsets: GPT2Offsets
-    /// Parameters, their gradients (written whole by every backward pass) and the AdamW moments, all
-    /// [parameterCount] in the packed layout; the per-element weight-decay mask (1 for the matrices).
-    public let params, grads, adamM, adamV, decayMask: CLBuffer<Float>
+    /// The training step `enqueueTrainStep` runs (nil for an engine that only evaluates and checks).
+    public let training: Training?
+    var offsets: GPT2Offsets { state.offsets }
+    var params: CLBuffer<Float> { state.params }
+    var grads: CLBuffer<Float> { state.grads }
     private var samplers: [[Int]: CLKernel] = [:]
+    /// Prompts per evaluation launch sequence.
+    public static let evalChunk = 1024
 
-    /// Builds the program and allocates everything for batches of up to `capacity` prompts of up to
-    /// `shape.maxTokens` tokens. The weights start at `GPT2Weights.initial(shape:seed: 0)` with zero moments.
+    /// Builds the program and a workspace for batches of up to `capacity` prompts of up to `shape.maxTokens` tokens.
     /// `tuning` sets the CPU-variant matmul blocking.
-    public init(context: CLContext, shape: GPT2Shape, variant: KernelVariant, capacity: Int,
+    public init(state: GPT2DeviceState, variant: KernelVariant, capacity: Int, training: Training? = nil,
                 tuning: GPT2Program.Tuning = .default) throws {
-        try shape.validate()
         guard capacity >= 1 else {
             throw ConfigError("GPT-2 engine capacity = \(capacity) is out of range: must be ≥ 1 (the largest batch).")
         }
-        self.context = context
-        self.shape = shape
+        let context = state.context, shape = state.shape
+        self.state = state
         self.variant = variant
         self.capacity = capacity
+        self.training = training
         program = try GPT2Program(context: context, shape: shape, variant: variant, tuning: tuning)
         if variant == .gpu {
             let need = program.attentionLocalBytes(tokens: shape.maxTokens)
             guard max(need.forward, need.backward) <= context.device.localMemSize else {
-                throw CLError(call: "GPT2Engine", status: -5,
-                              detail: "the GPU-variant attention keeps a head's q, k, v, dout and two T×T tables in local "
-                                  + "memory: \(max(need.forward, need.backward)) bytes at maxTokens = \(shape.maxTokens), "
-                                  + "but '\(context.device.name)' has \(context.device.localMemSize); "
-                                  + "use the cpu variant or shorter prompts")
+                throw PipelineError(.localMemory, "the GPU-variant attention keeps a head's q, k, v, dout and two T×T tables in local "
+                                    + "memory: \(max(need.forward, need.backward)) bytes at maxTokens = \(shape.maxTokens), "
+                                    + "but '\(context.device.name)' has \(context.device.localMemSize); "
+                                    + "the cpu variant or shorter prompts fit.")
             }
         }
         workspace = try GPT2Workspace(context: context, shape: shape, capacity: capacity)
-        offsets = GPT2Offsets(shape: shape)
-        let count = offsets.count
-        params = try context.buffer(Float.self, count: count, label: "GPT-2 parameters")
-        grads = try context.buffer(Float.self, count: count, label: "GPT-2 gradients")
-        adamM = try context.buffer(Float.self, count: count, label: "GPT-2 Adam m")
-        adamV = try context.buffer(Float.self, count: count, label: "GPT-2 Adam v")
-        decayMask = try context.buffer(GPT2Offsets.decayMask(shape), label: "GPT-2 weight-decay mask")
-        try load(weights: .initial(shape: shape, seed: 0), adam: GPT2AdamState(shape: shape))
+        if let training { try check(training.spec.spec, batch: training.batch) }
     }
 
-    // MARK: State
+    /// An engine with a state of its own at the initial weights (for the cross-checks).
+    public convenience init(context: CLContext, shape: GPT2Shape, variant: KernelVariant, capacity: Int,
+                            tuning: GPT2Program.Tuning = .default) throws {
+        try self.init(state: try GPT2DeviceState(context: context, shape: shape), variant: variant, capacity: capacity,
+                      tuning: tuning)
+    }
 
-    /// Replaces the resident weights and AdamW moments (one upload each).
-    public func load(weights: GPT2Weights<Float>, adam: GPT2AdamState<Float>) throws {
-        guard weights.shape == shape else {
-            throw ConfigError("GPT-2 weights of shape \(weights.shape) do not match the engine's shape \(shape).")
+    // MARK: TrainingPipeline
+
+    public var description: PipelineDescription {
+        PipelineDescription(pipeline: .gpt2, variant: variant, path: .portable)
+    }
+    public var statsSlots: Int { 1 }
+    public func weightsReplaced() {}
+
+    public func enqueueTrainStep(step: Int, statsSlot: Int) throws -> CLBuffer<Float> {
+        precondition(statsSlot == 0, "the GPT-2 engine has one statistics slot")
+        guard let training else { preconditionFailure("this GPT-2 engine was built without a training step") }
+        try enqueueTrainStep(spec: training.spec, step: step, batch: training.batch, optimizer: training.optimizer)
+        return workspace.head.stats
+    }
+
+    /// Loss and errors on prompts 0..<count of spec (drawn at step 0, in chunks of at most capacity).
+    public func evaluate(_ spec: SpecBuffers, prompts count: Int) throws -> BatchStats {
+        try check(spec.spec, batch: min(max(count, 1), capacity))
+        let T = spec.spec.length + 1
+        return try DeviceEvaluation.accumulate(count, chunk: capacity) { first, n in
+            try enqueueSample(spec, step: 0, firstPrompt: first, batch: n)
+            try enqueueForward(batch: n, tokens: T)
+            try enqueueHead(batch: n, tokens: T, withGrad: false)
+            return workspace.head.stats
         }
-        guard adam.m.count == offsets.count, adam.v.count == offsets.count else {
-            throw ConfigError("GPT-2 Adam moments hold \(adam.m.count) and \(adam.v.count) values; the model has \(offsets.count) parameters.")
+    }
+
+    /// The model's four matmul shapes at the training batch (rows = batch · tokens), each timed forward, input
+    /// gradient and weight gradient.
+    public func benchKernels() throws -> [BenchKernel] {
+        let s = shape, rows = (training?.batch ?? capacity) * ((training?.spec.spec.length).map { $0 + 1 } ?? s.maxTokens)
+        return try [("attn.qkv", s.width, 3 * s.width), ("attn.proj", s.width, s.width),
+                    ("mlp.fc", s.width, s.mlpWidth), ("mlp.fc2", s.mlpWidth, s.width)].flatMap { name, i, o in
+            try program.matmulBenchKernels(name: name, rows: rows, inputs: i, outputs: o)
         }
-        try params.write(weights.packed)
-        try adamM.write(adam.m)
-        try adamV.write(adam.v)
-    }
-
-    public func readWeights() throws -> GPT2Weights<Float> {
-        GPT2Weights(shape: shape, packed: try params.read())
-    }
-
-    public func readAdam() throws -> GPT2AdamState<Float> {
-        var state = GPT2AdamState<Float>(shape: shape)
-        state.m = try adamM.read()
-        state.v = try adamV.read()
-        return state
-    }
-
-    /// The gradients of the last backward pass.
-    public func readGradients() throws -> GPT2Gradients<Float> {
-        GPT2Weights(shape: shape, packed: try grads.read())
     }
 
     // MARK: Training and evaluation
 
     /// Samples `batch` prompts of `spec` at `step` on the device, forward, hinge, backward, AdamW at
-    /// optimizer.learningRate(step:) with bias correction for step+1 exactly as GPT2Reference.trainStep;
-    /// returns loss/errors of the batch before the update. One small read per step.
-    public func trainStep(spec: SpecBuffers, step: Int, batch: Int, optimizer: GPT2Optimizer) throws -> BatchStats {
+    /// optimizer.learningRate(step:) with bias correction for step+1 exactly as GPT2Reference.trainStep; the batch's
+    /// loss and errors (before the update) land in workspace.head.stats. Nothing waits.
+    public func enqueueTrainStep(spec: SpecBuffers, step: Int, batch: Int, optimizer: GPT2Optimizer) throws {
         try check(spec.spec, batch: batch)
         let T = spec.spec.length + 1
         try enqueueSample(spec, step: step, firstPrompt: 0, batch: batch)
@@ -99,25 +116,13 @@ public final class GPT2Engine {
         try enqueueHead(batch: batch, tokens: T, withGrad: true)
         try enqueueBackward(batch: batch, tokens: T)
         try enqueueAdamW(step: step, optimizer: optimizer)
-        let s = try workspace.head.stats.read()
-        return BatchStats(loss: s[0], errors: Int(s[1]), prompts: batch)
     }
 
-    /// Loss and errors on prompts 0..<count of spec (drawn at step 0, in chunks of at most capacity).
-    public func evaluate(spec: SpecBuffers, prompts count: Int) throws -> BatchStats {
-        try check(spec.spec, batch: min(max(count, 1), capacity))
-        let T = spec.spec.length + 1
-        var lossSum = 0.0, errors = 0
-        for first in stride(from: 0, to: count, by: capacity) {
-            let n = min(capacity, count - first)
-            try enqueueSample(spec, step: 0, firstPrompt: first, batch: n)
-            try enqueueForward(batch: n, tokens: T)
-            try enqueueHead(batch: n, tokens: T, withGrad: false)
-            let s = try workspace.head.stats.read()
-            lossSum += Double(s[0]) * Double(n)
-            errors += Int(s[1])
-        }
-        return BatchStats(loss: Float(lossSum / Double(max(count, 1))), errors: errors, prompts: count)
+    /// One training step (see `enqueueTrainStep`) and its statistics.
+    public func trainStep(spec: SpecBuffers, step: Int, batch: Int, optimizer: GPT2Optimizer) throws -> BatchStats {
+        try enqueueTrainStep(spec: spec, step: step, batch: batch, optimizer: optimizer)
+        let s = try workspace.head.stats.read()
+        return BatchStats(loss: s[0], errors: Int(s[1]), prompts: batch)
     }
 
     /// Forward, hinge and backward on host prompts [B, l+1, d] and labels [B], without an update: the batch
@@ -130,7 +135,7 @@ public final class GPT2Engine {
         try enqueueBackward(batch: batch, tokens: T)
         let s = try workspace.head.stats.read()
         return (BatchStats(loss: s[0], errors: Int(s[1]), prompts: batch), try workspace.head.F.read(count: batch),
-                try readGradients())
+                try state.readGradients())
     }
 
     /// Model outputs F [B] on host prompts [B, l+1, d].
@@ -171,12 +176,13 @@ public final class GPT2Engine {
         return T
     }
 
-    /// The sampler program for a spec's sizes (Kernels/sampler.cl with the -D sizes ModelProgram uses).
+    /// The sampler program for a spec's sizes (Kernels/sampler.cl).
     func sampler(_ spec: PromptSpec) throws -> CLKernel {
         let key = [spec.dX, spec.dY, spec.length]
         if let k = samplers[key] { return k }
-        let sizes = ModelShape(dX: spec.dX, dY: spec.dY, length: spec.length, m: 1, attendQuery: false)
-        let k = try sizes.build(context, files: ["common.cl", "sampler.cl"]).kernel("sample_prompts")
+        let build = ProgramBuild(files: ["sampler.cl"], defines: ModelShape.samplerDefines(dX: spec.dX, dY: spec.dY,
+                                                                                          length: spec.length))
+        let k = try build.build(context).kernel("sample_prompts")
         samplers[key] = k
         return k
     }
@@ -270,15 +276,9 @@ public final class GPT2Engine {
         try p.launchPositionGrad(dh: ws.dh, grads: grads, pos: o.pos, batch: B, tokens: T)
     }
 
-    /// Seconds per launch of the matmul kernels (forward, input gradient, weight gradient) of a linear layer
-    /// with `rows` rows, `inputs` → `outputs`, each 2·rows·inputs·outputs FLOPs: for `icl bench`'s GFLOP/s.
-    public func benchMatmul(rows: Int, inputs: Int, outputs: Int, repeats: Int = 5) throws -> GPT2Program.MatmulTiming {
-        try program.benchMatmul(rows: rows, inputs: inputs, outputs: outputs, repeats: repeats)
-    }
-
     /// AdamW over every parameter with the gradients in `grads`.
     public func enqueueAdamW(step: Int, optimizer: GPT2Optimizer) throws {
-        try program.launchAdamW(params: params, grads: grads, m: adamM, v: adamV, decayMask: decayMask, step: step,
+        try program.launchAdamW(params: params, grads: grads, m: state.adamM, v: state.adamV, decayMask: state.decayMask, step: step,
                                 optimizer: optimizer)
     }
 }

@@ -136,13 +136,11 @@ public final class GPT2Program {
         self.shape = shape
         self.variant = variant
         self.tuning = tuning
-        let source = try GPT2Program.sourceFiles.map { try KernelSource.text($0) }.joined(separator: "\n")
         let defines = ["GPT2_W": shape.width, "GPT2_H": shape.heads, "GPT2_HD": shape.headDim,
                        "GPT2_WG": GPT2Program.groupSize, "GPT2_TS": GPT2Program.tile,
                        "GPT2_MM_RB": tuning.dotRows, "GPT2_MM_CB": tuning.dotColumns, "GPT2_MM_KV": tuning.dotVector,
                        "GPT2_MM_NB": tuning.outerRows, "GPT2_MM_NV": tuning.outerVector]
-        let options = defines.keys.sorted().map { "-D\($0)=\(defines[$0]!)" } + ["-cl-std=CL1.2"]
-        program = try context.program(source: source, options: options.joined(separator: " "))
+        program = try ProgramBuild(files: GPT2Program.sourceFiles, defines: defines).build(context)
         let suffix = variant == .cpu ? "_wi" : "_wg"
         if variant == .cpu {
             mmDot = try program.kernel("gpt2_mm_nt_wi")
@@ -173,7 +171,7 @@ public final class GPT2Program {
         return ((3 * T * D + T * T) * 4, (4 * T * D + 2 * T * T) * 4)
     }
 
-    func up(_ x: Int, _ m: Int) -> Int { (x + m - 1) / m * m }
+    func up(_ x: Int, _ m: Int) -> Int { LaunchGeometry.roundUp(x, m) }
 
     // MARK: Matmul
 
@@ -202,8 +200,7 @@ public final class GPT2Program {
                                          up(P, tuning.dotRows) / tuning.dotRows], local: nil, timed: timed)
         }
         guard sBq == 1, let k = mmOuter else {
-            throw CLError(call: "GPT2Program.launchMatmul", status: -30,
-                          detail: "the CPU matmul kernels need B contiguous along k (dot form) or along q (outer form); got sBk = \(sBk), sBq = \(sBq)")
+            preconditionFailure("the CPU matmul kernels need B contiguous along k (dot form) or along q (outer form); got sBk = \(sBk), sBq = \(sBq)")
         }
         try k.set(args: args)
         return try k.launch(global: [up(Q, tuning.outerVector) / tuning.outerVector,
@@ -380,5 +377,37 @@ public final class GPT2Program {
         try adamW.set(args: [params, grads, m, v, decayMask, Float(o.learningRate(step: step)), Float(o.beta1),
                              Float(o.beta2), Float(o.eps), c1, c2, Float(o.weightDecay), params.count])
         return try adamW.launch(global: [params.count], local: nil, timed: timed)
+    }
+}
+
+extension GPT2Program {
+    /// The three products of a linear layer with `rows` rows, `inputs` → `outputs` (forward with bias, input gradient,
+    /// weight gradient with the bias sum), each 2·rows·inputs·outputs FLOPs, on buffers of fixed values: for
+    /// `icl bench`'s GFLOP/s.
+    public func matmulBenchKernels(name: String, rows n: Int, inputs i: Int, outputs o: Int) throws -> [BenchKernel] {
+        func filled(_ count: Int, _ label: String, _ seed: Int) throws -> CLBuffer<Float> {
+            try context.buffer((0..<count).map { Float(($0 * 7919 + seed) % 2001 - 1000) * 1e-3 }, label: label)
+        }
+        func scratch(_ count: Int, _ label: String) throws -> CLBuffer<Float> {
+            try context.buffer(Float.self, count: count, label: label)
+        }
+        let x = try filled(n * i, "x", 1), w = try filled(o * i, "weight", 2), b = try filled(o, "bias", 3)
+        let y = try scratch(n * o, "y"), dy = try filled(n * o, "dy", 4), dx = try scratch(n * i, "dx")
+        let dW = try scratch(o * i, "dW"), db = try scratch(o, "db")
+        let flops = 2 * Double(n * i * o), f4 = 4.0
+        return [
+            BenchKernel(name: "\(name) forward", flops: flops, bytes: f4 * Double(n * i + o * i + n * o)) {
+                try self.launchLinear(x: GPT2Slice(x), weight: GPT2Slice(w), bias: GPT2Slice(b), y: GPT2Slice(y), rows: n,
+                                      inputs: i, outputs: o, timed: true)
+            },
+            BenchKernel(name: "\(name) input grad", flops: flops, bytes: f4 * Double(n * o + o * i + n * i)) {
+                try self.launchLinearInputGrad(dy: GPT2Slice(dy), weight: GPT2Slice(w), dx: GPT2Slice(dx), rows: n,
+                                               inputs: i, outputs: o, timed: true)
+            },
+            BenchKernel(name: "\(name) weight grad", flops: flops, bytes: f4 * Double(n * o + n * i + o * i)) {
+                try self.launchLinearWeightGrad(dy: GPT2Slice(dy), x: GPT2Slice(x), dWeight: GPT2Slice(dW),
+                                                dBias: GPT2Slice(db), rows: n, inputs: i, outputs: o, timed: true)
+            },
+        ]
     }
 }

@@ -1,14 +1,19 @@
 import ICLCore
 
-/// The pattern-space kernels (`Kernels/pattern.cl`): the fused step computed in the coordinates of the
+/// The pattern-space kernels (`Kernels/pattern_*.cl`): the fused step computed in the coordinates of the
 /// prompt basis (relevant patterns, irrelevant patterns, q), where every column has at most three
 /// non-zero coefficients. Exact, and usable whenever the basis has at most `maxBasis` vectors.
 public final class PatternProgram {
-    public static let sourceFiles = ["common.cl", "sampler.cl", "pattern.cl"]
+    /// The kernel files, in order, with the tile kernel's table reads for `path`.
+    public static func sourceFiles(path: DevicePath) -> [String] {
+        ["sampler.cl", "pattern_common.cl", "pattern_tables.cl", path.patternReadsFile, "pattern_tile.cl", "pattern_grads.cl"]
+    }
     /// Largest basis (nRelevant + nIrrelevant + 1) the local-memory tables are sized for.
     public static let maxBasis = 64
     public let tile: Int
     public let shape: ModelShape
+    /// The target-specific table reads this program was built with.
+    public let path: DevicePath
     let project, tables, tiles, gradsSGD: CLKernel
     /// Work-group sizes of pattern_tables and pattern_grads_sgd on a CPU device (other devices pick). PoCL makes
     /// each of these kernels one work-group when left to choose, so one thread runs all of it; small groups
@@ -35,13 +40,17 @@ public final class PatternProgram {
     /// The basis size (nRelevant + nIrrelevant + 1) this program is compiled for.
     public let basisSize: Int
 
-    public init(context: CLContext, shape: ModelShape, basisSize: Int, tile: Int = 32) throws {
+    /// `path` is the device's best (`DevicePath.best`); the program runs it where its tables fit (see
+    /// `DevicePath.forPattern`) and the portable path otherwise.
+    public init(context: CLContext, shape: ModelShape, basisSize: Int, path: DevicePath, tile: Int = 32) throws {
         precondition(basisSize <= PatternProgram.maxBasis)
         self.shape = shape
         self.basisSize = basisSize
         self.tile = tile
-        let program = try shape.build(context, files: PatternProgram.sourceFiles,
+        self.path = DevicePath.forPattern(path, paddedBasis: PatternProgram.padded(basisSize))
+        let program = try shape.build(files: PatternProgram.sourceFiles(path: self.path),
                                       extra: ["ICL_TILE": tile, "ICL_R": basisSize, "ICL_RMAX": PatternProgram.padded(basisSize)])
+            .build(context)
         project = try program.kernel("pattern_project")
         tables = try program.kernel("pattern_tables")
         tiles = try program.kernel("pattern_tile")
@@ -51,7 +60,7 @@ public final class PatternProgram {
         gradsGroup = cpu ? [8] : nil
     }
 
-    public func tileCount(_ batch: Int) -> Int { (batch + tile - 1) / tile }
+    public func tileCount(_ batch: Int) -> Int { LaunchGeometry.tiles(batch, tile: tile) }
     /// Work-items of pattern_tables (the kernel's TABLE_ROWS): one per row of Ãᵀ, one per padded neuron (its
     /// row of C̃ and its a). A multiple of 8.
     var tableRows: Int { paddedBasis + paddedNeurons }

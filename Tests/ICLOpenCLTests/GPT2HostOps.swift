@@ -1,5 +1,6 @@
 import Foundation
 import ICLCore
+import ICLOpenCL
 
 /// One op at a time on host arrays, the device twins of `GPT2Ops` for the cross-checks: each uploads its
 /// inputs, runs the op's launches and reads the outputs back. Slow by design; the engine never uses them.
@@ -121,54 +122,5 @@ extension GPT2Program {
         try launchAdamW(params: p, grads: try upload(grads, "grads"), m: mb, v: vb,
                         decayMask: try upload(decayMask, "decay mask"), step: step, optimizer: optimizer)
         return (try p.read(), try mb.read(), try vb.read())
-    }
-
-    // MARK: Timing
-
-    /// Seconds per launch (median of `repeats` after a warm-up) of the three products of a linear layer with
-    /// `rows` rows, `inputs` → `outputs`: forward (with bias), input gradient and weight gradient (with bias
-    /// sum). Each is 2·rows·inputs·outputs FLOPs. Device profiling times when the queue has it, else wall clock.
-    public struct MatmulTiming: Sendable {
-        public var forward: Double, inputGrad: Double, weightGrad: Double
-        public var flops: Double
-        public var gflops: (forward: Double, inputGrad: Double, weightGrad: Double) {
-            (flops / forward / 1e9, flops / inputGrad / 1e9, flops / weightGrad / 1e9)
-        }
-    }
-
-    public func benchMatmul(rows n: Int, inputs i: Int, outputs o: Int, repeats: Int = 5) throws -> MatmulTiming {
-        func filled(_ count: Int, _ label: String, _ seed: Int) throws -> CLBuffer<Float> {
-            try upload((0..<count).map { Float(($0 * 7919 + seed) % 2001 - 1000) * 1e-3 }, label)
-        }
-        let x = try filled(n * i, "x", 1), w = try filled(o * i, "weight", 2), b = try filled(o, "bias", 3)
-        let y = try scratch(n * o, "y"), dy = try filled(n * o, "dy", 4), dx = try scratch(n * i, "dx")
-        let dW = try scratch(o * i, "dW"), db = try scratch(o, "db")
-        let launches: [(Bool) throws -> CLEvent?] = [
-            { try self.launchLinear(x: GPT2Slice(x), weight: GPT2Slice(w), bias: GPT2Slice(b), y: GPT2Slice(y), rows: n,
-                                    inputs: i, outputs: o, timed: $0) },
-            { try self.launchLinearInputGrad(dy: GPT2Slice(dy), weight: GPT2Slice(w), dx: GPT2Slice(dx), rows: n, inputs: i,
-                                             outputs: o, timed: $0) },
-            { try self.launchLinearWeightGrad(dy: GPT2Slice(dy), x: GPT2Slice(x), dWeight: GPT2Slice(dW), dBias: GPT2Slice(db),
-                                              rows: n, inputs: i, outputs: o, timed: $0) },
-        ]
-        var medians: [Double] = []
-        for launch in launches {
-            _ = try launch(false)
-            try context.finish()
-            var samples: [Double] = []
-            for _ in 0..<max(repeats, 1) {
-                if context.device.profilingSupported, let e = try launch(true) {
-                    samples.append(Double(try e.elapsedNanoseconds) / 1e9)
-                } else {
-                    let t0 = DispatchTime.now().uptimeNanoseconds
-                    _ = try launch(false)
-                    try context.finish()
-                    samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-                }
-            }
-            samples.sort()
-            medians.append(samples[samples.count / 2])
-        }
-        return MatmulTiming(forward: medians[0], inputGrad: medians[1], weightGrad: medians[2], flops: 2 * Double(n * i * o))
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import ICLCore
 
 /// The sizes a model program is specialised for (passed as -D defines).
@@ -20,30 +19,28 @@ public struct ModelShape: Hashable, Sendable {
     public var attended: Int { attendQuery ? length + 1 : length }
     public var parameterCount: Int { 3 * d * d + m * d }
 
-    /// Builds the program of `files` specialised for this shape: the shared -D sizes plus `extra` defines.
-    func build(_ context: CLContext, files: [String], extra: [String: Int] = [:]) throws -> CLProgram {
-        let source = try files.map { try KernelSource.text($0) }.joined(separator: "\n")
-        return try context.program(source: source, options: buildOptions(extra: extra))
+    /// The prompt sampler's sizes (`Kernels/sampler.cl`), for prompts of d_X + d_Y rows and `length` context columns.
+    public static func samplerDefines(dX: Int, dY: Int, length: Int) -> [String: Int] {
+        ["ICL_D": dX + dY, "ICL_DX": dX, "ICL_DY": dY, "ICL_COLS": length + 1, "ICL_DV": (dX + dY + 7) / 8]
     }
 
-    /// The build options: every size as a -D define, and -DICL_PORTABLE=1 when the environment sets
-    /// ICL_PORTABLE_KERNELS=1, which turns off the kernels' target-specific code (the AVX-512 table reads of
-    /// pattern.cl) so the portable OpenCL C path can be run and checked on any device.
-    public func buildOptions(extra: [String: Int] = [:]) -> String {
-        var defines: [String: Int] = [
-            "ICL_D": d, "ICL_DX": dX, "ICL_DY": dY, "ICL_COLS": columns, "ICL_L": attended, "ICL_M": m,
-            "ICL_WG": ModelProgram.groupSize, "ICL_DV": (d + 7) / 8, "ICL_MV": (m + 7) / 8,
-        ].merging(extra) { $1 }
-        if ProcessInfo.processInfo.environment["ICL_PORTABLE_KERNELS"] == "1" { defines["ICL_PORTABLE"] = 1 }
-        let options = defines.keys.sorted().map { "-D\($0)=\(defines[$0]!)" } + ["-cl-std=CL1.2"]
-        return options.joined(separator: " ")
+    /// Every size as a -D define (`Kernels/onelayer.cl` lists them), plus `extra`.
+    public func defines(extra: [String: Int] = [:]) -> [String: Int] {
+        ModelShape.samplerDefines(dX: dX, dY: dY, length: length).merging([
+            "ICL_L": attended, "ICL_M": m, "ICL_WG": ModelProgram.groupSize, "ICL_MV": (m + 7) / 8,
+        ]) { $1 }.merging(extra) { $1 }
+    }
+
+    /// The build of `files` (after common.cl and onelayer.cl) specialised for this shape.
+    public func build(files: [String], extra: [String: Int] = [:]) -> ProgramBuild {
+        ProgramBuild(files: ["onelayer.cl"] + files, defines: defines(extra: extra))
     }
 }
 
 /// The model's kernels compiled for one shape and variant, with typed launchers. Kernel sources are
 /// the embedded `Kernels/*.cl`, concatenated in dependency order.
 public final class ModelProgram {
-    public static let sourceFiles = ["common.cl", "sampler.cl", "attention.cl", "mlp.cl", "hinge.cl", "reduce.cl", "sgd.cl"]
+    public static let sourceFiles = ["sampler.cl", "attention.cl", "mlp.cl", "hinge.cl", "reduce.cl", "sgd.cl"]
     /// Work-group size of the GPU-variant per-prompt kernels.
     public static let groupSize = 64
 
@@ -57,7 +54,7 @@ public final class ModelProgram {
         self.context = context
         self.shape = shape
         self.variant = variant
-        let program = try shape.build(context, files: ModelProgram.sourceFiles)
+        let program = try shape.build(files: ModelProgram.sourceFiles).build(context)
         let suffix = variant == .cpu ? "_wi" : "_wg"
         sample = try program.kernel("sample_prompts")
         attentionForward = try program.kernel("attention_forward" + suffix)
@@ -148,7 +145,7 @@ public final class ModelProgram {
         if variant == .cpu {
             return try weightGrads.launch(global: [shape.d, rows, 4], local: nil, timed: timed)
         }
-        func up(_ x: Int) -> Int { (x + 15) / 16 * 16 }
+        let up = { LaunchGeometry.roundUp($0, 16) }
         return try weightGrads.launch(global: [up(shape.d), up(rows), 4], local: [16, 16, 1], timed: timed)
     }
 

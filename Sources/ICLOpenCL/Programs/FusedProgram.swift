@@ -1,18 +1,8 @@
 import ICLCore
 
-/// How a training step is launched:
-/// - `pattern`: fused, in the coordinates of the prompt basis (three launches: tables, tiles whose last one sums
-///   the partials, grads + SGD; prompts never built);
-/// - `fused`: dense fused (four launches: precompute, fused tiles sampling prompts in registers, reduce,
-///   grads + SGD);
-/// - `unfused`: one kernel per op, every intermediate in device memory (what the per-op cross-checks run).
-public enum Pipeline: String, CaseIterable, Sendable {
-    case pattern, fused, unfused
-}
-
 /// The fused kernels (`Kernels/fused.cl`) compiled for one shape, with typed launchers.
 public final class FusedProgram {
-    public static let sourceFiles = ["common.cl", "sampler.cl", "fused.cl"]
+    public static let sourceFiles = ["sampler.cl", "fused.cl"]
     /// Prompts per work-item of `fused_tile`.
     public let tile: Int
     public let shape: ModelShape
@@ -33,7 +23,7 @@ public final class FusedProgram {
     public init(context: CLContext, shape: ModelShape, tile: Int = 32) throws {
         self.shape = shape
         self.tile = tile
-        let program = try shape.build(context, files: FusedProgram.sourceFiles, extra: ["ICL_TILE": tile])
+        let program = try shape.build(files: FusedProgram.sourceFiles, extra: ["ICL_TILE": tile]).build(context)
         precompute = try program.kernel("fused_precompute")
         tiles = try program.kernel("fused_tile")
         reduce = try program.kernel("fused_reduce")
@@ -41,7 +31,7 @@ public final class FusedProgram {
         sampleDump = try program.kernel("fused_sample_dump")
     }
 
-    public func tileCount(_ batch: Int) -> Int { (batch + tile - 1) / tile }
+    public func tileCount(_ batch: Int) -> Int { LaunchGeometry.tiles(batch, tile: tile) }
 
     @discardableResult
     public func launchPrecompute(params: CLMemory, a: CLMemory, ws: FusedWorkspace, timed: Bool = false) throws -> CLEvent? {

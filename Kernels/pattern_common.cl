@@ -1,0 +1,63 @@
+// The pattern-space fused training step: the restructured math of DESIGN.md taken one step further.
+// Every prompt column is a combination of R = nRelevant + nIrrelevant + 1 basis vectors
+//   e_r = [μ_r; 0] (relevant), e_{nR+k} = [ν_k; 0] (irrelevant), e_q = [0; q] (label)
+// with at most three non-zero coefficients (1, κ, y). So with E = [e_0 … e_{R−1}] (rows, [R, D]) and
+//   Q̃ = W_Q Eᵀ, K̃ = W_K Eᵀ, Ṽ = W_V Eᵀ  (d × R, per step),   Ã = K̃ᵀ Q̃  (R × R),   C̃ = W_O Ṽ  (m × R),
+// a prompt's scores are s_i = Σ_ab c_i,a Ã[a][b] c_q,b (six table reads), its context sum is
+// c̃ = Σ_i attn_i c_i (R coefficients) and g = C̃ c̃. Backward runs in the same coordinates:
+//   dÃ = Σ dṽ c_qᵀ, dC̃ = Σ dg c̃ᵀ, and once per step
+//   dW_Q = K̃ dÃ E, dW_K = Q̃ dÃᵀ E, dW_V = (W_Oᵀ dC̃) E, dW_O = dC̃ Ṽᵀ.
+// This is exact (the same function and gradient as the dense path; only the rounding differs) and
+// prompts are never materialised: the sampler's random words go straight to coefficients.
+// Launches per training step: pattern_tables (pattern_tables.cl), pattern_tile (pattern_tile.cl; its last tile to
+// finish also sums the tiles' partials), pattern_grads_sgd (pattern_grads.cl; it also projects the new weights for
+// the next step, so pattern_project runs only when the weights were set from outside). The tile kernel's table
+// reads come from one of pattern_reads_<path>.cl, the file the host chose for the device (DevicePath).
+// Requires ICL_R (the basis size of the spec the program serves), ICL_RMAX (R rounded up to a multiple of 8),
+// ICL_MV = ceil(M/8), ICL_DV, ICL_TILE. Compile-time sizes let the inner loops unroll and keep the accumulators
+// in registers.
+#define RMAX ICL_RMAX
+#define LV ((ICL_L + 7) / 8)
+#define MV ICL_MV
+#define MPAD (8 * ICL_MV)
+#define DPAD (8 * ICL_DV)
+// tables: Ãᵀ [RMAX, RMAX] | C̃ᵀ [RMAX, MPAD] | C̃ [MPAD, RMAX] | a [MPAD]   (floats; Ãᵀ[b][a] = Ã[a][b])
+#define RV (RMAX / 8)
+#define RC ((ICL_R + 7) / 8)
+// Prompts whose dg and c̃ are buffered before they are added into dC̃.
+#define PEND 16
+#define TAB_A 0
+#define TAB_C (RMAX * RMAX)
+#define TAB_C2 (RMAX * RMAX + RMAX * MPAD)
+#define TAB_a (RMAX * RMAX + 2 * RMAX * MPAD)
+// work-items of pattern_tables: one per row of Ãᵀ, one per padded neuron (its row of C̃ and its a)
+#define TABLE_ROWS (RMAX + MPAD)
+// partials per tile: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX]
+#define PART_SIZE (RMAX * RMAX + RMAX * MPAD)
+// proj: Q̃ᵀ | K̃ᵀ | Ṽᵀ, each [RMAX, D] (row b = W e_b), then the same transposed, Q̃ | K̃ | Ṽ, each [D, RMAX]
+// (row i = (W e_b)_i over b), so that the tables are vector sums over rows, with no horizontal sums.
+#define PROJ(w, b, i) proj[((w) * RMAX + (b)) * ICL_D + (i)]
+#define PROJT_OFFSET (3 * RMAX * ICL_D)
+#define PROJT8(w, i) ((__global float8*)(proj + PROJT_OFFSET + ((w) * ICL_D + (i)) * RMAX))
+// The basis buffer: E [R, DPAD], then Eᵀ [D, RMAX] (zero past R).
+#define ET8(E, j) ((__global const float8*)((E) + ICL_R * DPAD + (j) * RMAX))
+
+// Row i of W's projections, (W e_b)_i for every b, from row i of W (D floats): Σ_j W[i][j] Eᵀ[j][·], vector
+// over b, in both layouts of proj. One body for the row in global memory (pattern_project) and in private
+// memory (pattern_grads_sgd), so both round the same way: a projection made by a training step equals
+// pattern_project's.
+#define ICL_PROJECT_ROW_BODY                                                                \
+    float8 acc[RV];                                                                         \
+    _Pragma("unroll") for (int c = 0; c < RV; ++c) acc[c] = (float8)(0.0f);                 \
+    for (int j = 0; j < ICL_D; ++j) {                                                       \
+        const float x = row[j];                                                             \
+        _Pragma("unroll") for (int c = 0; c < RV; ++c) acc[c] += x * ET8(E, j)[c];          \
+    }                                                                                       \
+    _Pragma("unroll") for (int c = 0; c < RV; ++c) PROJT8(w, i)[c] = acc[c];                \
+    const float* v = (const float*)acc;                                                     \
+    for (int b = 0; b < RMAX; ++b) PROJ(w, b, i) = v[b];
+inline void icl_project_row(__global const float* row, __global const float* E, __global float* proj, const int w,
+                            const int i) { ICL_PROJECT_ROW_BODY }
+inline void icl_project_row_private(const float* row, __global const float* E, __global float* proj, const int w,
+                                    const int i) { ICL_PROJECT_ROW_BODY }
+

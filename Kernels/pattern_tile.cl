@@ -1,0 +1,266 @@
+// The pattern-space tile kernel: sampling, forward, hinge and backward of a tile of prompts in coefficient space
+// (definitions: pattern_common.cl; the per-column table reads: the pattern_reads_<path>.cl the host chose).
+
+// dC̃[n] += Σ_t dg_t[n] c̃_t over the `pend` buffered prompts, two neurons at a time with the sums in
+// registers (a read-modify-write of dC̃ per prompt and neuron would be bound by stores). The terms are added
+// in prompt order, so the result is the same as accumulating prompt by prompt. Rows run to MPAD (even);
+// the padded neurons' dg is 0.
+inline void pattern_flush_dC(__local float8* dC2, const float8* DG, const float8* CPB, const int pend) {
+    const float* dg = (const float*)DG;
+    for (int n = 0; n < MPAD; n += 2) {
+        float8 s0[RC], s1[RC];
+        #pragma unroll
+        for (int k = 0; k < RC; ++k) { s0[k] = dC2[n * RV + k]; s1[k] = dC2[(n + 1) * RV + k]; }
+        for (int t = 0; t < pend; ++t) {
+            const float x0 = dg[t * MPAD + n], x1 = dg[t * MPAD + n + 1];
+            #pragma unroll
+            for (int k = 0; k < RC; ++k) { s0[k] += x0 * CPB[t * RV + k]; s1[k] += x1 * CPB[t * RV + k]; }
+        }
+        #pragma unroll
+        for (int k = 0; k < RC; ++k) { dC2[n * RV + k] = s0[k]; dC2[(n + 1) * RV + k] = s1[k]; }
+    }
+}
+
+// Coefficient sums Σ_s w_s c_s of each in-flight prompt's context columns (c̃ with w = attention, dṽ with
+// w = its gradient) into out[u] (RV float8s of sums, then LV spare float8s). The sums every column may add
+// to (the task's patterns a and b, and the label q) stay in registers; the other columns scatter, the a/b
+// ones into per-column spare slots, so no loop waits on store-to-load forwarding of one address. The
+// prompts' loops are interleaved: their chains are independent.
+inline __attribute__((always_inline)) void pattern_coefficient_sums(float8 (*out8)[RV + LV], float (*w)[ICL_COLS8], int (*pat)[ICL_COLS8],
+                                     int (*irr)[ICL_COLS8], float (*kap)[ICL_COLS8], float (*yv)[ICL_COLS8],
+                                     const int* pa, const int* pb, const int nRelevant) {
+    float sa[ICL_NP], sb[ICL_NP], sq[ICL_NP];
+    #pragma unroll
+    for (int u = 0; u < ICL_NP; ++u) {
+        #pragma unroll
+        for (int k = 0; k < RV; ++k) out8[u][k] = (float8)(0.0f);
+        pattern_label_sums(&sa[u], &sb[u], &sq[u], w[u], pat[u], yv[u], pa[u], pb[u]);
+    }
+    for (int s = 0; s < ICL_L; ++s) {
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            float* out = (float*)out8[u];
+            const int p = pat[u][s];
+            const float x = w[u][s];
+            out[p == pa[u] || p == pb[u] ? RMAX + s : p] += x;
+            out[nRelevant + irr[u][s]] += x * kap[u][s];
+        }
+    }
+    #pragma unroll
+    for (int u = 0; u < ICL_NP; ++u) {
+        float* out = (float*)out8[u];
+        out[pa[u]] = sa[u];
+        out[pb[u]] = sb[u];
+        out[ICL_R - 1] = sq[u];
+    }
+}
+
+// Adds lane `lane` of every in-flight prompt's dg chunk k (neuron n) times row n of C̃ into acc: one neuron of
+// dc̃ = C̃ᵀ dg; the row is loaded once for all prompts.
+#define DCD_LANE(acc, lane, n) { _Pragma("unroll") for (int c = 0; c < RC; ++c) { const float8 row = C2[(n) * RV + c]; \
+    _Pragma("unroll") for (int u = 0; u < ICL_NP; ++u) acc[u][c] += row * dg8[u][k].lane; } }
+
+// Sums the tiles' partials in tile order (deterministic): dÃᵀ | dC̃ into sums, then dÃᵀ transposed, as dÃ,
+// after both; and the statistics (mean loss, errors) into stats[0], stats[1]. Run by one work-item, the last tile.
+inline void pattern_reduce_tiles(__global const volatile float8* partials, __global const volatile float* partStats,
+                                 __global float8* sums, __global float* stats, const int tiles, const int batch,
+                                 const int train) {
+    if (train) {
+        __global float* dA = (__global float*)(sums + PART_SIZE / 8);
+        for (int e = 0; e < PART_SIZE / 8; ++e) {
+            float8 acc = (float8)(0.0f);
+            for (int t = 0; t < tiles; ++t) acc += partials[(size_t)t * (PART_SIZE / 8) + e];
+            sums[e] = acc;
+            if (e < RMAX * RV) {                  // dÃᵀ[b][8c..8c+7] → dÃ[8c + lane][b]
+                const int b = e / RV, c = e % RV;
+                float lanes[8];
+                vstore8(acc, 0, lanes);
+                for (int lane = 0; lane < 8; ++lane) dA[(8 * c + lane) * RMAX + b] = lanes[lane];
+            }
+        }
+    }
+    float loss = 0.0f, err = 0.0f;
+    for (int t = 0; t < tiles; ++t) { loss += partStats[2 * t]; err += partStats[2 * t + 1]; }
+    stats[0] = loss / (float)batch;
+    stats[1] = err;
+}
+
+// One work-item per tile of ICL_TILE prompts: sample coefficients, forward, hinge and (train) backward,
+// accumulating the tile's dÃ and dC̃ᵀ in local memory. ICL_NP prompts are in flight at once: each step of the
+// computation runs for all of them side by side (each C̃ row is loaded once for all; measured only ≈ 1.5 %
+// faster than one prompt, as the kernel is bound by instruction throughput rather than by one prompt's
+// latency), while every accumulation into the tile's sums still happens prompt by prompt in order.
+// partStats: [tiles, 2] (loss sum, errors). stats: [slots, 2]; this launch's (mean loss, errors) go to slot
+// statsSlot, so several steps can run before the host reads their statistics in one transfer.
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void pattern_tile(__global const int* tasks, const int nTasks, const int nRelevant, const int nIrrelevant,
+                  const float alpha, const float K, const uint seedLo, const uint seedHi, const uint step,
+                  const uint stream, const uint firstPrompt, const int batch,
+                  __global const float* tables, __global float* partials, __global float* partStats, const int train,
+                  __global float8* sums, __global float* stats, const int statsSlot, __global int* tilesDone) {
+    const int tile = get_group_id(0);
+    const int b0 = tile * ICL_TILE, b1 = min(b0 + ICL_TILE, batch);
+    const int R = ICL_R;
+    __global const float8* AtT = (__global const float8*)(tables + TAB_A);
+    __global const float8* Ct = (__global const float8*)(tables + TAB_C);
+    __global const float8* C2 = (__global const float8*)(tables + TAB_C2);
+    __global const float8* a8 = (__global const float8*)(tables + TAB_a);
+    __local float8 dAtT[RMAX * RV];
+    __local float8 dC2[MPAD * RV];
+    if (train) {
+        for (int k = 0; k < R * RV; ++k) dAtT[k] = (float8)(0.0f);
+        for (int n = 0; n < MPAD; ++n) for (int k = 0; k < RC; ++k) dC2[n * RV + k] = (float8)(0.0f);
+    }
+    float lossSum = 0.0f, errSum = 0.0f;
+    int pat[ICL_NP][ICL_COLS8], irr[ICL_NP][ICL_COLS8];
+    float kap[ICL_NP][ICL_COLS8], yv[ICL_NP][ICL_COLS8], at[ICL_NP][ICL_COLS8], da[ICL_NP][ICL_COLS8];
+    float8 Aq8[ICL_NP][RV], dcd8[ICL_NP][RV];
+    float8 cp8[ICL_NP][RV + LV], dvp8[ICL_NP][RV + LV];     // coefficient sums, then one spare slot per column
+    float8 DG[PEND * MV], CPB[PEND * RV];    // dg and c̃ of the prompts not yet added into dC̃
+    int pend = 0;
+    #pragma unroll
+    for (int u = 0; u < ICL_NP; ++u)
+        for (int k = RV; k < RV + LV; ++k) { cp8[u][k] = (float8)(0.0f); dvp8[u][k] = (float8)(0.0f); }
+    for (int b = b0; b < b1; b += ICL_NP) {
+        int pa[ICL_NP], pb[ICL_NP], pq[ICL_NP], kq[ICL_NP];
+        float z[ICL_NP], kapq[ICL_NP];
+        // Prompts past b1 (when ICL_NP does not divide the tile) are computed but count for nothing.
+        icl_sample_coefficients(pat, irr, kap, yv, pa, pb, z, firstPrompt + (uint)b, tasks, nTasks, nRelevant,
+                                nIrrelevant, alpha, K, seedLo, seedHi, step, stream);
+        // Ãq[a] = Σ_b Ã[a][b] c_q,b: the query's column of Ã.
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            pq[u] = pat[u][ICL_COLS - 1];
+            kq[u] = nRelevant + irr[u][ICL_COLS - 1];
+            kapq[u] = kap[u][ICL_COLS - 1];
+            #pragma unroll
+            for (int k = 0; k < RC; ++k) Aq8[u][k] = AtT[pq[u] * RV + k] + kapq[u] * AtT[kq[u] * RV + k];
+        }
+        // Scores, then the softmax on float8 vectors (the vector exp is far cheaper than ICL_L scalar calls).
+        float8 sc8[ICL_NP][LV];
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) pattern_scores(sc8[u], Aq8[u], pat[u], irr[u], kap[u], yv[u], nRelevant);
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            float* sc = (float*)sc8[u];
+            for (int s = ICL_L; s < 8 * LV; ++s) sc[s] = -INFINITY;
+            float8 top8 = sc8[u][0];
+            for (int k = 1; k < LV; ++k) top8 = fmax(top8, sc8[u][k]);
+            const float4 t4 = fmax(top8.lo, top8.hi);
+            const float2 t2 = fmax(t4.lo, t4.hi);
+            const float top = fmax(t2.x, t2.y);
+            float8 tot8 = (float8)(0.0f);
+            #pragma unroll
+            for (int k = 0; k < LV; ++k) { sc8[u][k] = exp(sc8[u][k] - top); tot8 += sc8[u][k]; }
+            const float inv = 1.0f / icl_hsum8(tot8);
+            #pragma unroll
+            for (int k = 0; k < LV; ++k) { sc8[u][k] *= inv; vstore8(sc8[u][k], k, at[u]); }   // zero past ICL_L
+        }
+        // c̃ = Σ_i attn_i c_i.
+        pattern_coefficient_sums(cp8, at, pat, irr, kap, yv, pa, pb, nRelevant);
+        // g = C̃ c̃ (the zero coefficients too: skipping them mispredicts), each row of C̃ loaded once for all
+        // prompts;  F = Σ a_n ReLU(g_n)
+        float8 g8[ICL_NP][MV];
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u)
+            #pragma unroll
+            for (int k = 0; k < MV; ++k) g8[u][k] = (float8)(0.0f);
+        for (int r = 0; r < R; ++r) {
+            float x[ICL_NP];
+            #pragma unroll
+            for (int u = 0; u < ICL_NP; ++u) x[u] = ((const float*)cp8[u])[r];
+            #pragma unroll
+            for (int k = 0; k < MV; ++k) {
+                const float8 row = Ct[r * MV + k];
+                #pragma unroll
+                for (int u = 0; u < ICL_NP; ++u) g8[u][k] += row * x[u];
+            }
+        }
+        int back[ICL_NP];
+        int anyBack = 0;
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            float8 f8 = (float8)(0.0f);
+            #pragma unroll
+            for (int k = 0; k < MV; ++k) f8 += a8[k] * fmax(g8[u][k], (float8)(0.0f));
+            const float margin = z[u] * icl_hsum8(f8);
+            const int live = b + u < b1;
+            if (live) {
+                lossSum += margin < 1.0f ? 1.0f - margin : 0.0f;
+                errSum += margin > 0.0f ? 0.0f : 1.0f;
+            }
+            back[u] = train && live && margin < 1.0f;
+            anyBack |= back[u];
+        }
+        if (!anyBack) continue;
+        // dg = dF a ⊙ [g > 0] (zero for a prompt that does not backpropagate); dC̃ += dg c̃ᵀ, buffered.
+        float8 dg8[ICL_NP][MV];
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            const float dF = back[u] ? -z[u] / (float)batch : 0.0f;
+            #pragma unroll
+            for (int k = 0; k < MV; ++k) dg8[u][k] = select((float8)(0.0f), dF * a8[k], g8[u][k] > (float8)(0.0f));
+            if (back[u]) {
+                #pragma unroll
+                for (int k = 0; k < MV; ++k) DG[pend * MV + k] = dg8[u][k];
+                #pragma unroll
+                for (int k = 0; k < RV; ++k) CPB[pend * RV + k] = cp8[u][k];
+                if (++pend == PEND) { pattern_flush_dC(dC2, DG, CPB, pend); pend = 0; }
+            }
+        }
+        // dc̃-dots dcd[r] = Σ_n C̃[n][r] dg_n, two accumulator sets (even and odd neurons) per prompt to halve
+        // the dependency chains.
+        float8 e8[ICL_NP][RC], o8[ICL_NP][RC];
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u)
+            #pragma unroll
+            for (int k = 0; k < RC; ++k) { e8[u][k] = (float8)(0.0f); o8[u][k] = (float8)(0.0f); }
+        #pragma unroll
+        for (int k = 0; k < MV; ++k) {
+            const int n = 8 * k;
+            DCD_LANE(e8, s0, n) DCD_LANE(o8, s1, n + 1) DCD_LANE(e8, s2, n + 2) DCD_LANE(o8, s3, n + 3)
+            DCD_LANE(e8, s4, n + 4) DCD_LANE(o8, s5, n + 5) DCD_LANE(e8, s6, n + 6) DCD_LANE(o8, s7, n + 7)
+        }
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            #pragma unroll
+            for (int k = 0; k < RC; ++k) dcd8[u][k] = e8[u][k] + o8[u][k];
+        }
+        // ds_i = attn_i (c_i · dc̃ − its attention-weighted mean), into da.
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) pattern_score_grads(da[u], at[u], dcd8[u], pat[u], irr[u], kap[u], yv[u], nRelevant);
+        pattern_coefficient_sums(dvp8, da, pat, irr, kap, yv, pa, pb, nRelevant);
+        // dÃ += dṽ c_qᵀ, i.e. rows pq and kq of dÃᵀ, prompt by prompt.
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            if (!back[u]) continue;
+            #pragma unroll
+            for (int k = 0; k < RC; ++k) {
+                dAtT[pq[u] * RV + k] += dvp8[u][k];
+                dAtT[kq[u] * RV + k] += kapq[u] * dvp8[u][k];
+            }
+        }
+    }
+    if (train) {
+        if (pend > 0) pattern_flush_dC(dC2, DG, CPB, pend);
+        __global float* out = partials + (size_t)tile * PART_SIZE;
+        __global float8* outA = (__global float8*)out;
+        for (int k = 0; k < RMAX * RV; ++k) outA[k] = k < R * RV ? dAtT[k] : (float8)(0.0f);
+        __global float8* outC = (__global float8*)(out + RMAX * RMAX);
+        for (int n = 0; n < MPAD; ++n)
+            for (int k = 0; k < RV; ++k) outC[n * RV + k] = n < ICL_M && k < RC ? dC2[n * RV + k] : (float8)(0.0f);
+    }
+    partStats[2 * tile] = lossSum;
+    partStats[2 * tile + 1] = errSum;
+    // The last tile to finish sums all of them (so a step needs no separate reduce launch) and re-arms the
+    // counter for the next launch. The fence orders this tile's partials before its increment; the tile that
+    // sees the count complete then reads every tile's, through volatile pointers so that no cache that is not
+    // coherent between work-groups (a GPU's L1) can serve it stale values.
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    const int tiles = (int)get_num_groups(0);
+    if (atomic_inc(tilesDone) != tiles - 1) return;
+    mem_fence(CLK_GLOBAL_MEM_FENCE);
+    *tilesDone = 0;
+    pattern_reduce_tiles((__global const volatile float8*)partials, (__global const volatile float*)partStats, sums,
+                         stats + 2 * statsSlot, tiles, batch, train);
+}

@@ -1,0 +1,108 @@
+import ICLCore
+import ICLOpenCL
+
+/// One result of `icl check`: a check case's tensor comparisons, or a training run's agreement with the CPU reference.
+public struct CheckItem: Sendable {
+    public var model: String
+    public var variant: KernelVariant
+    /// The pipeline and device path of a whole-step or training check; nil for the per-op kernel checks.
+    public var pipeline: PipelineDescription?
+    public var caseName: String
+    /// Per-tensor comparisons (empty for a training agreement).
+    public var comparisons: [TensorComparison]
+    /// A training agreement: the worst relative loss gap over the steps, and its bound.
+    public var agreement: (steps: Int, worst: Double, bound: Double)?
+
+    public var passed: Bool {
+        if let a = agreement { return a.worst <= a.bound }
+        return comparisons.allSatisfy(\.passed)
+    }
+}
+
+/// Which kernel variants `icl check` runs: both, the device's own (`auto`), or one.
+public enum CheckVariants: Sendable {
+    case both, auto, only(KernelVariant)
+}
+
+/// `icl check`: every kernel of a model against the CPU reference on an OpenCL device, at the paper's and awkward
+/// sizes; every pipeline over whole steps (each device path the device can run); and 20 training steps of each
+/// pipeline against the reference's losses.
+public enum CheckRun {
+    /// The largest relative loss gap over 20 training steps that passes.
+    public static let agreementBound = 1e-3
+
+    /// Runs the checks, handing each result to `report` as it comes; returns how many failed.
+    public static func run(device: DeviceContext, gpt2: Bool, variants choice: CheckVariants,
+                           report: (CheckItem) throws -> Void) throws -> Int {
+        let context = device.context
+        let variants: [KernelVariant]
+        switch choice {
+        case .both: variants = [.cpu, .gpu]
+        case .auto: variants = [KernelVariant.forDevice(context.device)]
+        case .only(let v): variants = [v]
+        }
+        var failures = 0
+        func emit(_ item: CheckItem) throws {
+            if !item.passed { failures += 1 }
+            try report(item)
+        }
+        if gpt2 {
+            for variant in variants {
+                for c in GPT2CrossCheck.cases {
+                    try emit(CheckItem(model: "gpt2", variant: variant, pipeline: nil, caseName: c.name,
+                                       comparisons: try GPT2CrossCheck.wholeStep(context: context, variant: variant, c)))
+                }
+                let worst = try GPT2CrossCheck.trainingAgreement(context: context, variant: variant)
+                try emit(CheckItem(model: "gpt2", variant: variant,
+                                   pipeline: PipelineDescription(pipeline: .gpt2, variant: variant, path: .portable),
+                                   caseName: "train 20 steps B=8", comparisons: [],
+                                   agreement: (20, worst, agreementBound)))
+            }
+            return failures
+        }
+        let best = try DevicePath.best(for: context)
+        let paths = best == .portable ? [DevicePath.portable] : [best, .portable]
+        for variant in variants {
+            for c in CheckCase.standard {
+                let r = try CrossCheck.run(context: context, variant: variant, check: c)
+                try emit(CheckItem(model: "onelayer", variant: variant, pipeline: nil, caseName: c.name,
+                                   comparisons: r.comparisons))
+            }
+            let pipelines: [Pipeline] = variant == .cpu ? Pipeline.oneLayer.reversed() : [.unfused]
+            for pipeline in pipelines {
+                for path in pipeline == .pattern ? paths : [.portable] {
+                    var cfg = Config()
+                    cfg.batch = 64
+                    cfg.xi = 0.3
+                    let pairs = try CrossCheck.trainingAgreement(context: context, variant: variant, config: cfg, steps: 20,
+                                                                 pipeline: pipeline, path: path)
+                    let worst = pairs.map { Double(abs($0.device - $0.reference)) / max(Double(abs($0.reference)), 1e-12) }
+                        .max() ?? 0
+                    try emit(CheckItem(model: "onelayer", variant: variant,
+                                       pipeline: PipelineDescription(pipeline: pipeline, variant: variant,
+                                                                     path: pipeline == .pattern ? path : .portable),
+                                       caseName: "train 20 steps B=64", comparisons: [],
+                                       agreement: (20, worst, agreementBound)))
+                }
+            }
+        }
+        // The fused pipelines (CPU variant) over whole steps, at every check size, on every path.
+        if variants.contains(.cpu) {
+            for pipeline in [Pipeline.fused, .pattern] {
+                for path in pipeline == .pattern ? paths : [.portable] {
+                    for c in CheckCase.standard {
+                        let r = try CrossCheck.runPipeline(context: context, check: c, pipeline: pipeline, path: path)
+                        try emit(CheckItem(model: "onelayer", variant: .cpu, pipeline: r.pipeline, caseName: c.name,
+                                           comparisons: r.comparisons))
+                    }
+                }
+            }
+        }
+        return failures
+    }
+
+    /// `icl check --dump FILE`: one batch through the unfused kernels of `variant`, written as safetensors.
+    public static func dump(device: DeviceContext, path: String, variant: KernelVariant) throws {
+        try CheckDump.write(path: path, context: device.context, variant: variant)
+    }
+}

@@ -1,0 +1,40 @@
+import ICLOpenCL
+
+/// One OpenCL device as `icl devices` lists it.
+public struct DeviceEntry: Sendable {
+    /// Position in the flat list over all platforms: `--device opencl:N`.
+    public var index: Int
+    public var name: String
+    /// cpu, gpu, accelerator or other.
+    public var kind: String
+    public var platform: String
+    public var driver: String
+    public var version: String
+    public var computeUnits: Int
+    public var globalMemoryBytes: Int
+    public var maxAllocationBytes: Int
+    public var localMemoryBytes: Int
+    public var maxWorkGroupSize: Int
+    /// The best target-specific kernel path for the device, nil where it could not be probed.
+    public var path: DevicePath?
+    /// "[0] pthread-haswell-AMD EPYC (cpu, Portable Computing Language 3.1, 2 CUs, 21.5 GiB)".
+    public var summary: String
+
+    init(_ d: CLDeviceInfo, path: DevicePath?) {
+        index = d.index; name = d.name; kind = d.kind.rawValue; platform = d.platformName; driver = d.driverVersion
+        version = d.deviceVersion; computeUnits = d.computeUnits; globalMemoryBytes = d.globalMemSize
+        maxAllocationBytes = d.maxAllocSize; localMemoryBytes = d.localMemSize; maxWorkGroupSize = d.maxWorkGroupSize
+        self.path = path
+        summary = d.summary
+    }
+}
+
+public enum DeviceList {
+    /// Every OpenCL device on the machine, each probed for its kernel path (a device that cannot build the probe gets
+    /// nil). Throws one clear error (what to install) when there is no platform or no device.
+    public static func all() throws -> [DeviceEntry] {
+        try CLDevices.all().map { d in
+            DeviceEntry(d, path: try? DevicePath.best(for: CLContext(device: d)))
+        }
+    }
+}

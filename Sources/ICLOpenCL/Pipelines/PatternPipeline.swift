@@ -1,0 +1,102 @@
+import ICLCore
+
+/// The one-layer model fused in the coordinates of the prompt basis, CPU variant (three launches per step: tables,
+/// tiles whose last one sums the partials, grads + SGD into `spare`, which also projects the new weights for the next
+/// step). For prompt bases of at most `PatternProgram.maxBasis` vectors whose tables fit the device's local memory;
+/// the tile kernel's table reads are the `DevicePath` the host chose. Evaluation specs whose basis does not fit run on
+/// dense fused inference.
+public final class PatternPipeline: TrainingPipeline {
+    public let state: OneLayerDeviceState
+    public let trainSpec: SpecBuffers
+    public let batch: Int
+    public let lr: Float
+    /// The device's best path; each program runs it where its tables fit.
+    public let devicePath: DevicePath
+    let program: PatternProgram
+    let workspace: PatternWorkspace
+    private let inference = BuiltOnce<[Int], (program: PatternProgram, workspace: PatternWorkspace)>()
+    private lazy var fallback = FusedInference(state: state)
+    static let evalChunk = 16384
+
+    /// Whether a prompt spec fits (its basis size) and the device has the local memory for the tables.
+    public static func supports(_ spec: PromptSpec, shape: ModelShape, device: CLDeviceInfo) -> Bool {
+        PatternProgram.supports(spec, shape: shape, device: device)
+    }
+
+    public init(state: OneLayerDeviceState, trainSpec: SpecBuffers, batch: Int, lr: Float, devicePath: DevicePath) throws {
+        self.state = state
+        self.trainSpec = trainSpec
+        self.batch = batch
+        self.lr = lr
+        self.devicePath = devicePath
+        program = try PatternProgram(context: state.context, shape: state.shape, basisSize: trainSpec.basisSize,
+                                     path: devicePath,
+                                     tile: FusedPipeline.tileSize(batch: batch, device: state.context.device, maxTile: 512))
+        workspace = try PatternWorkspace(context: state.context, program: program, capacity: batch)
+    }
+
+    public var description: PipelineDescription {
+        PipelineDescription(pipeline: .pattern, variant: .cpu, path: program.path)
+    }
+    public var statsSlots: Int { PatternWorkspace.statsSlots }
+
+    /// The workspace's projections belong to the old weights now.
+    public func weightsReplaced() { workspace.projectionIsCurrent = false }
+
+    public func enqueueTrainStep(step: Int, statsSlot: Int) throws -> CLBuffer<Float> {
+        let p = program, ws = workspace
+        try p.launchTables(params: state.params, a: state.a, basis: trainSpec, ws: ws)
+        try p.launchTiles(trainSpec, step: step, batch: batch, ws: ws, train: true, statsSlot: statsSlot)
+        try p.launchGradsSGD(old: state.params, new: state.spare, grads: state.grads, mask: state.mask, lr: lr,
+                             basis: trainSpec, ws: ws)
+        state.swapParameters()
+        return ws.stats
+    }
+
+    public func evaluate(_ spec: SpecBuffers, prompts count: Int) throws -> BatchStats {
+        var shape = state.shape
+        shape.length = spec.spec.length
+        guard PatternProgram.supports(spec.spec, shape: shape, device: state.context.device) else {
+            return try fallback.evaluate(spec, prompts: count)
+        }
+        let (p, ws) = try inference.get([shape.length, spec.basisSize]) {
+            let p = try PatternProgram(context: state.context, shape: shape, basisSize: spec.basisSize, path: devicePath,
+                                       tile: 64)
+            return (p, try PatternWorkspace(context: state.context, program: p, capacity: PatternPipeline.evalChunk))
+        }
+        try p.launchTables(params: state.params, a: state.a, basis: spec, ws: ws)
+        return try DeviceEvaluation.accumulate(count, chunk: PatternPipeline.evalChunk) { first, n in
+            try p.launchTiles(spec, step: 0, firstPrompt: first, batch: n, ws: ws, train: false)
+            return ws.stats
+        }
+    }
+
+    public func benchKernels() throws -> [BenchKernel] {
+        let p = program, ws = workspace, s = state, spec = trainSpec, B = batch
+        let Bd = Double(B), d = Double(s.shape.d), L = Double(s.shape.attended), m = Double(s.shape.m), f4 = 4.0
+        let R = Double(spec.basisSize), tiles = Double(p.tileCount(B)), part = Double(p.partialCount)
+        let mp = Double(p.paddedNeurons)
+        // Executed arithmetic per prompt: scores and coefficient sums (~12 L), g (≤ (L+2)·m·2), dc̃ dots and dC̃
+        // (≈ 2·2·R·m), dṽ and dÃ (≈ 8 L + 4 R).
+        let forward = 12 * L + 2 * min(R, L + 2) * mp
+        return [
+            BenchKernel(name: "pattern_project", flops: 2 * 3 * R * d * d, bytes: f4 * 3 * d * d) {
+                try p.launchProject(params: s.params, basis: spec, ws: ws, timed: true)
+            },
+            BenchKernel(name: "pattern_tables", flops: 2 * (R * R * d + R * m * d), bytes: f4 * (3 * R * d + m * d)) {
+                try p.launchTables(params: s.params, a: s.a, basis: spec, ws: ws, timed: true)
+            },
+            BenchKernel(name: "pattern_tile (train)", flops: (forward + 4 * R * mp + 8 * L + 4 * R) * Bd, bytes: f4 * tiles * part) {
+                try p.launchTiles(spec, step: 0, batch: B, ws: ws, train: true, timed: true)
+            },
+            BenchKernel(name: "pattern_tile (infer)", flops: forward * Bd, bytes: 0) {
+                try p.launchTiles(spec, step: 0, batch: B, ws: ws, train: false, timed: true)
+            },
+            BenchKernel(name: "pattern_grads_sgd", flops: 2 * (3 * d * m * R + 3 * d * d * R + m * d * R + 3 * R * d * d),
+                        bytes: f4 * 3 * (3 * d * d + m * d)) {
+                try p.launchGradsSGD(old: s.params, new: s.spare, grads: s.grads, mask: s.mask, lr: 0, basis: spec, ws: ws,
+                                     timed: true)
+            },
+        ]
+    }
+}
