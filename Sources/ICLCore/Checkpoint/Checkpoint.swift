@@ -3,7 +3,8 @@ import Foundation
 /// The one-layer model's checkpoint, stored as safetensors (DESIGN.md "Files").
 ///
 /// Tensors `W_Q`, `W_K`, `W_V` [d, d], `W_O` [m, d], `a` [m], `mask` [m]; `__metadata__` holds
-/// "format" = "icl-one-layer-v1", "config" (the config's JSON), "step", and for a compacted (pruned)
+/// "format" = "icl-one-layer-v1", "config" (the config's JSON), "step", "device" (where it was trained: device,
+/// kernel variant, pipeline and device path, whose rounding differs) when known, and for a compacted (pruned)
 /// checkpoint "kept_neurons", the original indices of the surviving rows as a comma list.
 public struct Checkpoint: Equatable {
     public static let format = "icl-one-layer-v1"
@@ -16,9 +17,13 @@ public struct Checkpoint: Equatable {
     public var mask: [Float]
     /// For compacted (pruned) checkpoints: the original indices of the surviving rows, in increasing order.
     public var keptNeurons: [Int]?
+    /// The device line of the run that trained it (device, kernel variant, pipeline, device path), when known.
+    public var device: String?
 
-    public init(config: Config, weights: ModelWeights<Float>, step: Int, mask: [Float], keptNeurons: [Int]? = nil) {
+    public init(config: Config, weights: ModelWeights<Float>, step: Int, mask: [Float], keptNeurons: [Int]? = nil,
+                device: String? = nil) {
         self.config = config; self.weights = weights; self.step = step; self.mask = mask; self.keptNeurons = keptNeurons
+        self.device = device
     }
 
     static let advice = "it is corrupt — retrain or use an earlier checkpoint"
@@ -48,6 +53,7 @@ public struct Checkpoint: Equatable {
 
         var meta = ["format": Checkpoint.format, "config": config.jsonString(), "step": "\(step)"]
         if let kept = keptNeurons { meta["kept_neurons"] = kept.map(String.init).joined(separator: ",") }
+        if let device { meta["device"] = device }
         let file = SafeTensorsFile(tensors: [
             "W_Q": SafeTensor(shape: [d, d], data: weights.WQ),
             "W_K": SafeTensor(shape: [d, d], data: weights.WK),
@@ -149,6 +155,7 @@ public struct Checkpoint: Equatable {
         if mask.data.contains(where: { $0 != 0 && $0 != 1 }) { throw fail("has a mask value other than 0 or 1") }
 
         let weights = ModelWeights<Float>(d: d, m: m, WQ: WQ.data, WK: WK.data, WV: WV.data, WO: WO.data, a: a.data)
-        return Checkpoint(config: config, weights: weights, step: step, mask: mask.data, keptNeurons: kept)
+        return Checkpoint(config: config, weights: weights, step: step, mask: mask.data, keptNeurons: kept,
+                          device: file.metadata["device"])
     }
 }

@@ -15,7 +15,11 @@ public struct GPT2Checkpoint: Equatable {
     /// Completed optimiser steps.
     public var step: Int
 
-    public init(config: Config, weights: GPT2Weights<Float>, adam: GPT2AdamState<Float>, step: Int) {
+    /// The device line of the run that trained it, when known ("device" in the metadata).
+    public var device: String?
+
+    public init(config: Config, weights: GPT2Weights<Float>, adam: GPT2AdamState<Float>, step: Int, device: String? = nil) {
+        self.device = device
         self.config = config; self.weights = weights; self.adam = adam; self.step = step
     }
 
@@ -42,7 +46,8 @@ public struct GPT2Checkpoint: Equatable {
         tensors["adam.m"] = SafeTensor(shape: [n], data: adam.m)
         tensors["adam.v"] = SafeTensor(shape: [n], data: adam.v)
         try SafeTensorsFile(tensors: tensors,
-                            metadata: ["format": GPT2Checkpoint.format, "config": config.jsonString(), "step": "\(step)"])
+                            metadata: ["format": GPT2Checkpoint.format, "config": config.jsonString(), "step": "\(step)"]
+                                .merging(device.map { ["device": $0] } ?? [:]) { $1 })
             .write(to: path)
     }
 
@@ -88,7 +93,7 @@ public struct GPT2Checkpoint: Equatable {
             guard !tensor.data.contains(where: { !$0.isFinite }) else { throw fail("holds a non-finite value in \(name)") }
             adam[keyPath: keyPath] = tensor.data
         }
-        return GPT2Checkpoint(config: config, weights: weights, adam: adam, step: step)
+        return GPT2Checkpoint(config: config, weights: weights, adam: adam, step: step, device: file.metadata["device"])
     }
 }
 

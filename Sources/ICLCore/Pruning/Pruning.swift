@@ -56,6 +56,6 @@ public enum Pruning {
         let weights = ModelWeights(d: d, m: keep.count, WQ: w.WQ, WK: w.WK, WV: w.WV, WO: WO, a: keep.map { w.a[$0] })
         let original = c.keptNeurons ?? Array(0..<w.m)
         return Checkpoint(config: c.config, weights: weights, step: c.step, mask: keep.map { c.mask[$0] },
-                          keptNeurons: keep.map { original[$0] })
+                          keptNeurons: keep.map { original[$0] }, device: c.device)
     }
 }

@@ -63,7 +63,7 @@ public final class ReproduceLab {
     public func model(_ config: Config) throws -> TrainedModel {
         let key = config.jsonString()
         if let m = models[key] { return m }
-        let folder = outDir + "/models/seed\(config.seed)-" + String(ReproduceLab.fnv1a(key), radix: 16)
+        let folder = outDir + "/models/seed\(config.seed)-" + String(FNV1a.hash64(key), radix: 16)
         let req0 = TrainRequest(config: config, outDir: folder, resume: false, factory: factory, showProgress: false)
         var done = false
         if FileManager.default.fileExists(atPath: req0.checkpointPath) {
@@ -119,11 +119,5 @@ public final class ReproduceLab {
         if let S1 { c.S1 = S1 }
         return try Evaluator.evaluate(backend, config: c, bank: PatternBank(config: c), domain: domain, alpha: alpha,
                                       length: length, prompts: prompts ?? (config.isGPT2 ? size.gpt2EvalPrompts : size.evalPrompts))
-    }
-
-    static func fnv1a(_ s: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
     }
 }

@@ -32,7 +32,7 @@ struct OneLayerSession: ModelSession {
     func snapshot(config: Config, step: Int) throws -> AnyCheckpoint? {
         let w = try backend.readWeights()
         guard w.packed.allSatisfy(\.isFinite) else { return nil }
-        return .oneLayer(Checkpoint(config: config, weights: w, step: step, mask: mask))
+        return .oneLayer(Checkpoint(config: config, weights: w, step: step, mask: mask, device: backend.deviceDescription))
     }
 
     func prober(config: Config, bank: PatternBank) throws -> (PromptSpec) -> [String: Any] {
@@ -49,7 +49,8 @@ struct GPT2Session: ModelSession {
     func snapshot(config: Config, step: Int) throws -> AnyCheckpoint? {
         let w = try backend.readWeights()
         guard w.packed.allSatisfy(\.isFinite) else { return nil }
-        return .gpt2(GPT2Checkpoint(config: config, weights: w, adam: try backend.readAdam(), step: step))
+        return .gpt2(GPT2Checkpoint(config: config, weights: w, adam: try backend.readAdam(), step: step,
+                                    device: backend.deviceDescription))
     }
 
     func prober(config: Config, bank: PatternBank) throws -> (PromptSpec) -> [String: Any] {

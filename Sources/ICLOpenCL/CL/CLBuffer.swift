@@ -121,16 +121,6 @@ public final class CLBuffer<T>: CLMemory {
         try check(status, "clEnqueueFillBuffer")
     }
 
-    /// Copies all of `source` (same element count) into this buffer on the device. Not blocking.
-    public func copy(from source: CLBuffer<T>) throws {
-        guard source.count == count else {
-            throw CLError(call: "clEnqueueCopyBuffer", status: CL_INVALID_VALUE,
-                          detail: "buffer '\(label)' holds \(count) elements, '\(source.label)' \(source.count)")
-        }
-        guard count > 0 else { return }
-        try check(clEnqueueCopyBuffer(handle.queue, source.mem, mem, 0, 0, byteCount, 0, nil, nil), "clEnqueueCopyBuffer")
-    }
-
     /// Checks a transfer's status; out-of-memory failures (drivers often allocate at first use) say what to shrink.
     private func check(_ status: cl_int, _ call: String) throws {
         guard status != CL_SUCCESS else { return }

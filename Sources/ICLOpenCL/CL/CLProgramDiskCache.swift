@@ -1,4 +1,5 @@
 import Foundation
+import ICLCore
 
 /// The on-disk cache of built program binaries: `$ICL_CACHE_DIR/programs/<key>.bin`, else
 /// `$XDG_CACHE_HOME/icl/programs` or `~/.cache/icl/programs`. ICL_CACHE_DIR=off (or empty) disables it.
@@ -14,8 +15,8 @@ enum CLProgramDiskCache {
 
         init(device: CLDeviceInfo, source: String, options: String) {
             text = [device.name, device.driverVersion, device.deviceVersion,
-                    "source:" + hex(fnv1a64(source)), "options:" + hex(fnv1a64(options))].joined(separator: "|")
-            hash = hex(fnv1a64(text))
+                    "source:" + hex(FNV1a.hash64(source)), "options:" + hex(FNV1a.hash64(options))].joined(separator: "|")
+            hash = hex(FNV1a.hash64(text))
         }
     }
 
@@ -60,16 +61,6 @@ enum CLProgramDiskCache {
             try? FileManager.default.removeItem(at: temp)
         }
     }
-}
-
-/// FNV-1a, 64 bit, over the UTF-8 bytes of `text`.
-func fnv1a64(_ text: String) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 {
-        hash ^= UInt64(byte)
-        hash &*= 0x0000_0100_0000_01b3
-    }
-    return hash
 }
 
 /// `value` as 16 lowercase hex digits.
