@@ -58,6 +58,20 @@ enum CommonOptions {
     }
 }
 
+/// A library remedy as option advice.
+func advice(_ remedy: Remedy?) -> String {
+    switch remedy {
+    case nil: return ""
+    case .startFresh: return " Drop --resume to start a new run."
+    case .resumeOrOtherOut: return " Pass --resume to continue it, or choose another --out."
+    case .otherOut: return " Or choose another --out."
+    case .resumeLater: return " Continue with --resume once the device works."
+    case .otherDevice: return " Use --device opencl:cpu or --device cpu-reference (see `icl devices`)."
+    case .cpuReference: return " Or use --device cpu-reference."
+    case .listDevices: return " See `icl devices`."
+    }
+}
+
 /// The flag advice for a library error about a pipeline that cannot run (exit code 2).
 func usageAdvice(_ e: PipelineError) -> UsageError {
     switch e.reason {

@@ -54,17 +54,20 @@ do {
     FileHandle.standardError.write(Data("icl: \(usageAdvice(e).message)\n".utf8))
     exit(2)
 } catch let e as UsageError {
-    FileHandle.standardError.write(Data("icl: \(e.message)\n".utf8))
+    FileHandle.standardError.write(Data("icl: \(e.message)\(advice(e.remedy))\n".utf8))
     exit(2)
 } catch let e as ConfigError {
     FileHandle.standardError.write(Data("icl: \(e.message)\n".utf8))
     exit(2)
 } catch let e as Interrupted {
-    FileHandle.standardError.write(Data("icl: \(e.description)\n".utf8))
+    FileHandle.standardError.write(Data("icl: \(e.description) Continue with --resume.\n".utf8))
     exit(128 + e.signal)
 } catch let e as CheckpointError {
     FileHandle.standardError.write(Data("icl: \(e.description)\n".utf8))
     exit(2)
+} catch let e as RunError {
+    FileHandle.standardError.write(Data("icl: \(e.message)\(advice(e.remedy))\n".utf8))
+    exit(1)
 } catch {
     FileHandle.standardError.write(Data("icl: \(error)\n".utf8))
     exit(1)

@@ -22,6 +22,23 @@ final class TrainerTests: XCTestCase {
         return r
     }
 
+    /// The library says what is wrong and what can be done, never which command-line option does it: a run into a
+    /// folder that holds one, and a resume with nothing to resume, carry a remedy and name no flag.
+    func testLibraryErrorsCarryARemedyAndNameNoOption() throws {
+        let dir = CLI.tempDir() + "/run"
+        _ = try Trainer.run(request(config(steps: 2), dir))
+        XCTAssertThrowsError(try Trainer.run(request(config(steps: 2), dir))) { error in
+            let e = error as? UsageError
+            XCTAssertEqual(e?.remedy, .resumeOrOtherOut, "\(error)")
+            XCTAssertFalse(e?.message.contains("--") ?? true, "\(error)")
+        }
+        XCTAssertThrowsError(try Trainer.run(request(config(steps: 2), CLI.tempDir() + "/none", resume: true))) { error in
+            let e = error as? UsageError
+            XCTAssertEqual(e?.remedy, .startFresh, "\(error)")
+            XCTAssertFalse(e?.message.contains("--") ?? true, "\(error)")
+        }
+    }
+
     /// Stop after 10 steps, reload, continue to 20 → bitwise the same as 20 steps straight.
     func testResumeIsIdenticalToAnUninterruptedRun() throws {
         let straight = CLI.tempDir() + "/a", split = CLI.tempDir() + "/b"

@@ -41,17 +41,17 @@ public enum DeviceChoice: Equatable, Sendable {
                 ?? devices[0]
         case .index(let n):
             guard n < devices.count else {
-                throw UsageError("there is no OpenCL device \(n); this machine has \(devices.count) (see `icl devices`).")
+                throw UsageError("there is no OpenCL device \(n); this machine has \(devices.count).", remedy: .listDevices)
             }
             return devices[n]
         case .gpu:
             guard let d = devices.first(where: { $0.kind == .gpu }) else {
-                throw UsageError("no OpenCL GPU was found; use --device opencl:cpu or --device cpu-reference (see `icl devices`).")
+                throw UsageError("no OpenCL GPU was found.", remedy: .otherDevice)
             }
             return d
         case .cpu:
             guard let d = devices.first(where: { $0.kind == .cpu }) else {
-                throw UsageError("no OpenCL CPU device was found; install pocl-opencl-icd or use --device cpu-reference.")
+                throw UsageError("no OpenCL CPU device was found; installing pocl-opencl-icd gives one.", remedy: .cpuReference)
             }
             return d
         }
@@ -69,13 +69,6 @@ public enum VariantChoice: String, CaseIterable, Sendable {
         case .gpu: return .gpu
         }
     }
-}
-
-/// A mistake in how the tool was called (exit code 2).
-public struct UsageError: Error, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
 }
 
 /// Opens backends for a config on a chosen device.

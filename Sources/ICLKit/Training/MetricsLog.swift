@@ -43,13 +43,6 @@ public final class MetricsLog {
     }
 }
 
-/// A failure while running (exit code 1), one clear sentence.
-public struct RunError: Error, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// Whole-file writes through ICLCore's `writeFileAtomically` (temporary file, fsync, rename): readers see the
 /// old file or the new one. Failures become a RunError (exit code 1).
 public enum AtomicFile {

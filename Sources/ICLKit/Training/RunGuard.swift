@@ -18,7 +18,7 @@ public final class OutputLock {
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
-            throw RunError("another icl process is already using '\(folder)' (it holds \(path)); wait for it to finish or choose another --out.")
+            throw RunError("another icl process is already using '\(folder)' (it holds \(path)); wait for it to finish.", remedy: .otherOut)
         }
     }
 
@@ -48,13 +48,13 @@ public enum StopSignal {
     }
 }
 
-/// Training stopped on request after saving a checkpoint.
+/// Training stopped on request after saving a checkpoint (the remedy: resume).
 public struct Interrupted: Error, CustomStringConvertible {
     public let signal: Int32
     public let step: Int
     public let checkpointPath: String
     public var description: String {
         let name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
-        return "stopped by \(name) after step \(step); the checkpoint at '\(checkpointPath)' holds it; continue with --resume."
+        return "stopped by \(name) after step \(step); the checkpoint at '\(checkpointPath)' holds it."
     }
 }

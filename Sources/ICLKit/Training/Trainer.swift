@@ -62,19 +62,19 @@ public enum Trainer {
                 throw RunError("cannot create the output folder '\(req.outDir)': \(error.localizedDescription).")
             }
         } else if !fm.fileExists(atPath: req.outDir) {
-            throw UsageError("--resume needs a checkpoint at '\(req.checkpointPath)', and there is none; drop --resume to start a new run.")
+            throw UsageError("resuming needs a checkpoint at '\(req.checkpointPath)', and there is none.", remedy: .startFresh)
         }
         let lock = try OutputLock(folder: req.outDir)
         defer { withExtendedLifetime(lock) {} }
         OutputLock.removeStaleTemporaries(in: req.outDir)
         if req.resume {
             guard fm.fileExists(atPath: req.checkpointPath) else {
-                throw UsageError("--resume needs a checkpoint at '\(req.checkpointPath)', and there is none; drop --resume to start a new run.")
+                throw UsageError("resuming needs a checkpoint at '\(req.checkpointPath)', and there is none.", remedy: .startFresh)
             }
             let ckpt = try AnyCheckpoint.read(path: req.checkpointPath)
             let changed = config.differingFields(from: ckpt.config).filter { !Config.scheduleFields.contains($0) }
             guard changed.isEmpty else {
-                throw UsageError("cannot resume with a different \(changed.joined(separator: ", ")) than the checkpoint's; only \(Config.scheduleFields.sorted().joined(separator: ", ")) may change on --resume.")
+                throw UsageError("cannot resume with a different \(changed.joined(separator: ", ")) than the checkpoint's; only \(Config.scheduleFields.sorted().joined(separator: ", ")) may change when resuming.")
             }
             if case .oneLayer(let c) = ckpt, c.keptNeurons != nil {
                 throw UsageError("'\(req.checkpointPath)' is a compacted (pruned) checkpoint and cannot be trained further; train with a mask instead.")
@@ -84,7 +84,7 @@ public enum Trainer {
             MetricsLog.truncate(path: req.metricsPath, afterStep: startStep)
         } else {
             if fm.fileExists(atPath: req.checkpointPath) {
-                throw UsageError("'\(req.outDir)' already holds a run (checkpoint.safetensors); pass --resume to continue it or choose another --out.")
+                throw UsageError("'\(req.outDir)' already holds a run (checkpoint.safetensors).", remedy: .resumeOrOtherOut)
             }
         }
         try AtomicFile.write(Data((config.jsonString(pretty: true) + "\n").utf8), to: req.outDir + "/config.json")
@@ -182,7 +182,7 @@ public enum Trainer {
                     return !stopping
                 }
             } catch let e as CLError {
-                throw RunError("the OpenCL device failed during step \(done + 1) (\(e)); the last checkpoint (step \(lastCheckpoint)) is intact at '\(req.checkpointPath)'; continue with --resume once the device works.")
+                throw RunError("the OpenCL device failed during step \(done + 1) (\(e)); the last checkpoint (step \(lastCheckpoint)) is intact at '\(req.checkpointPath)'.", remedy: .resumeLater)
             }
             trainSeconds = trainedBefore + Date().timeIntervalSince(t0)
             if done == segmentEnd {
