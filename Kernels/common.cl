@@ -41,3 +41,11 @@ inline float icl_group_max(__local float* red, const float value) {
     barrier(CLK_LOCAL_MEM_FENCE);
     return total;
 }
+
+// The hinge loss of one prompt, with margin m = z F (label z = ±1): loss max(0, 1 − m), an error where m ≤ 0, and
+// the gradient of the batch's mean loss, ∂ℓ/∂F = −z/B where m < 1 (reference: Sources/ICLCore/Reference/Hinge.swift).
+inline float icl_hinge_loss(const float margin) { return margin < 1.0f ? 1.0f - margin : 0.0f; }
+inline float icl_hinge_error(const float margin) { return margin > 0.0f ? 0.0f : 1.0f; }
+inline float icl_hinge_dF(const float z, const float margin, const int batch) {
+    return margin < 1.0f ? -z / (float)batch : 0.0f;
+}

@@ -116,8 +116,8 @@ void fused_tile(__global const float8* relP, __global const float8* irrP, __glob
         const float F = icl_hsum8(f8);
         const float* g = (const float*)g8;
         const float margin = z * F;
-        lossSum += margin < 1.0f ? 1.0f - margin : 0.0f;
-        errSum += margin > 0.0f ? 0.0f : 1.0f;
+        lossSum += icl_hinge_loss(margin);
+        errSum += icl_hinge_error(margin);
         if (!train || !(margin < 1.0f)) continue;   // zero hinge gradient: nothing to back-propagate
         // dg_n = dF a_n [g_n > 0];  dc = Cᵀ dg;  dC += dg cᵀ
         const float dF = -z / (float)batch;

@@ -30,9 +30,9 @@ inline void gpt2_hinge(const int b, const float f, const int B, __global const f
                        __global float* dF, __global float* lossTerm, __global float* errTerm) {
     const float z = labels[b], margin = z * f;
     F[b] = f;
-    dF[b] = margin < 1.0f ? -z / (float)B : 0.0f;
-    lossTerm[b] = margin < 1.0f ? 1.0f - margin : 0.0f;
-    errTerm[b] = margin > 0.0f ? 0.0f : 1.0f;
+    dF[b] = icl_hinge_dF(z, margin, B);
+    lossTerm[b] = icl_hinge_loss(margin);
+    errTerm[b] = icl_hinge_error(margin);
 }
 
 // CPU variant: one work-item per prompt. Global [B].
@@ -88,7 +88,7 @@ void gpt2_head_wg(GPT2_HEAD_ARGS) {
     }
     const float f = icl_group_sum(red, part) + params[outB];
     const float z = labels[b], margin = z * f;
-    const float g = margin < 1.0f ? -z / (float)B : 0.0f;
+    const float g = icl_hinge_dF(z, margin, B);
     if (t == 0) {
         lnfMean[b] = mu;
         lnfRstd[b] = rs;

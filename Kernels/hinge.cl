@@ -6,9 +6,9 @@ __kernel void hinge_grad(__global const float* F, __global const float* labels, 
     const int b = get_global_id(0);
     if (b >= batch) return;
     const float margin = labels[b] * F[b];
-    dF[b] = margin < 1.0f ? -labels[b] / (float)batch : 0.0f;
-    lossTerm[b] = margin < 1.0f ? 1.0f - margin : 0.0f;
-    errTerm[b] = margin > 0.0f ? 0.0f : 1.0f;
+    dF[b] = icl_hinge_dF(labels[b], margin, batch);
+    lossTerm[b] = icl_hinge_loss(margin);
+    errTerm[b] = icl_hinge_error(margin);
 }
 
 // One work-group sums the terms in a fixed order (deterministic): stats[0] = mean loss,

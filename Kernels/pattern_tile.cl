@@ -186,8 +186,8 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             const float margin = z[u] * icl_hsum8(f8);
             const int live = b + u < b1;
             if (live) {
-                lossSum += margin < 1.0f ? 1.0f - margin : 0.0f;
-                errSum += margin > 0.0f ? 0.0f : 1.0f;
+                lossSum += icl_hinge_loss(margin);
+                errSum += icl_hinge_error(margin);
             }
             back[u] = train && live && margin < 1.0f;
             anyBack |= back[u];

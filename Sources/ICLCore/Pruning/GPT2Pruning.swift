@@ -20,26 +20,12 @@ public enum GPT2Pruning {
         }
     }
 
-    /// The pruned neurons of each block, in increasing order. Throws when the rate is outside [0, 1).
+    /// The pruned neurons of each block, in increasing order (ranked by `Pruning.order`, the block as the random
+    /// stream's group). Throws when the rate is outside [0, 1).
     public static func pruned(_ w: GPT2Weights<Float>, method: Pruning.Method, rate: Double, seed: UInt64) throws -> [[Int]] {
-        guard rate >= 0 && rate < 1 else {
-            throw ConfigError("pruning rate \(rate) is out of range: it must be in [0, 1).")
-        }
-        let H4 = w.shape.mlpWidth, count = Int((rate * Double(H4)).rounded(.down))
+        let count = try Pruning.prunedCount(rate: rate, of: w.shape.mlpWidth)
         return magnitudes(w).enumerated().map { layer, mags in
-            let order: [Int]
-            switch method {
-            case .magnitude:
-                order = (0..<H4).sorted { mags[$0] != mags[$1] ? mags[$0] < mags[$1] : $0 < $1 }
-            case .random:
-                var idx = Array(0..<H4)
-                for i in stride(from: H4 - 1, to: 0, by: -1) {
-                    let r = Philox.block(UInt32(i), UInt32(layer), 0, RNGStream.randomPruning.rawValue, key: seed)
-                    idx.swapAt(i, Int(UInt64(r.0) % UInt64(i + 1)))
-                }
-                order = idx
-            }
-            return order.prefix(count).sorted()
+            Pruning.order(magnitudes: mags, method: method, seed: seed, group: layer).prefix(count).sorted()
         }
     }
 

@@ -21,32 +21,42 @@ public enum Pruning {
         }
     }
 
+    /// ⌊rate·n⌋, the neurons a rate removes of n. Throws when the rate is outside [0, 1).
+    public static func prunedCount(rate: Double, of n: Int) throws -> Int {
+        guard rate >= 0 && rate < 1 else {
+            throw ConfigError("pruning rate \(rate) is out of range: it must be in [0, 1).")
+        }
+        return Int((rate * Double(n)).rounded(.down))
+    }
+
+    /// The order in which neurons are pruned, first to last: by increasing magnitude (ties by index), or a seeded
+    /// random permutation (Fisher–Yates on a Philox stream, `group` telling apart the groups of one model, e.g. its
+    /// layers), so the same seed prunes the same neurons on every machine. Both models rank through this.
+    public static func order(magnitudes mags: [Float], method: Method, seed: UInt64, group: Int = 0) -> [Int] {
+        let n = mags.count
+        switch method {
+        case .magnitude:
+            return (0..<n).sorted { mags[$0] != mags[$1] ? mags[$0] < mags[$1] : $0 < $1 }
+        case .random:
+            var idx = Array(0..<n)
+            for i in stride(from: n - 1, to: 0, by: -1) {
+                let r = Philox.block(UInt32(i), UInt32(group), 0, RNGStream.randomPruning.rawValue, key: seed)
+                idx.swapAt(i, Int(UInt64(r.0) % UInt64(i + 1)))
+            }
+            return idx
+        }
+    }
+
     /// The neurons to keep, in increasing order, after pruning ⌊rate·m⌋ of them.
     /// Throws when the rate is outside [0, 1) or would leave no neuron.
     public static func keep(_ w: ModelWeights<Float>, method: Method, rate: Double, by: String,
                             seed: UInt64) throws -> [Int] {
-        guard rate >= 0 && rate < 1 else {
-            throw ConfigError("pruning rate \(rate) is out of range: it must be in [0, 1).")
-        }
-        let pruned = Int((rate * Double(w.m)).rounded(.down))
+        let pruned = try prunedCount(rate: rate, of: w.m)
         guard pruned < w.m else {
             throw ConfigError("pruning rate \(rate) would remove all \(w.m) neurons; use a smaller rate.")
         }
-        let order: [Int]
-        switch method {
-        case .magnitude:
-            let mags = magnitudes(w, by: by)
-            order = (0..<w.m).sorted { mags[$0] != mags[$1] ? mags[$0] < mags[$1] : $0 < $1 }
-        case .random:
-            // Fisher–Yates on a Philox stream: the same seed prunes the same neurons on every machine.
-            var idx = Array(0..<w.m)
-            for i in stride(from: w.m - 1, to: 0, by: -1) {
-                let r = Philox.block(UInt32(i), 0, 0, RNGStream.randomPruning.rawValue, key: seed)
-                idx.swapAt(i, Int(UInt64(r.0) % UInt64(i + 1)))
-            }
-            order = idx
-        }
-        return Set(order.dropFirst(pruned)).sorted()
+        let mags = method == .magnitude ? magnitudes(w, by: by) : [Float](repeating: 0, count: w.m)
+        return order(magnitudes: mags, method: method, seed: seed).dropFirst(pruned).sorted()
     }
 
     /// A compacted checkpoint holding only the `keep` rows of W_O and entries of a and mask.
