@@ -9,6 +9,20 @@ public struct BatchStats: Equatable, Sendable {
         self.loss = loss; self.errors = errors; self.prompts = prompts
     }
     public var errorRate: Double { prompts == 0 ? 0 : Double(errors) / Double(prompts) }
+
+    /// The evaluation loop of every backend: prompts 0..<count in chunks of at most `chunk`, `run(first, n)` giving a
+    /// chunk's (mean loss, errors); the chunks' losses are combined weighted by their sizes.
+    public static func accumulate(_ count: Int, chunk: Int,
+                                  _ run: (_ first: Int, _ n: Int) throws -> (loss: Float, errors: Int)) rethrows -> BatchStats {
+        var lossSum: Double = 0, errors = 0
+        for first in stride(from: 0, to: count, by: chunk) {
+            let n = min(chunk, count - first)
+            let s = try run(first, n)
+            lossSum += Double(s.loss) * Double(n)
+            errors += s.errors
+        }
+        return BatchStats(loss: Float(lossSum / Double(max(count, 1))), errors: errors, prompts: count)
+    }
 }
 
 /// What the trainer and the evaluator drive: one model resident on a device (the CPU reference or an
@@ -55,22 +69,14 @@ extension ModelRunner {
         }
     }
 
-    /// Evaluation in chunks; the backends share it.
-    public func chunks(of count: Int, size: Int) -> [(first: Int, count: Int)] {
-        stride(from: 0, to: count, by: size).map { ($0, min(size, count - $0)) }
-    }
-
     /// Host-side evaluation (the CPU references): prompts 0..<count of `spec` sampled in chunks of `size`,
     /// `outputs(prompts, batch)` gives F [batch], and the hinge loss and errors are accumulated.
     func hostEvaluate(_ spec: PromptSpec, prompts count: Int, chunk size: Int,
                       outputs: ([Float], Int) -> [Float]) -> BatchStats {
-        var lossSum: Double = 0, errors = 0
-        for chunk in chunks(of: count, size: size) {
-            let batch = PromptSampler.sample(spec, step: 0, batch: chunk.count, firstPrompt: chunk.first)
-            let h = ReferenceHinge.evaluate(F: outputs(batch.prompts, chunk.count), labels: batch.labels)
-            lossSum += Double(h.loss) * Double(chunk.count)
-            errors += h.errors
+        BatchStats.accumulate(count, chunk: size) { first, n in
+            let batch = PromptSampler.sample(spec, step: 0, batch: n, firstPrompt: first)
+            let h = ReferenceHinge.evaluate(F: outputs(batch.prompts, n), labels: batch.labels)
+            return (h.loss, h.errors)
         }
-        return BatchStats(loss: Float(lossSum / Double(max(count, 1))), errors: errors, prompts: count)
     }
 }

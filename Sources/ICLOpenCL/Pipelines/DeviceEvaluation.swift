@@ -1,19 +1,14 @@
 import ICLCore
 
-/// The evaluation loop every pipeline shares: prompts 0..<count in chunks of at most `chunk`, each chunk's launches
-/// enqueued by `run(first, n)`, which returns the buffer holding that chunk's (mean loss, errors) in floats 0 and 1.
-/// The chunks' losses are combined weighted by their sizes.
+/// Evaluation on a device: `BatchStats.accumulate`'s chunks, each chunk's launches enqueued by `run(first, n)`, which
+/// returns the buffer holding that chunk's (mean loss, errors) in floats 0 and 1.
 public enum DeviceEvaluation {
     public static func accumulate(_ count: Int, chunk: Int, _ run: (_ first: Int, _ n: Int) throws -> CLBuffer<Float>)
         throws -> BatchStats {
-        var lossSum: Double = 0, errors = 0
-        for first in stride(from: 0, to: count, by: chunk) {
-            let n = min(chunk, count - first)
+        try BatchStats.accumulate(count, chunk: chunk) { first, n in
             let s = try run(first, n).read(count: 2)
-            lossSum += Double(s[0]) * Double(n)
-            errors += Int(s[1])
+            return (s[0], Int(s[1]))
         }
-        return BatchStats(loss: Float(lossSum / Double(max(count, 1))), errors: errors, prompts: count)
     }
 }
 
