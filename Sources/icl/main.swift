@@ -43,6 +43,20 @@ func run(_ argv: [String]) throws {
     }
 }
 
+/// The one sentence and exit status of an error: 2 for bad usage, config or input files, 128 + N for a stop by
+/// signal N, 1 for failures while running. Library remedies become option advice here.
+func failure(_ error: Error) -> (message: String, status: Int32) {
+    switch error {
+    case let e as PipelineError: return (usageAdvice(e).message, 2)
+    case let e as UsageError: return (e.message + advice(e.remedy), 2)
+    case let e as ConfigError: return (e.message, 2)
+    case let e as CheckpointError: return (e.description, 2)
+    case let e as Interrupted: return (e.description + " Continue with --resume.", 128 + e.signal)
+    case let e as RunError: return (e.message + advice(e.remedy), 1)
+    default: return ("\(error)", 1)
+    }
+}
+
 setvbuf(stdout, nil, _IOLBF, 0)
 do {
     try run(Array(CommandLine.arguments.dropFirst()))
@@ -50,25 +64,8 @@ do {
 } catch let e as HelpRequested {
     print(e.text)
     exit(0)
-} catch let e as PipelineError {
-    FileHandle.standardError.write(Data("icl: \(usageAdvice(e).message)\n".utf8))
-    exit(2)
-} catch let e as UsageError {
-    FileHandle.standardError.write(Data("icl: \(e.message)\(advice(e.remedy))\n".utf8))
-    exit(2)
-} catch let e as ConfigError {
-    FileHandle.standardError.write(Data("icl: \(e.message)\n".utf8))
-    exit(2)
-} catch let e as Interrupted {
-    FileHandle.standardError.write(Data("icl: \(e.description) Continue with --resume.\n".utf8))
-    exit(128 + e.signal)
-} catch let e as CheckpointError {
-    FileHandle.standardError.write(Data("icl: \(e.description)\n".utf8))
-    exit(2)
-} catch let e as RunError {
-    FileHandle.standardError.write(Data("icl: \(e.message)\(advice(e.remedy))\n".utf8))
-    exit(1)
 } catch {
-    FileHandle.standardError.write(Data("icl: \(error)\n".utf8))
-    exit(1)
+    let (message, status) = failure(error)
+    FileHandle.standardError.write(Data("icl: \(message)\n".utf8))
+    exit(status)
 }

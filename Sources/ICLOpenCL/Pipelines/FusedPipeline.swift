@@ -4,10 +4,10 @@ import ICLCore
 /// that sample their prompts in registers and accumulate partial gradients, reduce, grads + SGD into `spare`). Its
 /// tile kernel keeps (d + m)·⌈d/8⌉·32 bytes in local memory, which the device must have.
 public final class FusedPipeline: TrainingPipeline {
-    public let state: OneLayerDeviceState
-    public let trainSpec: SpecBuffers
-    public let batch: Int
-    public let lr: Float
+    public let training: OneLayerTraining
+    var state: OneLayerDeviceState { training.state }
+    var trainSpec: SpecBuffers { training.spec }
+    var batch: Int { training.batch }
     let program: FusedProgram
     let workspace: FusedWorkspace
     private let inference: FusedInference
@@ -24,15 +24,13 @@ public final class FusedPipeline: TrainingPipeline {
         FusedProgram.localBytes(shape) <= device.localMemSize
     }
 
-    public init(state: OneLayerDeviceState, trainSpec: SpecBuffers, batch: Int, lr: Float) throws {
-        self.state = state
-        self.trainSpec = trainSpec
-        self.batch = batch
-        self.lr = lr
-        program = try FusedProgram(context: state.context, shape: state.shape,
-                                   tile: FusedPipeline.tileSize(batch: batch, device: state.context.device))
-        workspace = try FusedWorkspace(context: state.context, program: program, capacity: batch)
-        inference = FusedInference(state: state)
+    public init(_ training: OneLayerTraining) throws {
+        self.training = training
+        let context = training.state.context
+        program = try FusedProgram(context: context, shape: training.state.shape,
+                                   tile: FusedPipeline.tileSize(batch: training.batch, device: context.device))
+        workspace = try FusedWorkspace(context: context, program: program, capacity: training.batch)
+        inference = FusedInference(state: training.state)
     }
 
     public var description: PipelineDescription {
@@ -47,7 +45,7 @@ public final class FusedPipeline: TrainingPipeline {
         try p.launchPrecompute(params: state.params, a: state.a, ws: ws)
         try p.launchTiles(trainSpec, step: step, batch: batch, a: state.a, ws: ws, train: true)
         try p.launchReduce(ws: ws, batch: batch, train: true)
-        try p.launchGradsSGD(old: state.params, new: state.spare, grads: state.grads, mask: state.mask, lr: lr, ws: ws)
+        try p.launchGradsSGD(old: state.params, new: state.spare, grads: state.grads, mask: state.mask, lr: training.lr, ws: ws)
         state.swapParameters()
         return ws.stats
     }

@@ -50,3 +50,12 @@ public final class OneLayerDeviceState {
     /// The step that wrote `spare` made it the current weights.
     public func swapParameters() { swap(&params, &spare) }
 }
+
+/// What a one-layer pipeline trains: the resident model, the training spec's device tables, the batch and SGD's step
+/// size.
+public struct OneLayerTraining {
+    public let state: OneLayerDeviceState
+    public let spec: SpecBuffers
+    public let batch: Int
+    public let lr: Float
+}

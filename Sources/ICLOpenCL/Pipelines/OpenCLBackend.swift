@@ -100,16 +100,12 @@ extension OpenCLBackend: Backend where State == OneLayerDeviceState {
         let state = try OneLayerDeviceState(context: context, shape: shape)
         let chosen = try PipelineRule.oneLayer(requested: requested, variant: variant, shape: shape, spec: trainSpec.spec,
                                                device: context.device)
+        let training = OneLayerTraining(state: state, spec: trainSpec, batch: config.batch, lr: config.lr)
         let pipeline: TrainingPipeline
         switch chosen {
-        case .pattern:
-            pipeline = try PatternPipeline(state: state, trainSpec: trainSpec, batch: config.batch, lr: config.lr,
-                                           devicePath: try path ?? DevicePath.best(for: context))
-        case .fused:
-            pipeline = try FusedPipeline(state: state, trainSpec: trainSpec, batch: config.batch, lr: config.lr)
-        case .unfused, .gpt2:
-            pipeline = try UnfusedPipeline(state: state, trainSpec: trainSpec, batch: config.batch, lr: config.lr,
-                                           variant: variant)
+        case .pattern: pipeline = try PatternPipeline(training, devicePath: try path ?? DevicePath.best(for: context))
+        case .fused: pipeline = try FusedPipeline(training)
+        case .unfused, .gpt2: pipeline = try UnfusedPipeline(training, variant: variant)
         }
         let backend = OpenCLBackend(context: context, config: config, state: state, pipeline: pipeline, trainSpec: trainSpec)
         let w = ModelWeights<Float>.initial(config)

@@ -6,10 +6,10 @@ import ICLCore
 /// the tile kernel's table reads are the `DevicePath` the host chose. Evaluation specs whose basis does not fit run on
 /// dense fused inference.
 public final class PatternPipeline: TrainingPipeline {
-    public let state: OneLayerDeviceState
-    public let trainSpec: SpecBuffers
-    public let batch: Int
-    public let lr: Float
+    public let training: OneLayerTraining
+    var state: OneLayerDeviceState { training.state }
+    var trainSpec: SpecBuffers { training.spec }
+    var batch: Int { training.batch }
     /// The device's best path; each program runs it where its tables fit.
     public let devicePath: DevicePath
     let program: PatternProgram
@@ -23,16 +23,14 @@ public final class PatternPipeline: TrainingPipeline {
         PatternProgram.supports(spec, shape: shape, device: device)
     }
 
-    public init(state: OneLayerDeviceState, trainSpec: SpecBuffers, batch: Int, lr: Float, devicePath: DevicePath) throws {
-        self.state = state
-        self.trainSpec = trainSpec
-        self.batch = batch
-        self.lr = lr
+    public init(_ training: OneLayerTraining, devicePath: DevicePath) throws {
+        self.training = training
         self.devicePath = devicePath
-        program = try PatternProgram(context: state.context, shape: state.shape, basisSize: trainSpec.basisSize,
+        let context = training.state.context
+        program = try PatternProgram(context: context, shape: training.state.shape, basisSize: training.spec.basisSize,
                                      path: devicePath,
-                                     tile: FusedPipeline.tileSize(batch: batch, device: state.context.device, maxTile: 512))
-        workspace = try PatternWorkspace(context: state.context, program: program, capacity: batch)
+                                     tile: FusedPipeline.tileSize(batch: training.batch, device: context.device, maxTile: 512))
+        workspace = try PatternWorkspace(context: context, program: program, capacity: training.batch)
     }
 
     public var description: PipelineDescription {
@@ -47,7 +45,7 @@ public final class PatternPipeline: TrainingPipeline {
         let p = program, ws = workspace
         try p.launchTables(params: state.params, a: state.a, basis: trainSpec, ws: ws)
         try p.launchTiles(trainSpec, step: step, batch: batch, ws: ws, train: true, statsSlot: statsSlot)
-        try p.launchGradsSGD(old: state.params, new: state.spare, grads: state.grads, mask: state.mask, lr: lr,
+        try p.launchGradsSGD(old: state.params, new: state.spare, grads: state.grads, mask: state.mask, lr: training.lr,
                              basis: trainSpec, ws: ws)
         state.swapParameters()
         return ws.stats

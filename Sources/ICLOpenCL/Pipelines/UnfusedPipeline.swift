@@ -4,10 +4,10 @@ import ICLCore
 /// backward, attention backward, the four weight gradients in one launch, SGD), every intermediate in device memory.
 /// Both kernel variants; the per-op cross-checks run its kernels.
 public final class UnfusedPipeline: TrainingPipeline {
-    public let state: OneLayerDeviceState
-    public let trainSpec: SpecBuffers
-    public let batch: Int
-    public let lr: Float
+    public let training: OneLayerTraining
+    var state: OneLayerDeviceState { training.state }
+    var trainSpec: SpecBuffers { training.spec }
+    var batch: Int { training.batch }
     public let variant: KernelVariant
     let program: ModelProgram
     /// Built at the first training step (an evaluation-only model never allocates it).
@@ -15,13 +15,10 @@ public final class UnfusedPipeline: TrainingPipeline {
     private let inference = BuiltOnce<Int, (program: ModelProgram, workspace: Workspace)>()
     static let evalChunk = 16384
 
-    public init(state: OneLayerDeviceState, trainSpec: SpecBuffers, batch: Int, lr: Float, variant: KernelVariant) throws {
-        self.state = state
-        self.trainSpec = trainSpec
-        self.batch = batch
-        self.lr = lr
+    public init(_ training: OneLayerTraining, variant: KernelVariant) throws {
+        self.training = training
         self.variant = variant
-        program = try ModelProgram(context: state.context, shape: state.shape, variant: variant)
+        program = try ModelProgram(context: training.state.context, shape: training.state.shape, variant: variant)
     }
 
     public var description: PipelineDescription {
@@ -42,7 +39,7 @@ public final class UnfusedPipeline: TrainingPipeline {
         let ws = try trainingWorkspace()
         try program.launchForwardBackward(ws, trainSpec, step: step, params: state.params, a: state.a, grads: state.grads,
                                           batch: batch)
-        try program.launchSGD(params: state.params, grads: state.grads, mask: state.mask, lr: lr)
+        try program.launchSGD(params: state.params, grads: state.grads, mask: state.mask, lr: training.lr)
         return ws.stats
     }
 
