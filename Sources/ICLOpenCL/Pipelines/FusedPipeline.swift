@@ -3,11 +3,8 @@ import ICLCore
 /// The one-layer model dense fused, CPU variant (four launches per step: precompute A = W_KᵀW_Q and C = W_O W_V, tiles
 /// that sample their prompts in registers and accumulate partial gradients, reduce, grads + SGD into `spare`). Its
 /// tile kernel keeps (d + m)·⌈d/8⌉·32 bytes in local memory, which the device must have.
-public final class FusedPipeline: TrainingPipeline {
+public final class FusedPipeline: OneLayerPipeline {
     public let training: OneLayerTraining
-    var state: OneLayerDeviceState { training.state }
-    var trainSpec: SpecBuffers { training.spec }
-    var batch: Int { training.batch }
     let program: FusedProgram
     let workspace: FusedWorkspace
     private let inference: FusedInference

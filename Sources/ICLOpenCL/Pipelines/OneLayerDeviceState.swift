@@ -59,3 +59,14 @@ public struct OneLayerTraining {
     public let batch: Int
     public let lr: Float
 }
+
+/// A pipeline of the one-layer model: what it trains, and short names for its parts.
+protocol OneLayerPipeline: TrainingPipeline {
+    var training: OneLayerTraining { get }
+}
+
+extension OneLayerPipeline {
+    var state: OneLayerDeviceState { training.state }
+    var trainSpec: SpecBuffers { training.spec }
+    var batch: Int { training.batch }
+}

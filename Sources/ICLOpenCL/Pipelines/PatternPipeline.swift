@@ -5,11 +5,8 @@ import ICLCore
 /// step). For prompt bases of at most `PatternProgram.maxBasis` vectors whose tables fit the device's local memory;
 /// the tile kernel's table reads are the `DevicePath` the host chose. Evaluation specs whose basis does not fit run on
 /// dense fused inference.
-public final class PatternPipeline: TrainingPipeline {
+public final class PatternPipeline: OneLayerPipeline {
     public let training: OneLayerTraining
-    var state: OneLayerDeviceState { training.state }
-    var trainSpec: SpecBuffers { training.spec }
-    var batch: Int { training.batch }
     /// The device's best path; each program runs it where its tables fit.
     public let devicePath: DevicePath
     let program: PatternProgram

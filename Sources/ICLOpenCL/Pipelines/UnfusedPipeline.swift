@@ -3,11 +3,8 @@ import ICLCore
 /// The one-layer model one kernel per op (nine launches per step: sample, attention, MLP, hinge, statistics, MLP
 /// backward, attention backward, the four weight gradients in one launch, SGD), every intermediate in device memory.
 /// Both kernel variants; the per-op cross-checks run its kernels.
-public final class UnfusedPipeline: TrainingPipeline {
+public final class UnfusedPipeline: OneLayerPipeline {
     public let training: OneLayerTraining
-    var state: OneLayerDeviceState { training.state }
-    var trainSpec: SpecBuffers { training.spec }
-    var batch: Int { training.batch }
     public let variant: KernelVariant
     let program: ModelProgram
     /// Built at the first training step (an evaluation-only model never allocates it).

@@ -67,9 +67,13 @@ public final class ModelProgram {
         sgd = try program.kernel("sgd_update")
     }
 
-    /// Global/local sizes for a per-prompt kernel over `batch` prompts.
-    func perPrompt(_ batch: Int) -> (global: [Int], local: [Int]?) {
-        variant == .cpu ? ([batch], nil) : ([batch * ModelProgram.groupSize], [ModelProgram.groupSize])
+    /// Launches a per-prompt kernel over `batch` prompts: a work-item per prompt (cpu variant) or a work-group of
+    /// `groupSize` per prompt (gpu variant).
+    func launchPerPrompt(_ kernel: CLKernel, _ args: [Any], batch: Int, timed: Bool) throws -> CLEvent? {
+        try kernel.set(args: args + [Int32(batch)])
+        return variant == .cpu
+            ? try kernel.launch(global: [batch], local: nil, timed: timed)
+            : try kernel.launch(global: [batch * ModelProgram.groupSize], local: [ModelProgram.groupSize], timed: timed)
     }
 
     // MARK: Launchers (each enqueues one kernel; nothing waits)
@@ -99,16 +103,12 @@ public final class ModelProgram {
 
     @discardableResult
     public func launchAttentionForward(_ ws: Workspace, params: CLMemory, batch: Int, timed: Bool = false) throws -> CLEvent? {
-        try attentionForward.set(args: [ws.prompts, params, ws.u, ws.v, ws.attn, ws.c, Int32(batch)])
-        let (g, l) = perPrompt(batch)
-        return try attentionForward.launch(global: g, local: l, timed: timed)
+        try launchPerPrompt(attentionForward, [ws.prompts, params, ws.u, ws.v, ws.attn, ws.c], batch: batch, timed: timed)
     }
 
     @discardableResult
     public func launchMLPForward(_ ws: Workspace, params: CLMemory, a: CLMemory, batch: Int, timed: Bool = false) throws -> CLEvent? {
-        try mlpForward.set(args: [ws.c, params, a, ws.h, ws.g, ws.F, Int32(batch)])
-        let (g, l) = perPrompt(batch)
-        return try mlpForward.launch(global: g, local: l, timed: timed)
+        try launchPerPrompt(mlpForward, [ws.c, params, a, ws.h, ws.g, ws.F], batch: batch, timed: timed)
     }
 
     @discardableResult
@@ -126,16 +126,12 @@ public final class ModelProgram {
 
     @discardableResult
     public func launchMLPBackward(_ ws: Workspace, params: CLMemory, a: CLMemory, batch: Int, timed: Bool = false) throws -> CLEvent? {
-        try mlpBackward.set(args: [ws.dF, params, a, ws.g, ws.dg, ws.dh, ws.dc, Int32(batch)])
-        let (g, l) = perPrompt(batch)
-        return try mlpBackward.launch(global: g, local: l, timed: timed)
+        try launchPerPrompt(mlpBackward, [ws.dF, params, a, ws.g, ws.dg, ws.dh, ws.dc], batch: batch, timed: timed)
     }
 
     @discardableResult
     public func launchAttentionBackward(_ ws: Workspace, params: CLMemory, batch: Int, timed: Bool = false) throws -> CLEvent? {
-        try attentionBackward.set(args: [ws.prompts, params, ws.attn, ws.dc, ws.dv, ws.du, Int32(batch)])
-        let (g, l) = perPrompt(batch)
-        return try attentionBackward.launch(global: g, local: l, timed: timed)
+        try launchPerPrompt(attentionBackward, [ws.prompts, params, ws.attn, ws.dc, ws.dv, ws.du], batch: batch, timed: timed)
     }
 
     @discardableResult
