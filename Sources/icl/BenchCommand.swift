@@ -11,7 +11,7 @@ enum BenchCommand {
                                  flags: ["json", "quick", "no-reference"])
         let config = try CommonOptions.config(args)
         let factory = try CommonOptions.factory(args)
-        var options = BenchOptions(gpt2: config.isGPT2)
+        var options = BenchOptions(model: ModelKind(config))
         // Every argument is checked before anything is measured.
         if let text = args.value("batch") {
             options.batches = try text.split(separator: ",").map { text -> Int in

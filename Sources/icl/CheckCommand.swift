@@ -9,9 +9,9 @@ enum CheckCommand {
     static func run(_ argv: [String]) throws {
         let args = try Arguments(argv, command: "check", options: ["device", "variant", "dump", "seed", "model"],
                                  flags: ["json"])
-        let model = args.value("model") ?? "onelayer"
-        guard ["onelayer", "gpt2"].contains(model) else {
-            throw UsageError("unknown model '\(model)'; use onelayer or gpt2.")
+        let modelText = args.value("model") ?? "onelayer"
+        guard let model = ModelKind(rawValue: modelText) else {
+            throw UsageError("unknown model '\(modelText)'; use onelayer or gpt2.")
         }
         var choice = try CommonOptions.device(args)
         if choice == .cpuReference {
@@ -34,7 +34,7 @@ enum CheckCommand {
         }
         let json = args.has("json")
         if let path = args.value("dump") {
-            guard model == "onelayer" else { throw UsageError("--dump writes a one-layer batch; drop --model gpt2.") }
+            guard model == .onelayer else { throw UsageError("--dump writes a one-layer batch; drop --model gpt2.") }
             let variant: KernelVariant
             if case .only(let v) = variants { variant = v } else { variant = .cpu }
             try CheckRun.dump(device: device, path: path, variant: variant)
@@ -42,14 +42,14 @@ enum CheckCommand {
         }
         if !json {
             print("device: \(device.device.summary), \(device.device.path?.rawValue ?? "unprobed") path")
-            if model == "gpt2" { print("model: GPT-2-style") }
+            if model == .gpt2 { print("model: GPT-2-style") }
         }
-        let failures = try CheckRun.run(device: device, gpt2: model == "gpt2", variants: variants) { item in
+        let failures = try CheckRun.run(device: device, model: model, variants: variants) { item in
             let label = "\(item.variant.rawValue) kernels" + (item.pipeline.map {
                 ", \($0.pipeline.rawValue) pipeline, \($0.path.rawValue) path" } ?? "")
             if let a = item.agreement {
                 if json {
-                    Output.json(["model": item.model, "variant": item.variant.rawValue,
+                    Output.json(["model": item.model.rawValue, "variant": item.variant.rawValue,
                                  "pipeline": item.pipeline?.pipeline.rawValue ?? "", "path": item.pipeline?.path.rawValue ?? "",
                                  "case": item.caseName, "kernel": "training", "tensor": "loss", "max_rel": a.worst,
                                  "passed": item.passed])
@@ -61,7 +61,7 @@ enum CheckCommand {
             }
             if json {
                 for t in item.comparisons {
-                    Output.json(["model": item.model, "variant": item.variant.rawValue,
+                    Output.json(["model": item.model.rawValue, "variant": item.variant.rawValue,
                                  "pipeline": item.pipeline?.pipeline.rawValue ?? "", "path": item.pipeline?.path.rawValue ?? "",
                                  "case": item.caseName, "kernel": t.kernel, "tensor": t.tensor, "max_abs": t.maxAbsError,
                                  "max_rel": t.maxRelError, "passed": t.passed])
@@ -71,7 +71,7 @@ enum CheckCommand {
                 for t in item.comparisons { print("  " + t.line) }
             }
         }
-        let what = model == "gpt2" ? "GPT-2 cross-check" : "cross-check"
+        let what = model == .gpt2 ? "GPT-2 cross-check" : "cross-check"
         if failures > 0 { throw RunError("\(failures) \(what)(s) failed; see the lines marked FAIL above.") }
         if !json { print("\nall \(what)s passed") }
     }

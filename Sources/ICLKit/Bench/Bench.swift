@@ -42,7 +42,8 @@ public struct BenchOptions: Sendable {
 
     /// The defaults for a model: B ∈ {64, 1024, 16384} and kernels at 1024 for the one-layer model; B ∈ {64, 256}
     /// and kernels at 64 for the GPT-2-style one.
-    public init(gpt2: Bool) {
+    public init(model: ModelKind) {
+        let gpt2 = model == .gpt2
         batches = gpt2 ? [64, 256] : [64, 1024, 16384]
         kernelBatch = gpt2 ? 64 : 1024
         pipelines = nil

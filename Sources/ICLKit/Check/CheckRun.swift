@@ -3,7 +3,7 @@ import ICLOpenCL
 
 /// One result of `icl check`: a check case's tensor comparisons, or a training run's agreement with the CPU reference.
 public struct CheckItem: Sendable {
-    public var model: String
+    public var model: ModelKind
     public var variant: KernelVariant
     /// The pipeline and device path of a whole-step or training check; nil for the per-op kernel checks.
     public var pipeline: PipelineDescription?
@@ -32,7 +32,7 @@ public enum CheckRun {
     public static let agreementBound = 1e-3
 
     /// Runs the checks, handing each result to `report` as it comes; returns how many failed.
-    public static func run(device: DeviceContext, gpt2: Bool, variants choice: CheckVariants,
+    public static func run(device: DeviceContext, model: ModelKind, variants choice: CheckVariants,
                            report: (CheckItem) throws -> Void) throws -> Int {
         let context = device.context
         let variants: [KernelVariant]
@@ -46,14 +46,14 @@ public enum CheckRun {
             if !item.passed { failures += 1 }
             try report(item)
         }
-        if gpt2 {
+        if model == .gpt2 {
             for variant in variants {
                 for c in GPT2CrossCheck.cases {
-                    try emit(CheckItem(model: "gpt2", variant: variant, pipeline: nil, caseName: c.name,
+                    try emit(CheckItem(model: .gpt2, variant: variant, pipeline: nil, caseName: c.name,
                                        comparisons: try GPT2CrossCheck.wholeStep(context: context, variant: variant, c)))
                 }
                 let worst = try GPT2CrossCheck.trainingAgreement(context: context, variant: variant)
-                try emit(CheckItem(model: "gpt2", variant: variant,
+                try emit(CheckItem(model: .gpt2, variant: variant,
                                    pipeline: PipelineDescription(pipeline: .gpt2, variant: variant, path: .portable),
                                    caseName: "train 20 steps B=8", comparisons: [],
                                    agreement: (20, worst, agreementBound)))
@@ -65,7 +65,7 @@ public enum CheckRun {
         for variant in variants {
             for c in CheckCase.standard {
                 let r = try CrossCheck.run(context: context, variant: variant, check: c)
-                try emit(CheckItem(model: "onelayer", variant: variant, pipeline: nil, caseName: c.name,
+                try emit(CheckItem(model: .onelayer, variant: variant, pipeline: nil, caseName: c.name,
                                    comparisons: r.comparisons))
             }
             let pipelines: [Pipeline] = variant == .cpu ? Pipeline.oneLayer.reversed() : [.unfused]
@@ -78,7 +78,7 @@ public enum CheckRun {
                                                                  pipeline: pipeline, path: path)
                     let worst = pairs.map { Double(abs($0.device - $0.reference)) / max(Double(abs($0.reference)), 1e-12) }
                         .max() ?? 0
-                    try emit(CheckItem(model: "onelayer", variant: variant,
+                    try emit(CheckItem(model: .onelayer, variant: variant,
                                        pipeline: PipelineDescription(pipeline: pipeline, variant: variant,
                                                                      path: pipeline == .pattern ? path : .portable),
                                        caseName: "train 20 steps B=64", comparisons: [],
@@ -92,7 +92,7 @@ public enum CheckRun {
                 for path in pipeline == .pattern ? paths : [.portable] {
                     for c in CheckCase.standard {
                         let r = try CrossCheck.runPipeline(context: context, check: c, pipeline: pipeline, path: path)
-                        try emit(CheckItem(model: "onelayer", variant: .cpu, pipeline: r.pipeline, caseName: c.name,
+                        try emit(CheckItem(model: .onelayer, variant: .cpu, pipeline: r.pipeline, caseName: c.name,
                                            comparisons: r.comparisons))
                     }
                 }

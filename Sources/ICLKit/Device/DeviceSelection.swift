@@ -12,6 +12,14 @@ public typealias PipelineDescription = ICLOpenCL.PipelineDescription
 /// Why a pipeline cannot run a model, variant or config.
 public typealias PipelineError = ICLOpenCL.PipelineError
 
+/// Which model: the paper's one-layer transformer, or the GPT-2-style one (PAPER.md §6).
+public enum ModelKind: String, CaseIterable, Sendable {
+    case onelayer, gpt2
+
+    /// The model a config describes (its `model` field).
+    public init(_ config: Config) { self = config.isGPT2 ? .gpt2 : .onelayer }
+}
+
 /// Where to run: the CPU reference, or an OpenCL device: the best one (a GPU if any), the N-th of `DeviceList.all()`,
 /// the first GPU or the first CPU.
 public enum DeviceChoice: Equatable, Sendable {
