@@ -6,6 +6,7 @@ let package = Package(
     name: "icl",
     products: [
         .library(name: "ICLKit", targets: ["ICLKit"]),
+        .library(name: "ICLExperiments", targets: ["ICLExperiments"]),
         .executable(name: "icl", targets: ["icl"]),
     ],
     targets: [
@@ -25,7 +26,9 @@ let package = Package(
         ),
         // Training, evaluation, device selection and cross-checks: what the CLI drives.
         .target(name: "ICLKit", dependencies: ["ICLCore", "ICLOpenCL"]),
-        .executableTarget(name: "icl", dependencies: ["ICLKit"]),
+        // The paper's experiments (`icl reproduce`): recipes, result tables, SVG figures. Drives ICLKit only.
+        .target(name: "ICLExperiments", dependencies: ["ICLCore", "ICLKit"]),
+        .executableTarget(name: "icl", dependencies: ["ICLKit", "ICLExperiments"]),
         // Build-time generator: Kernels/*.cl -> one Swift file of string constants.
         .executableTarget(name: "embed-kernels"),
         .plugin(
@@ -35,7 +38,7 @@ let package = Package(
         ),
         .testTarget(name: "ICLCoreTests", dependencies: ["ICLCore"]),
         .testTarget(name: "ICLOpenCLTests", dependencies: ["ICLCore", "ICLOpenCL", "ICLKit"]),
-        .testTarget(name: "ICLKitTests", dependencies: ["ICLKit", "icl"]),
+        .testTarget(name: "ICLKitTests", dependencies: ["ICLKit", "ICLExperiments", "icl"]),
     ],
     swiftLanguageModes: [.v5]
 )

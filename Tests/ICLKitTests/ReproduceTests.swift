@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 import ICLCore
-@testable import ICLKit
+import ICLKit
+@testable import ICLExperiments
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
