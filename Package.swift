@@ -36,9 +36,12 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["embed-kernels"]
         ),
-        .testTarget(name: "ICLCoreTests", dependencies: ["ICLCore"]),
-        .testTarget(name: "ICLOpenCLTests", dependencies: ["ICLCore", "ICLOpenCL", "ICLKit"]),
-        .testTarget(name: "ICLKitTests", dependencies: ["ICLKit", "ICLExperiments", "icl"]),
+        // Helpers the test targets share: running the built `icl`, a seeded generator, the OpenCL test device
+        // (or why there is none, so OpenCL tests skip instead of trapping).
+        .target(name: "ICLTestSupport", dependencies: ["ICLOpenCL"], path: "Tests/ICLTestSupport"),
+        .testTarget(name: "ICLCoreTests", dependencies: ["ICLCore", "ICLTestSupport"]),
+        .testTarget(name: "ICLOpenCLTests", dependencies: ["ICLCore", "ICLOpenCL", "ICLKit", "ICLTestSupport"]),
+        .testTarget(name: "ICLKitTests", dependencies: ["ICLKit", "ICLExperiments", "icl", "ICLTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )
