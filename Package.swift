@@ -6,6 +6,7 @@ let package = Package(
     name: "icl",
     products: [
         .library(name: "ICLKit", targets: ["ICLKit"]),
+        .library(name: "ICLExperiments", targets: ["ICLExperiments"]),
         .executable(name: "icl", targets: ["icl"]),
     ],
     targets: [
@@ -25,7 +26,9 @@ let package = Package(
         ),
         // Training, evaluation, device selection and cross-checks: what the CLI drives.
         .target(name: "ICLKit", dependencies: ["ICLCore", "ICLOpenCL"]),
-        .executableTarget(name: "icl", dependencies: ["ICLKit"]),
+        // The paper's experiments (`icl reproduce`): recipes, result tables, SVG figures. Drives ICLKit only.
+        .target(name: "ICLExperiments", dependencies: ["ICLCore", "ICLKit"]),
+        .executableTarget(name: "icl", dependencies: ["ICLKit", "ICLExperiments"]),
         // Build-time generator: Kernels/*.cl -> one Swift file of string constants.
         .executableTarget(name: "embed-kernels"),
         .plugin(
@@ -33,9 +36,12 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["embed-kernels"]
         ),
-        .testTarget(name: "ICLCoreTests", dependencies: ["ICLCore"]),
-        .testTarget(name: "ICLOpenCLTests", dependencies: ["ICLCore", "ICLOpenCL", "ICLKit"]),
-        .testTarget(name: "ICLKitTests", dependencies: ["ICLKit", "icl"]),
+        // Helpers the test targets share: running the built `icl`, a seeded generator, the OpenCL test device
+        // (or why there is none, so OpenCL tests skip instead of trapping).
+        .target(name: "ICLTestSupport", dependencies: ["ICLOpenCL"], path: "Tests/ICLTestSupport"),
+        .testTarget(name: "ICLCoreTests", dependencies: ["ICLCore", "ICLTestSupport"]),
+        .testTarget(name: "ICLOpenCLTests", dependencies: ["ICLCore", "ICLOpenCL", "ICLKit", "ICLTestSupport"]),
+        .testTarget(name: "ICLKitTests", dependencies: ["ICLKit", "ICLExperiments", "icl", "ICLTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

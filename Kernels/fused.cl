@@ -1,4 +1,5 @@
-// The fused training step (DESIGN.md "Kernels"): four launches per step instead of twelve.
+// The fused training step (DESIGN.md "Kernels"): four launches per step instead of the unfused pipeline's nine
+// (sample, attention, MLP, hinge, stats, MLP backward, attention backward, the weight gradients, SGD).
 //   1. fused_precompute   A = W_Kᵀ W_Q and C = W_O W_V, stored as Aᵀ [D, DV], C [M, DV] and Cᵀ [D, MV] float8 rows
 //                         (zero-padded), so every matrix-vector product is a sum of rows times broadcast
 //                         scalars: no horizontal sums on the hot path

@@ -1,3 +1,8 @@
+# icl_add_test_support(NAME <TestsFolderName> DEPENDS <targets>...)
+#
+# A static Swift library of test helpers from Tests/<NAME>/**/*.swift (module <NAME>), which may import XCTest;
+# list it in the DEPENDS of the icl_add_xctest targets that use it.
+#
 # icl_add_xctest(NAME <TestsFolderName> DEPENDS <targets>... [TIMEOUT s] [ENVIRONMENT VAR=value...])
 #
 # One XCTest executable per Tests/<NAME> folder, named and module-named <NAME>:
@@ -26,6 +31,13 @@ get_filename_component(XCTEST_LIBRARY_DIR "${XCTEST_LIBRARY}" DIRECTORY)
 message(STATUS "XCTest: ${XCTEST_LIBRARY}")
 
 set(_icl_xctest_generator "${CMAKE_CURRENT_LIST_DIR}/GenerateXCTestMain.cmake")
+
+function(icl_add_test_support)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "NAME" "DEPENDS")
+  icl_add_library(${arg_NAME} ROOT Tests DEPENDS ${arg_DEPENDS})
+  target_include_directories(${arg_NAME} PRIVATE "${XCTEST_MODULE_DIR}")
+  target_link_libraries(${arg_NAME} PUBLIC "${XCTEST_LIBRARY}")
+endfunction()
 
 function(icl_add_xctest)
   cmake_parse_arguments(PARSE_ARGV 0 arg "" "NAME;TIMEOUT" "DEPENDS;ENVIRONMENT")

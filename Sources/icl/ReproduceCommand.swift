@@ -1,5 +1,6 @@
 import Foundation
 import ICLCore
+import ICLExperiments
 import ICLKit
 
 /// `icl reproduce NAME|all [--seeds K] [--quick] [--out DIR] [--shard i/n] [--prompts N] [--set k=v]`

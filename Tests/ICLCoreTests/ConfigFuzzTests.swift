@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ICLTestSupport
 @testable import ICLCore
 
 /// Hostile config input: thousands of seeded mutations of a valid JSON config and of `key=value` strings.

@@ -269,6 +269,13 @@ final class ConfigTests: XCTestCase {
         assertConfigError(["M1", "1.5"]) { try c.merge(json: #"{"M1": 1.5}"#) }
         assertConfigError(["M1", "true"]) { try c.merge(json: #"{"M1": true}"#) }
         assertConfigError(["attendQuery"]) { try c.merge(json: #"{"attendQuery": 3}"#) }
+        // A Bool field takes only JSON true/false (not 1 or 0), and a number field never takes true/false.
+        assertConfigError(["'attendQuery'", "true or false", "'1'"]) { try c.merge(json: #"{"attendQuery": 1}"#) }
+        assertConfigError(["'attendQuery'", "true or false", "'0'"]) { try c.merge(json: #"{"attendQuery": 0}"#) }
+        assertConfigError(["'lr'", "'true'"]) { try c.merge(json: #"{"lr": true}"#) }
+        assertConfigError(["'M1'", "'false'"]) { try c.merge(json: #"{"M1": false}"#) }
+        assertConfigError(["'seed'", "'true'"]) { try c.merge(json: #"{"seed": true}"#) }
+        assertConfigError(["'trainShifts'", "true"]) { try c.merge(json: #"{"trainShifts": [1, true]}"#) }
         assertConfigError(["lr"]) { try c.merge(json: #"{"lr": {"value": 1}}"#) }
         assertConfigError(["lr"]) { try c.merge(json: #"{"lr": null}"#) }
         assertConfigError(["basis"]) { try c.merge(json: #"{"basis": 1}"#) }
@@ -278,6 +285,34 @@ final class ConfigTests: XCTestCase {
         assertConfigError(["not valid JSON"]) { try c.merge(json: "{lr: 1") }
         assertConfigError(["not valid JSON"]) { try c.merge(json: "") }
         assertConfigError(["my.json", "not valid JSON"]) { try c.merge(json: "{", source: "my.json") }
+    }
+
+    /// The GPT-2-style model's shape and AdamW checks, reached through the config, name the config's fields
+    /// (the optimizer's lr is the config's adamLR).
+    func testGPT2ChecksNameTheConfigFields() {
+        func message(_ assignments: [String]) -> String {
+            var c = Config()
+            do {
+                for a in assignments { try c.apply(assignment: a) }
+                try c.validate()
+            } catch let e as ConfigError {
+                return e.message
+            } catch {
+                return "other error \(error)"
+            }
+            return "no error"
+        }
+        XCTAssertEqual(message(["model=gpt2", "heads=3"]),
+                       "config field 'heads' = 3 is out of range: must divide width = 64 so every head has the same width.")
+        XCTAssertEqual(message(["model=gpt2", "heads=0"]), "config field 'heads' = 0 is out of range: must be in [1, width = 64].")
+        XCTAssertEqual(message(["model=gpt2", "width=0"]), "config field 'width' = 0 is out of range: must be in [1, 16384].")
+        XCTAssertEqual(message(["model=gpt2", "layers=300"]), "config field 'layers' = 300 is out of range: must be in [1, 256].")
+        XCTAssertEqual(message(["model=gpt2", "adamLR=0"]), "config field 'adamLR' = 0.0 is out of range: must be finite and > 0.")
+        XCTAssertEqual(message(["model=gpt2", "minLRFraction=1.5"]),
+                       "config field 'minLRFraction' = 1.5 is out of range: must be in [0, 1].")
+        XCTAssertEqual(message(["model=gpt2", "weightDecay=-1"]),
+                       "config field 'weightDecay' = -1.0 is out of range: must be finite and ≥ 0.")
+        XCTAssertEqual(message(["heads=3"]), "no error", "the one-layer model has no heads to check")
     }
 
     func testLoadMissingFileNamesPath() {

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ICLTestSupport
 @testable import ICLCore
 
 /// Raw file bytes from a header string and data bytes; the header is padded with spaces to 8 bytes.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ICLTestSupport
 import ICLCore
 
 /// The command-line contract: outputs, exit codes and one-sentence errors for every failure path.
@@ -9,6 +10,7 @@ final class CLITests: XCTestCase {
                  "--set", "checkpointEvery=10", "--quiet"]
 
     func testTrainThenEvalJSON() throws {
+        try skipUnlessOpenCL()
         let dir = CLI.tempDir()
         let t = try CLI.run(["train", "--out", dir] + small)
         XCTAssertEqual(t.status, 0, t.stderr)
@@ -39,6 +41,7 @@ final class CLITests: XCTestCase {
     }
 
     func testSameOutFolderWithoutResumeIsRefused() throws {
+        try skipUnlessOpenCL()
         let dir = CLI.tempDir()
         XCTAssertEqual(try CLI.run(["train", "--out", dir] + small).status, 0)
         assertCleanFailure(try CLI.run(["train", "--out", dir] + small), status: 2, contains: ["--resume"])
@@ -50,6 +53,7 @@ final class CLITests: XCTestCase {
     }
 
     func testBadConfigValuesExitTwoNamingTheField() throws {
+        try skipUnlessOpenCL()   // `--pipeline pattern --variant gpu` is refused once the device is chosen
         let cases: [([String], [String])] = [
             (["--set", "M1=1"], ["M1", "1"]),
             (["--set", "alpha=1.5"], ["alpha", "1.5", "[0, 1]"]),
@@ -76,6 +80,7 @@ final class CLITests: XCTestCase {
     }
 
     func testConfigFileErrors() throws {
+        try skipUnlessOpenCL()
         let dir = CLI.tempDir()
         let bad = dir + "/bad.json"
         try "{\"lr\": 0.5,".write(toFile: bad, atomically: true, encoding: .utf8)
@@ -93,6 +98,7 @@ final class CLITests: XCTestCase {
     }
 
     func testBenchRefusesBadArgumentsBeforeMeasuring() throws {
+        try skipUnlessOpenCL()   // `icl bench` lists the OpenCL devices before it reads these arguments
         for (args, needle) in [(["--pipelines", "warp"], "warp"), (["--prune-rates", "1.5"], "1.5"),
                                (["--batch", "0"], "--batch"), (["--device", "cpu-reference"], "--device opencl")] {
             assertCleanFailure(try CLI.run(["bench"] + args), status: 2, contains: [needle])
@@ -102,6 +108,7 @@ final class CLITests: XCTestCase {
     /// `icl bench --json`: one object per line; end-to-end rows carry what, B, l, m, d and prompts_per_s, and
     /// their GFLOP/s and % of the measured peak follow from the rate and the documented FLOP count.
     func testBenchJSONRowsCarryTheContractFields() throws {
+        try skipUnlessOpenCL()
         let r = try CLI.run(["bench", "--json", "--quick", "--batch", "64", "--kernel-batch", "0", "--no-reference",
                              "--prune-rates", "0", "--pipelines", "pattern"])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -145,6 +152,7 @@ final class CLITests: XCTestCase {
     }
 
     func testCorruptCheckpointIsRefusedAndNotOverwritten() throws {
+        try skipUnlessOpenCL()
         let dir = CLI.tempDir()
         XCTAssertEqual(try CLI.run(["train", "--out", dir] + small).status, 0)
         let path = dir + "/checkpoint.safetensors"
@@ -177,6 +185,7 @@ final class CLITests: XCTestCase {
     }
 
     func testKernelBuildFailureShowsBuildLog() throws {
+        try skipUnlessOpenCL()
         let dir = CLI.tempDir()
         let kernels = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Kernels")
@@ -190,6 +199,7 @@ final class CLITests: XCTestCase {
     }
 
     func testAllocationFailureNamesSizeAndLimit() throws {
+        try skipUnlessOpenCL()
         // The unfused pipeline materialises the prompts ([B, l + 1, d] floats, 514 GB here); the pattern-space
         // pipeline never does and would fit, so it is not the one asked for.
         let r = try CLI.run(["train", "--out", CLI.tempDir(), "--pipeline", "unfused", "--set", "batch=16000000",
@@ -198,6 +208,7 @@ final class CLITests: XCTestCase {
     }
 
     func testDivergenceStopsAndKeepsLastGoodCheckpoint() throws {
+        try skipUnlessOpenCL()
         let dir = CLI.tempDir()
         let r = try CLI.run(["train", "--out", dir, "--set", "lr=1e30", "--set", "xi=1", "--set", "batch=32",
                              "--set", "steps=50", "--set", "checkpointEvery=1", "--quiet"])
@@ -208,6 +219,7 @@ final class CLITests: XCTestCase {
     }
 
     func testCheckDumpWritesEveryTensor() throws {
+        try skipUnlessOpenCL()
         let path = CLI.tempDir() + "/dump.safetensors"
         let r = try CLI.run(["check", "--variant", "cpu", "--dump", path])
         XCTAssertEqual(r.status, 0, r.stderr + r.stdout)

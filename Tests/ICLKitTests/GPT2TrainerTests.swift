@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ICLTestSupport
 import ICLCore
 import ICLKit
 

@@ -1,11 +1,13 @@
 import Foundation
 import XCTest
+import ICLTestSupport
 import ICLCore
 
 /// Mechanism probes recorded during training (`probeEvery`) and by `icl probe`: attention concentrates on
 /// same-pattern contexts and the large neurons' label parts align with ±q by the sign of a (PAPER.md §5).
 final class ProbeTests: XCTestCase {
     func testProbesRecordTheMechanismDuringTraining() throws {
+        try skipUnlessOpenCL()
         let dir = CLI.tempDir() + "/run"
         let r = try CLI.run(["train", "--out", dir, "--set", "steps=1500", "--set", "probeEvery=500",
                              "--set", "evalPrompts=300", "--set", "evalEvery=0", "--quiet"])

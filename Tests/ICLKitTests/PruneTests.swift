@@ -1,9 +1,14 @@
 import Foundation
 import XCTest
+import ICLTestSupport
 import ICLCore
 
 /// `icl prune`: compacted checkpoints, identity at rate 0, exactly ⌊R·m⌋ rows removed, clean refusals.
 final class PruneTests: XCTestCase {
+    override func setUpWithError() throws {
+        try XCTSkipUnless(OpenCLTestDevice.context != nil, OpenCLTestDevice.skipReason)
+    }
+
     static let trained: String = {
         let dir = CLI.tempDir("prune") + "/run"
         let r = try! CLI.run(["train", "--out", dir, "--set", "steps=900", "--set", "evalPrompts=200", "--set", "evalEvery=0",

@@ -1,10 +1,15 @@
 import Foundation
 import XCTest
+import ICLTestSupport
 import ICLCore
 
 /// Faults and interruptions: SIGKILL + resume, SIGINT/SIGTERM, output-folder locks, concurrent runs,
 /// device failures. Each runs the real `icl` binary and is bounded in time.
 final class ReliabilityTests: XCTestCase {
+    override func setUpWithError() throws {
+        try XCTSkipUnless(OpenCLTestDevice.context != nil, OpenCLTestDevice.skipReason)
+    }
+
     /// A run long enough to be interrupted (a few seconds: 20 000 steps took 2–3 s here once the step loop was
     /// pipelined; 4 000 had become too short for the kill below to land mid-run), checkpointing often.
     static let longSteps = 20000
@@ -66,7 +71,7 @@ final class ReliabilityTests: XCTestCase {
         for (sig, code) in [(SIGTERM, Int32(143)), (SIGINT, Int32(130))] {
             let dir = CLI.tempDir() + "/run"
             let out = NSTemporaryDirectory() + "icl-sig-\(UUID().uuidString).err"
-            FileManager.default.createFile(atPath: out, contents: nil)
+            _ = FileManager.default.createFile(atPath: out, contents: nil)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: CLI.binary)
             p.arguments = ["train", "--out", dir] + long + ["--set", "steps=1000000", "--set", "checkpointEvery=100000"]

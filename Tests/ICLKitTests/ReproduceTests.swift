@@ -1,7 +1,9 @@
 import Foundation
 import XCTest
+import ICLTestSupport
 import ICLCore
-@testable import ICLKit
+import ICLKit
+@testable import ICLExperiments
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
@@ -72,6 +74,7 @@ final class ReproduceTests: XCTestCase {
     }
 
     func testEveryRecipeWritesItsColumnsAndRows() throws {
+        try skipUnlessOpenCL()
         let t = Self.tiny, probes = Self.base.steps / t.probeEvery + 1
         let expected: [(String, [String], Int)] = [
             ("E1", ["S1", "length", "n", "error_mean", "error_std", "hinge_loss_mean", "hinge_loss_std"], 5 * t.lengths.count),
@@ -122,6 +125,7 @@ final class ReproduceTests: XCTestCase {
     }
 
     func testEverySVGParsesWithAxesSeriesAndLegend() throws {
+        try skipUnlessOpenCL()
         for recipe in Recipes.all {
             let path = Self.sweep.dir + "/" + recipe.name + ".svg"
             let data = try XCTUnwrap(FileManager.default.contents(atPath: path), path)
@@ -145,6 +149,7 @@ final class ReproduceTests: XCTestCase {
     }
 
     func testSummaryHasAVerdictPerClaim() throws {
+        try skipUnlessOpenCL()
         let summary = try String(contentsOfFile: Self.sweep.dir + "/summary.md", encoding: .utf8)
         let rows = summary.split(separator: "\n").filter { $0.hasPrefix("| ") && $0.hasSuffix("** |") }
         XCTAssertEqual(rows.count, Self.sweep.claims.count)
@@ -154,6 +159,7 @@ final class ReproduceTests: XCTestCase {
     }
 
     func testShardsMergeToTheUnshardedResult() throws {
+        try skipUnlessOpenCL()
         let recipes = try Recipes.named("E1") + Recipes.named("E6")
         let whole = CLI.tempDir("whole"), a = CLI.tempDir("shardA"), b = CLI.tempDir("shardB"), merged = CLI.tempDir("merged")
         try Reproducer.run(Self.request(whole, recipes: recipes), log: { _ in })
@@ -172,6 +178,7 @@ final class ReproduceTests: XCTestCase {
     }
 
     func testMergeRefusesShardsOfDifferentSweeps() throws {
+        try skipUnlessOpenCL()
         let recipes = try Recipes.named("E6")
         let a = CLI.tempDir("sweepA"), b = CLI.tempDir("sweepB")
         try Reproducer.run(Self.request(a, recipes: recipes, shard: (1, 2)), log: { _ in })
@@ -209,6 +216,7 @@ final class ReproduceTests: XCTestCase {
     }
 
     func testTheCommandRunsOneRecipeEndToEnd() throws {
+        try skipUnlessOpenCL()
         let out = CLI.tempDir()
         let r = try CLI.run(["reproduce", "E6", "--quick", "--seeds", "2", "--set", "steps=40 batch=32 m=16",
                              "--prompts", "100", "--out", out])

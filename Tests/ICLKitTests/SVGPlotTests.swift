@@ -3,7 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import XCTest
-import ICLKit
+import ICLExperiments
 
 /// The SVG figure renderer: well-formed XML, one group per series, legends, axes and ticks, bands, bars,
 /// log-axis clamping, escaping, degenerate inputs, determinism.

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ICLTestSupport
 import ICLCore
 import ICLKit
 
@@ -41,6 +42,7 @@ final class TrainerTests: XCTestCase {
 
     /// Stop after 10 steps, reload, continue to 20 → bitwise the same as 20 steps straight.
     func testResumeIsIdenticalToAnUninterruptedRun() throws {
+        try skipUnlessOpenCL()
         let straight = CLI.tempDir() + "/a", split = CLI.tempDir() + "/b"
         let full = try Trainer.run(request(config(steps: 20), straight))
         let first = try Trainer.run(request(config(steps: 10), split))
@@ -59,6 +61,7 @@ final class TrainerTests: XCTestCase {
     }
 
     func testResumeRefusesAChangedModel() throws {
+        try skipUnlessOpenCL()
         let dir = CLI.tempDir()
         _ = try Trainer.run(request(config(steps: 5), dir))
         var c = config(steps: 10)

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import ICLTestSupport
 @testable import ICLOpenCL
 
 /// The checked OpenCL wrappers and the embedded kernels, on whatever device the machine has (PoCL in CI).
@@ -10,6 +11,8 @@ final class CLWrapperTests: XCTestCase {
         // Keep the on-disk program cache of these tests out of ~/.cache.
         cacheDir = FileManager.default.temporaryDirectory.appendingPathComponent("icl-cltests-\(UUID().uuidString)")
         setenv("ICL_CACHE_DIR", cacheDir.path, 1)
+        // Last, so that tearDownWithError (which runs after a skip too) finds cacheDir set.
+        try XCTSkipUnless(OpenCLTestDevice.context != nil, OpenCLTestDevice.skipReason)
     }
 
     override func tearDownWithError() throws {

@@ -1,14 +1,17 @@
 import XCTest
+import ICLTestSupport
 import ICLCore
 import ICLOpenCL
 import ICLKit
 
 /// Every kernel, both variants, against the CPU reference at the paper's and awkward sizes (PoCL in CI).
 final class CrossCheckTests: XCTestCase {
-    static let context: CLContext = {
-        let devices = try! CLDevices.all()
-        return try! CLContext(device: devices.first { $0.kind == .cpu } ?? devices[0])
-    }()
+    /// The shared test device (the first CPU device); the class skips when there is none.
+    static var context: CLContext { OpenCLTestDevice.context! }
+
+    override func setUpWithError() throws {
+        try XCTSkipUnless(OpenCLTestDevice.context != nil, OpenCLTestDevice.skipReason)
+    }
 
     func check(_ variant: KernelVariant) throws {
         for c in CheckCase.standard {

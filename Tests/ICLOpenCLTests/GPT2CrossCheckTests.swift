@@ -1,4 +1,5 @@
 import XCTest
+import ICLTestSupport
 import ICLCore
 import ICLOpenCL
 import ICLKit
@@ -9,10 +10,12 @@ import ICLKit
 /// tile; W = 9 with H = 3 for heads of odd width 3), then the whole step's gradients, AdamW, and 20 training
 /// steps with on-device sampling.
 final class GPT2CrossCheckTests: XCTestCase {
-    static let context: CLContext = {
-        let devices = try! CLDevices.all()
-        return try! CLContext(device: devices.first { $0.kind == .cpu } ?? devices[0])
-    }()
+    /// The shared test device (the first CPU device); the class skips when there is none.
+    static var context: CLContext { OpenCLTestDevice.context! }
+
+    override func setUpWithError() throws {
+        try XCTSkipUnless(OpenCLTestDevice.context != nil, OpenCLTestDevice.skipReason)
+    }
 
     static let standard = GPT2Shape()
     /// Head width 4, d = 9, position table of 8 rows.

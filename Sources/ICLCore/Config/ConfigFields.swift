@@ -8,6 +8,8 @@ extension Config {
         let help: String
         let get: (Config) -> Any
         let set: (inout Config, String) throws -> Void
+        /// A true/false field: in JSON it takes only `true` or `false` (a number there is refused).
+        var isBool = false
     }
 
     static func intField(_ name: String, _ kp: WritableKeyPath<Config, Int>, _ help: String) -> Field {
@@ -73,7 +75,7 @@ extension Config {
                   case "false", "0", "no": c.attendQuery = false
                   default: throw ConfigError("config field 'attendQuery' must be true or false, got '\(text)'.")
                   }
-              }),
+              }, isBool: true),
         intField("m", \.m, "number of neurons (≥ 1)"),
         floatField("delta", \.delta, "W_Q = W_K = W_V = δI at init"),
         floatField("xi", \.xi, "std of initial W_O entries (≥ 0)"),
@@ -151,21 +153,37 @@ extension Config {
         }
         for key in dict.keys.sorted() {
             let value = dict[key]!
+            let isBoolField = Config.fields.first { $0.name == key }?.isBool ?? false
             let text: String
             switch value {
-            case let b as Bool where type(of: value) == type(of: true as Any) || "\(type(of: value))".contains("Bool"):
-                text = b ? "true" : "false"
+            case let n as NSNumber where Config.isJSONBool(n):
+                text = n.boolValue ? "true" : "false"
             case let n as NSNumber:
+                if isBoolField {
+                    throw ConfigError("\(source): config field '\(key)' must be true or false, got '\(Config.numberText(n))'.")
+                }
                 text = Config.numberText(n)
             case let s as String:
                 text = s
             case let arr as [Any]:
-                text = arr.map { ($0 as? NSNumber).map(Config.numberText) ?? "\($0)" }.joined(separator: ",")
+                text = arr.map { item in
+                    guard let n = item as? NSNumber else { return "\(item)" }
+                    return Config.isJSONBool(n) ? (n.boolValue ? "true" : "false") : Config.numberText(n)
+                }.joined(separator: ",")
             default:
                 throw ConfigError("\(source): field '\(key)' has an unsupported value \(value).")
             }
             do { try set(key, text) } catch let e as ConfigError { throw ConfigError("\(source): \(e.message)") }
         }
+    }
+
+    /// Whether a value JSONSerialization produced is a JSON `true`/`false`. It gives NSNumbers for numbers and
+    /// booleans alike (and `as? Bool` accepts the numbers 0 and 1 too); the booleans are the ones of
+    /// Objective-C type "c" (char), a type it never uses for a number: Darwin's CFBoolean and
+    /// swift-corelibs-foundation's __NSCFBoolean both report it.
+    static func isJSONBool(_ value: Any) -> Bool {
+        guard let n = value as? NSNumber else { return false }
+        return String(cString: n.objCType) == "c"
     }
 
     static func numberText(_ n: NSNumber) -> String {
@@ -227,14 +245,9 @@ extension Config {
         if isGPT2 {
             if warmup < 0 { try fail("warmup", warmup, "must be ≥ 0") }
             if lTest > lTrain { try fail("lTest", lTest, "the GPT-2-style model learns positions for l ≤ lTrain = \(lTrain) only") }
-            do {
-                try gpt2Shape.validate()
-                try gpt2Optimizer.validate()
-            } catch let e as ConfigError {
-                throw ConfigError(e.message.replacingOccurrences(of: "GPT-2 shape field", with: "config field")
-                    .replacingOccurrences(of: "GPT-2 optimizer field 'lr'", with: "config field 'adamLR'")
-                    .replacingOccurrences(of: "GPT-2 optimizer field", with: "config field"))
-            }
+            // Their messages name the config's fields; the optimizer's lr is the config's adamLR.
+            try gpt2Shape.validate(field: { "config field '\($0)'" })
+            try gpt2Optimizer.validate(field: { "config field '\($0 == "lr" ? "adamLR" : $0)'" })
         }
         let limit = 1 << 24
         if batch > limit { try fail("batch", batch, "must be ≤ \(limit)") }

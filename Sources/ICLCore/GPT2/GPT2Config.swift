@@ -37,9 +37,11 @@ public struct GPT2Shape: Equatable, Hashable, Sendable {
     public var headDim: Int { width / heads }
 
     /// Checks every field; the first violation is thrown as one sentence naming field, value and range.
-    public func validate() throws {
+    /// `field` words a field's name for that sentence: "GPT-2 shape field 'heads'" by default (the config's
+    /// check passes "config field 'heads'").
+    public func validate(field: (String) -> String = { "GPT-2 shape field '\($0)'" }) throws {
         func fail(_ name: String, _ value: Int, _ allowed: String) throws -> Never {
-            throw ConfigError("GPT-2 shape field '\(name)' = \(value) is out of range: \(allowed).")
+            throw ConfigError("\(field(name)) = \(value) is out of range: \(allowed).")
         }
         if width < 1 || width > 1 << 14 { try fail("width", width, "must be in [1, \(1 << 14)]") }
         if layers < 1 || layers > 256 { try fail("layers", layers, "must be in [1, 256]") }
@@ -75,9 +77,11 @@ public struct GPT2Optimizer: Equatable, Hashable, Sendable {
     }
 
     /// Checks every field; the first violation is thrown as one sentence naming field, value and range.
-    public func validate() throws {
+    /// `field` words a field's name for that sentence: "GPT-2 optimizer field 'lr'" by default (the config's
+    /// check passes "config field 'adamLR'").
+    public func validate(field: (String) -> String = { "GPT-2 optimizer field '\($0)'" }) throws {
         func fail(_ name: String, _ value: Any, _ allowed: String) throws -> Never {
-            throw ConfigError("GPT-2 optimizer field '\(name)' = \(value) is out of range: \(allowed).")
+            throw ConfigError("\(field(name)) = \(value) is out of range: \(allowed).")
         }
         if !(lr > 0 && lr.isFinite) { try fail("lr", lr, "must be finite and > 0") }
         if steps < 1 { try fail("steps", steps, "must be ≥ 1") }

@@ -19,7 +19,7 @@ public struct EvalResult: Sendable {
 
 public enum Evaluator {
     /// Evaluation stream numbers: in-domain and OOD draw from different streams than training.
-    static func stream(_ domain: PromptSpec.Domain) -> UInt32 {
+    public static func stream(_ domain: PromptSpec.Domain) -> UInt32 {
         RNGStream.evalBase.rawValue + (domain == .inDomain ? 0 : 1)
     }
 

@@ -47,7 +47,8 @@ public struct TrainSummary {
     public var promptsPerSecond: Double
 }
 
-/// The SGD schedule: steps, evaluation cadence, metrics, checkpoints and resume.
+/// A training run of either model (SGD for the one-layer model, AdamW for the GPT-2-style one): steps,
+/// evaluation cadence, metrics, checkpoints and resume.
 public enum Trainer {
     public static func run(_ req: TrainRequest) throws -> TrainSummary {
         let config = req.config

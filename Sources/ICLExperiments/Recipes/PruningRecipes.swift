@@ -1,4 +1,5 @@
 import ICLCore
+import ICLKit
 
 extension ReproduceLab {
     /// OOD error and hinge loss of `model` with neurons pruned, each pruned model compacted and run on

@@ -1,15 +1,16 @@
 import Foundation
 import XCTest
 
-/// Runs the built `icl` binary: $ICL_BINARY, else the `icl` beside the test executable.
-struct CLIResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+/// What one run of the `icl` binary did: its exit status and everything it printed.
+public struct CLIResult {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
 }
 
-enum CLI {
-    static var binary: String {
+/// Runs the built `icl` binary: $ICL_BINARY, else the `icl` beside the test executable.
+public enum CLI {
+    public static var binary: String {
         if let path = ProcessInfo.processInfo.environment["ICL_BINARY"] { return path }
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         if dir.lastPathComponent == "MacOS" || dir.lastPathComponent == "Contents" {
@@ -19,7 +20,7 @@ enum CLI {
     }
 
     @discardableResult
-    static func run(_ args: [String], env: [String: String] = [:], file: StaticString = #filePath,
+    public static func run(_ args: [String], env: [String: String] = [:], file: StaticString = #filePath,
                     line: UInt = #line) throws -> CLIResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
@@ -30,8 +31,8 @@ enum CLI {
         p.environment = environment
         // Output goes to files, so a chatty child never blocks on a full pipe.
         let base = NSTemporaryDirectory() + "icl-cli-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
         defer {
             try? FileManager.default.removeItem(atPath: base + ".out")
             try? FileManager.default.removeItem(atPath: base + ".err")
@@ -48,7 +49,7 @@ enum CLI {
     }
 
     /// A fresh temporary folder.
-    static func tempDir(_ name: String = #function) -> String {
+    public static func tempDir(_ name: String = #function) -> String {
         let safe = name.filter { $0.isLetter || $0.isNumber }
         let path = NSTemporaryDirectory() + "icl-test-\(safe)-\(UUID().uuidString.prefix(8))"
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -58,7 +59,7 @@ enum CLI {
 
 extension XCTestCase {
     /// Asserts a clean failure: the exit code, one line on stderr (no trap, no backtrace) containing `needles`.
-    func assertCleanFailure(_ r: CLIResult, status: Int32, contains needles: [String],
+    public func assertCleanFailure(_ r: CLIResult, status: Int32, contains needles: [String],
                             file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(r.status, status, "stderr: \(r.stderr)", file: file, line: line)
         let ours = r.stderr.split(separator: "\n").filter { $0.hasPrefix("icl: ") }

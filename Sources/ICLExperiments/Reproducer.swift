@@ -1,5 +1,6 @@
 import Foundation
 import ICLCore
+import ICLKit
 
 /// One `icl reproduce` invocation: which recipes, how many seeds, what size, which slice of the sweep.
 public struct ReproduceRequest {

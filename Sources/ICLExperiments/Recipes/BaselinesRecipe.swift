@@ -1,4 +1,5 @@
 import ICLCore
+import ICLKit
 
 /// E3: the trained model's ICL error against five classical learners, each fitted on the prompt's own l
 /// labelled examples (logistic regression, SVM linear and Gaussian, 1-NN, 3-NN), at α′ ∈ {0.8, 0.6} and

@@ -1,5 +1,6 @@
 import Foundation
 import ICLCore
+import ICLKit
 
 /// A trained model of a reproduction: its checkpoint and the metrics it logged (probes, evaluations).
 public struct TrainedModel {
@@ -34,7 +35,8 @@ public final class ReproduceLab {
     public let outDir: String
     let log: (String) -> Void
     private var models: [String: TrainedModel] = [:]
-    private var context: DeviceContext??
+    /// The lab's one device (nil for the CPU reference), opened on first use.
+    private lazy var context = OpenedOnce<DeviceContext?>(factory.openContext)
 
     public init(size: ReproduceSize, base: Config, factory: BackendFactory, outDir: String,
                 log: @escaping (String) -> Void) {
@@ -87,7 +89,7 @@ public final class ReproduceLab {
     /// A backend holding `weights` (possibly pruned), on the lab's one device context.
     public func backend(_ config: Config, weights: ModelWeights<Float>) throws -> Backend {
         return try factory.make(config: config, bank: PatternBank(config: config), weights: weights,
-                                mask: [Float](repeating: 1, count: weights.m), context: try sharedContext())
+                                mask: [Float](repeating: 1, count: weights.m), context: try context.value())
     }
 
     /// A backend holding a trained model of either kind.
@@ -96,19 +98,13 @@ public final class ReproduceLab {
         case .oneLayer(let c): return try backend(model.config, weights: c.weights)
         case .gpt2(let c):
             return try factory.makeGPT2(config: model.config, bank: PatternBank(config: model.config), weights: c.weights,
-                                        adam: c.adam, context: try sharedContext())
+                                        adam: c.adam, context: try context.value())
         }
-    }
-
-    /// The lab's one device context, opened on first use (nil for the CPU reference).
-    func sharedContext() throws -> DeviceContext? {
-        if context == nil { context = .some(try factory.openContext()) }
-        return context!
     }
 
     /// The device the lab runs on, in words.
     public func deviceDescription() throws -> String {
-        guard let ctx = try sharedContext() else { return "cpu-reference (plain Swift, Float32)" }
+        guard let ctx = try context.value() else { return "cpu-reference (plain Swift, Float32)" }
         return "\(ctx.device.name) (\(ctx.device.platform), driver \(ctx.device.driver))"
     }
 
@@ -119,5 +115,20 @@ public final class ReproduceLab {
         if let S1 { c.S1 = S1 }
         return try Evaluator.evaluate(backend, config: c, bank: PatternBank(config: c), domain: domain, alpha: alpha,
                                       length: length, prompts: prompts ?? (config.isGPT2 ? size.gpt2EvalPrompts : size.evalPrompts))
+    }
+}
+
+/// A value made on first use and kept; a failed attempt is retried on the next use.
+private final class OpenedOnce<Value> {
+    private let make: () throws -> Value
+    private var made: Value?
+
+    init(_ make: @escaping () throws -> Value) { self.make = make }
+
+    func value() throws -> Value {
+        if let made { return made }
+        let value = try make()
+        made = value
+        return value
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ICLKit
 
 /// One experiment of PAPER.md §6: what one seed measures, and how the seeds' rows become a figure and
 /// claim lines.

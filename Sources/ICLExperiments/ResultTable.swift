@@ -86,7 +86,8 @@ public struct AggregatedTable: Sendable {
         rows.filter { r in match.allSatisfy { r.keys[$0.key] == $0.value } }
     }
 
-    /// The mean (and std) of `value` in the single row matching `match`, or nil.
+    /// The mean of `value` in the first row matching `match` (its std is in that row's `std`), or nil when no
+    /// row matches.
     public func mean(_ value: String, where match: [String: String]) -> Double? {
         rows(where: match).first?.mean[value]
     }
