@@ -67,7 +67,7 @@ func advice(_ remedy: Remedy?) -> String {
     case .otherOut: return " Or choose another --out."
     case .resumeLater: return " Continue with --resume once the device works."
     case .otherDevice: return " Use --device opencl:cpu or --device cpu-reference (see `icl devices`)."
-    case .cpuReference: return " Or use --device cpu-reference."
+    case .cpuReference: return " Or run on the CPU reference: --device cpu-reference."
     case .listDevices: return " See `icl devices`."
     }
 }

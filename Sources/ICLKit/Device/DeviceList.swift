@@ -33,8 +33,17 @@ public enum DeviceList {
     /// Every OpenCL device on the machine, each probed for its kernel path (a device that cannot build the probe gets
     /// nil). Throws one clear error (what to install) when there is no platform or no device.
     public static func all() throws -> [DeviceEntry] {
-        try CLDevices.all().map { d in
+        try devices().map { d in
             DeviceEntry(d, path: try? DevicePath.best(for: CLContext(device: d)))
+        }
+    }
+
+    /// The OpenCL devices; no platform or no device is a RunError whose remedy is the CPU reference.
+    static func devices() throws -> [CLDeviceInfo] {
+        do {
+            return try CLDevices.all()
+        } catch let e as CLError where e.call == "clGetPlatformIDs" || e.status == -1 /* CL_DEVICE_NOT_FOUND */ {
+            throw RunError(e.detail, remedy: .cpuReference)
         }
     }
 }

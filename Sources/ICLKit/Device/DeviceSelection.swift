@@ -95,7 +95,7 @@ public struct BackendFactory {
     /// The OpenCL context of this choice, or nil for the CPU reference.
     public func openContext() throws -> DeviceContext? {
         guard case .opencl(let selector) = choice else { return nil }
-        let device = try DeviceChoice.pick(selector, from: try CLDevices.all())
+        let device = try DeviceChoice.pick(selector, from: try DeviceList.devices())
         return DeviceContext(try CLContext(device: device))
     }
 

@@ -44,10 +44,10 @@ public struct CLDeviceInfo: @unchecked Sendable {
 
 /// Enumerates the machine's OpenCL devices.
 public enum CLDevices {
-    static let installHint = "install `pocl-opencl-icd ocl-icd-opencl-dev` (or your GPU's OpenCL driver), or use `--device cpu-reference`"
+    static let installHint = "installing `pocl-opencl-icd ocl-icd-opencl-dev` (or a GPU's OpenCL driver) gives one, and the CPU reference needs none"
 
     /// All devices of all platforms, in platform order then device order.
-    /// Throws one clear CLError (what to install, or `--device cpu-reference`) when there is no platform or no device.
+    /// Throws one clear CLError (what to install; the CPU reference needs nothing) when there is no platform or no device.
     public static func all() throws -> [CLDeviceInfo] {
         var platformCount: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &platformCount)
