@@ -164,11 +164,12 @@ public enum CrossCheck {
         let maskBuffer = try context.buffer(mask, label: "mask")
         let floatGrads: WeightGradients<Float> = ref.gradients.converted()
         try grads.write(floatGrads.packed)
-        try program.launchSGD(params: params, grads: grads, mask: maskBuffer, lr: c.lr)
+        let updatedParams = try context.buffer(Float.self, count: shape.parameterCount, label: "updated parameters")
+        try program.launchSGD(old: params, new: updatedParams, grads: grads, mask: maskBuffer, lr: c.lr)
         var updated = wd
         ReferenceModel.sgdUpdate(&updated, floatGrads.converted(to: Double.self), lr: Double(c.lr),
                                  mask: mask.map(Double.init))
-        try cmp("sgd_update", "params", params, updated.packed, rtol: 1e-6, atol: 1e-6)
+        try cmp("sgd_update", "params", updatedParams, updated.packed, rtol: 1e-6, atol: 1e-6)
         return CheckReport(caseName: check.name, variant: variant, comparisons: out)
     }
 

@@ -2,12 +2,13 @@ import ICLCore
 
 /// The one-layer model resident on a device, as `OpenCLBackend` owns it for every one-layer pipeline:
 /// W_Q | W_K | W_V | W_O packed in `params` (`ModelWeights.packed` order), their gradients in the same layout, a [m]
-/// and the neuron mask [m] of 0/1. Pipelines that write a step's new weights into `spare` call `swapParameters()`.
+/// and the neuron mask [m] of 0/1. Every pipeline's step writes the new weights into `spare` and then calls
+/// `swapParameters()`, so a step never overwrites the weights it reads.
 public final class OneLayerDeviceState {
     public let context: CLContext
     public let shape: ModelShape
     public private(set) var params: CLBuffer<Float>
-    /// Where a fused step writes the next weights before `swapParameters()`.
+    /// Where a step writes the next weights before `swapParameters()`.
     public private(set) var spare: CLBuffer<Float>
     public let grads: CLBuffer<Float>
     public let a, mask: CLBuffer<Float>

@@ -1,7 +1,8 @@
 import ICLCore
 
 /// The one-layer model one kernel per op (nine launches per step: sample, attention, MLP, hinge, statistics, MLP
-/// backward, attention backward, the four weight gradients in one launch, SGD), every intermediate in device memory.
+/// backward, attention backward, the four weight gradients in one launch, SGD into `spare`), every intermediate in
+/// device memory.
 /// Both kernel variants; the per-op cross-checks run its kernels.
 public final class UnfusedPipeline: OneLayerPipeline {
     public let training: OneLayerTraining
@@ -36,7 +37,8 @@ public final class UnfusedPipeline: OneLayerPipeline {
         let ws = try trainingWorkspace()
         try program.launchForwardBackward(ws, trainSpec, step: step, params: state.params, a: state.a, grads: state.grads,
                                           batch: batch)
-        try program.launchSGD(params: state.params, grads: state.grads, mask: state.mask, lr: training.lr)
+        try program.launchSGD(old: state.params, new: state.spare, grads: state.grads, mask: state.mask, lr: training.lr)
+        state.swapParameters()
         return ws.stats
     }
 
@@ -83,7 +85,7 @@ public final class UnfusedPipeline: OneLayerPipeline {
                 try p.launchWeightGrads(ws, grads: s.grads, batch: B, timed: true)
             },
             BenchKernel(name: "sgd_update", flops: 2 * params, bytes: f4 * 3 * params) {
-                try p.launchSGD(params: s.params, grads: s.grads, mask: s.mask, lr: 0, timed: true)
+                try p.launchSGD(old: s.params, new: s.spare, grads: s.grads, mask: s.mask, lr: 0, timed: true)
             },
         ]
     }

@@ -146,8 +146,9 @@ public final class ModelProgram {
     }
 
     @discardableResult
-    public func launchSGD(params: CLMemory, grads: CLMemory, mask: CLMemory, lr: Float, timed: Bool = false) throws -> CLEvent? {
-        try sgd.set(args: [params, grads, mask, lr])
+    public func launchSGD(old: CLMemory, new: CLMemory, grads: CLMemory, mask: CLMemory, lr: Float,
+                          timed: Bool = false) throws -> CLEvent? {
+        try sgd.set(args: [old, new, grads, mask, lr])
         return try sgd.launch(global: [shape.parameterCount], local: nil, timed: timed)
     }
 }
