@@ -53,7 +53,7 @@ struct RecipePart {
               let sizeData = try? JSONSerialization.data(withJSONObject: sizeObject),
               let size = try? JSONDecoder().decode(ReproduceSize.self, from: sizeData),
               let config = o["config"] as? String, let tablesObject = o["tables"] as? [String: Any] else {
-            throw UsageError("'\(path)' is not a result part written by `icl reproduce`; remove it or point --merge at the shard folders.")
+            throw UsageError("'\(path)' is not a result part of a reproduction; remove it, or merge the shard folders themselves.")
         }
         var tables: [String: [ResultRow]] = [:]
         for (name, rows) in tablesObject {
@@ -85,7 +85,7 @@ public enum Reproducer {
     public static func parseShard(_ text: String) throws -> (index: Int, count: Int) {
         let parts = text.split(separator: "/")
         guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 1, i <= n else {
-            throw UsageError("--shard must be i/n with 1 ≤ i ≤ n (e.g. --shard 2/4), got '\(text)'.")
+            throw UsageError("a shard is i/n with 1 ≤ i ≤ n (e.g. 2/4), got '\(text)'.")
         }
         return (i, n)
     }
@@ -94,7 +94,7 @@ public enum Reproducer {
     /// it is one shard of several, writes the CSVs, SVGs and summary.md. Returns the claims written.
     @discardableResult
     public static func run(_ req: ReproduceRequest, log: @escaping (String) -> Void) throws -> [Claim] {
-        guard req.seeds >= 1 else { throw UsageError("--seeds must be at least 1, got \(req.seeds).") }
+        guard req.seeds >= 1 else { throw UsageError("a reproduction needs at least 1 seed, got \(req.seeds).") }
         let fm = FileManager.default
         do {
             try fm.createDirectory(atPath: req.outDir, withIntermediateDirectories: true)
@@ -135,7 +135,7 @@ public enum Reproducer {
     /// writes the CSVs, SVGs and summary.md.
     @discardableResult
     public static func merge(_ dirs: [String], outDir: String, log: @escaping (String) -> Void) throws -> [Claim] {
-        guard !dirs.isEmpty else { throw UsageError("--merge needs the shard folders, e.g. `icl reproduce --merge out1 out2 --out merged`.") }
+        guard !dirs.isEmpty else { throw UsageError("merging needs the shard folders (the output folders of the shards).") }
         let fm = FileManager.default
         try fm.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         let lock = try OutputLock(folder: outDir)
@@ -144,7 +144,7 @@ public enum Reproducer {
         for dir in dirs {
             let parts = dir + "/parts"
             guard fm.fileExists(atPath: parts) else {
-                throw UsageError("'\(dir)' holds no results (no parts/ folder); pass the --out folders of the shards.")
+                throw UsageError("'\(dir)' holds no results (no parts/ folder); merge the output folders of the shards.")
             }
             for recipe in try fm.contentsOfDirectory(atPath: parts).sorted() {
                 for file in try fm.contentsOfDirectory(atPath: parts + "/" + recipe).sorted() where file.hasSuffix(".json") {
@@ -175,7 +175,7 @@ public enum Reproducer {
         }
         let present = Recipes.all.filter { found[$0.name] != nil }
         guard let first = present.first.flatMap({ found[$0.name]?.first }) else {
-            throw UsageError("'\(outDir)' holds no results to summarise; run `icl reproduce NAME|all` first.")
+            throw UsageError("'\(outDir)' holds no results to summarise; run a reproduction into it first.")
         }
         var claims: [Claim] = [], lines: [String] = []
         for recipe in present {

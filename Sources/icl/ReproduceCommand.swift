@@ -23,7 +23,11 @@ enum ReproduceCommand {
             var size = args.has("quick") ? ReproduceSize.quick : ReproduceSize.full
             if let n = try args.int("prompts", min: 1) { size.limitPrompts(n) }
             let seeds = try args.int("seeds", min: 1) ?? 3
-            let shard = try args.value("shard").map(Reproducer.parseShard)
+            let shard = try args.value("shard").map { text in
+                do { return try Reproducer.parseShard(text) } catch let e as UsageError {
+                    throw UsageError("--shard: " + e.message + " For example --shard 2/4.")
+                }
+            }
             let request = ReproduceRequest(recipes: recipes, seeds: seeds, size: size, base: try CommonOptions.config(args),
                                            factory: try CommonOptions.factory(args), outDir: out, shard: shard)
             StopSignal.install()
