@@ -35,24 +35,39 @@ final class CrossCheckTests: XCTestCase {
     }
     func testGPUVariantMatchesReference() throws { try check(.gpu) }
 
-    /// The pattern kernel's portable path (plain OpenCL C table reads) passes the same whole-step checks and 20-step
-    /// agreement whatever the device's best path is (on an AVX-512 machine this is the path that does not run by
-    /// default), and each report names the path that ran.
-    func testPortablePatternPathMatchesReference() throws {
-        for c in CheckCase.standard {
-            let report = try CrossCheck.runPipeline(context: Self.context, check: c, pipeline: .pattern, path: .portable)
-            XCTAssertEqual(report.pipeline?.path, .portable)
-            XCTAssertTrue(report.passed, "[portable] \(c.name):\n" + report.comparisons.filter { !$0.passed }.map(\.line).joined(separator: "\n"))
-        }
+    /// Every device path this device can run (avx512, avx2, portable; at least portable) passes the pattern
+    /// pipeline's whole-step checks and 20-step agreement, whichever the device's default is, and each report names
+    /// the path that ran. The vector paths read the same table values, so where a device runs two of them their
+    /// training is bitwise the same.
+    func testEveryDevicePathMatchesReference() throws {
+        let paths = try DevicePath.supported(for: Self.context)
+        XCTAssertEqual(paths.last, .portable)
         var config = Config()
         config.batch = 64
         config.xi = 0.3
-        let pairs = try CrossCheck.trainingAgreement(context: Self.context, variant: .cpu, config: config, steps: 20,
-                                                     pipeline: .pattern, path: .portable)
-        XCTAssertEqual(pairs.count, 20)
-        for (step, p) in pairs.enumerated() {
-            let rel = abs(Double(p.device) - Double(p.reference)) / abs(Double(p.reference))
-            XCTAssertLessThanOrEqual(rel, 1e-3, "[portable] step \(step): device \(p.device) vs reference \(p.reference)")
+        var weights: [DevicePath: [UInt32]] = [:]
+        for path in paths {
+            for c in CheckCase.standard {
+                let report = try CrossCheck.runPipeline(context: Self.context, check: c, pipeline: .pattern, path: path)
+                let paddedBasis = 8 * ((c.config.M1 + c.config.M2 + 1 + 7) / 8)
+                XCTAssertEqual(report.pipeline?.path, DevicePath.forPattern(path, paddedBasis: paddedBasis), c.name)
+                XCTAssertTrue(report.passed, "[\(path)] \(c.name):\n" + report.comparisons.filter { !$0.passed }.map(\.line).joined(separator: "\n"))
+            }
+            let pairs = try CrossCheck.trainingAgreement(context: Self.context, variant: .cpu, config: config, steps: 20,
+                                                         pipeline: .pattern, path: path)
+            XCTAssertEqual(pairs.count, 20)
+            for (step, p) in pairs.enumerated() {
+                let rel = abs(Double(p.device) - Double(p.reference)) / abs(Double(p.reference))
+                XCTAssertLessThanOrEqual(rel, 1e-3, "[\(path)] step \(step): device \(p.device) vs reference \(p.reference)")
+            }
+            let b = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: PatternBank(config: config),
+                                                                   context: Self.context, variant: .cpu, pipeline: .pattern,
+                                                                   path: path)
+            for s in 0..<10 { _ = try b.trainStep(step: s) }
+            weights[path] = try b.readWeights().packed.map(\.bitPattern)
+        }
+        if let w512 = weights[.avx512], let w2 = weights[.avx2] {
+            XCTAssertEqual(w512, w2, "the avx512 and avx2 paths read the same values and round alike")
         }
     }
 
@@ -62,8 +77,13 @@ final class CrossCheckTests: XCTestCase {
     func testHostChoosesTheDevicePath() throws {
         let features = try DeviceFeatures.of(Self.context)
         let best = try DevicePath.best(for: Self.context)
-        XCTAssertEqual(best, features.avx512 ? .avx512 : .portable)
+        XCTAssertEqual(best, features.avx512 ? .avx512 : features.avx2 && features.fma ? .avx2 : .portable)
+        XCTAssertEqual(DevicePath.supported(by: DeviceFeatures(avx512: true, avx2: true, fma: true)), [.avx512, .avx2, .portable])
+        XCTAssertEqual(DevicePath.supported(by: DeviceFeatures(avx512: false, avx2: true, fma: true)), [.avx2, .portable])
+        XCTAssertEqual(DevicePath.supported(by: DeviceFeatures(avx512: false, avx2: false, fma: false)), [.portable])
         XCTAssertEqual(DevicePath.forPattern(.avx512, paddedBasis: 32), .avx512)
+        XCTAssertEqual(DevicePath.forPattern(.avx2, paddedBasis: 32), .avx2)
+        XCTAssertEqual(DevicePath.forPattern(.avx2, paddedBasis: 40), .portable)
         XCTAssertEqual(DevicePath.forPattern(.avx512, paddedBasis: 40), .portable)
         XCTAssertEqual(DevicePath.forPattern(.portable, paddedBasis: 8), .portable)
         setenv("ICL_PORTABLE_KERNELS", "1", 1)
@@ -73,10 +93,12 @@ final class CrossCheckTests: XCTestCase {
         config.batch = 16
         let b = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: PatternBank(config: config),
                                                                context: Self.context, variant: .cpu, pipeline: .pattern)
-        XCTAssertEqual(b.pipeline.description.path, best, "the default basis (31 vectors) fits the avx512 tables")
+        XCTAssertEqual(b.pipeline.description.path, best, "the default basis (31 vectors) fits the vector paths' tables")
         XCTAssertTrue(b.deviceDescription.hasSuffix("pattern pipeline, \(best.rawValue) path"), b.deviceDescription)
-        XCTAssertEqual(PatternProgram.sourceFiles(path: .portable).filter { $0.hasPrefix("pattern_reads") },
+        XCTAssertEqual(PatternProgram.sourceFiles(path: .portable).filter { $0.hasPrefix("pattern_reads") || $0.hasPrefix("pattern_lookup") },
                        ["pattern_reads_portable.cl"])
+        XCTAssertEqual(PatternProgram.sourceFiles(path: .avx2).filter { $0.hasPrefix("pattern_reads") || $0.hasPrefix("pattern_lookup") },
+                       ["pattern_lookup_avx2.cl", "pattern_reads_vector.cl"])
     }
 
     /// The comparison itself must be able to fail: a perturbed tensor is caught, with its index.

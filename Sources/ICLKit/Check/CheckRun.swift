@@ -60,8 +60,7 @@ public enum CheckRun {
             }
             return failures
         }
-        let best = try DevicePath.best(for: context)
-        let paths = best == .portable ? [DevicePath.portable] : [best, .portable]
+        let paths = try DevicePath.supported(for: context)
         for variant in variants {
             for c in CheckCase.standard {
                 let r = try CrossCheck.run(context: context, variant: variant, check: c)

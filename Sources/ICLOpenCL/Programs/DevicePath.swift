@@ -3,25 +3,42 @@ import Foundation
 /// Target-specific code a program may be built with, chosen by the host for each device (CLBlast-style: the host
 /// picks the kernel files; no kernel tests the target itself). Named in `icl devices`, `icl bench`, `icl check`,
 /// the run's device line and the checkpoint metadata, because the paths round differently.
-/// - `avx512`: the pattern tile kernel reads its 32-entry tables with one AVX-512 `vpermi2ps` per eight columns
-///   (`pattern_reads_avx512.cl`); for x86 CPUs with AVX-512 (PoCL), and bases of at most 32 vectors.
-/// - `portable`: plain OpenCL C for every device (`pattern_reads_portable.cl`).
+/// - `avx512`: the pattern tile kernel reads its tables (≤ 32 entries) at eight columns at once with one AVX-512
+///   `vpermi2ps` (`pattern_lookup_avx512.cl` + `pattern_reads_vector.cl`); x86 CPUs with AVX-512 (PoCL).
+/// - `avx2`: the same reads with four AVX2 `vpermps` and blends (`pattern_lookup_avx2.cl` + `pattern_reads_vector.cl`);
+///   x86 CPUs with AVX2 and FMA. It reads the same values as avx512, so the two round alike.
+/// - `portable`: plain OpenCL C, column by column (`pattern_reads_portable.cl`); every device, and tables past 32.
 public enum DevicePath: String, CaseIterable, Sendable {
-    case avx512, portable
+    case avx512, avx2, portable
 
-    /// The kernel file of the pattern tile kernel's table reads on this path.
-    public var patternReadsFile: String { "pattern_reads_\(rawValue).cl" }
-
-    /// The best path the device's compiler supports, or `portable` when the environment sets
-    /// ICL_PORTABLE_KERNELS=1 (to run and check the portable path on any device).
-    public static func best(for context: CLContext) throws -> DevicePath {
-        if ProcessInfo.processInfo.environment["ICL_PORTABLE_KERNELS"] == "1" { return .portable }
-        return try DeviceFeatures.of(context).avx512 ? .avx512 : .portable
+    /// The kernel files of the pattern tile kernel's table reads on this path, in order.
+    public var patternReadsFiles: [String] {
+        switch self {
+        case .avx512, .avx2: return ["pattern_lookup_\(rawValue).cl", "pattern_reads_vector.cl"]
+        case .portable: return ["pattern_reads_portable.cl"]
+        }
     }
 
-    /// The path the pattern pipeline runs: the device's best, where the tables fit it (`paddedBasis` ≤ 32 for avx512).
+    /// The paths a device with `features` can run, fastest first (an AVX-512 CPU runs the avx2 path too).
+    public static func supported(by features: DeviceFeatures) -> [DevicePath] {
+        (features.avx512 ? [.avx512] : []) + (features.avx2 && features.fma ? [.avx2] : []) + [.portable]
+    }
+
+    /// The paths the device can run, fastest first.
+    public static func supported(for context: CLContext) throws -> [DevicePath] {
+        supported(by: try DeviceFeatures.of(context))
+    }
+
+    /// The best path the device's compiler supports, or `portable` when the environment sets ICL_PORTABLE_KERNELS=1
+    /// (to run and check the portable path on any device).
+    public static func best(for context: CLContext) throws -> DevicePath {
+        if ProcessInfo.processInfo.environment["ICL_PORTABLE_KERNELS"] == "1" { return .portable }
+        return try supported(for: context)[0]
+    }
+
+    /// The path the pattern pipeline runs: `best`, where the tables fit it (`paddedBasis` ≤ 32 for the vector paths).
     public static func forPattern(_ best: DevicePath, paddedBasis: Int) -> DevicePath {
-        best == .avx512 && paddedBasis <= 32 ? .avx512 : .portable
+        best != .portable && paddedBasis <= 32 ? best : .portable
     }
 }
 
@@ -30,6 +47,10 @@ public struct DeviceFeatures: Sendable, Equatable {
     public var avx512: Bool
     public var avx2: Bool
     public var fma: Bool
+
+    public init(avx512: Bool, avx2: Bool, fma: Bool) {
+        self.avx512 = avx512; self.avx2 = avx2; self.fma = fma
+    }
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var known: [String: DeviceFeatures] = [:]

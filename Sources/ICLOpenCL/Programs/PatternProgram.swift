@@ -6,7 +6,7 @@ import ICLCore
 public final class PatternProgram {
     /// The kernel files, in order, with the tile kernel's table reads for `path`.
     public static func sourceFiles(path: DevicePath) -> [String] {
-        ["sampler.cl", "pattern_common.cl", "pattern_tables.cl", path.patternReadsFile, "pattern_tile.cl", "pattern_grads.cl"]
+        ["sampler.cl", "pattern_common.cl", "pattern_tables.cl"] + path.patternReadsFiles + ["pattern_tile.cl", "pattern_grads.cl"]
     }
     /// Largest basis (nRelevant + nIrrelevant + 1) the local-memory tables are sized for.
     public static let maxBasis = 64
