@@ -77,6 +77,16 @@ inline float icl_sample_column(float* col, const int j, const uint prompt,
 // Philox-4x32-10 on eight counters at once (first word varies per lane): eight columns' words per call.
 // Each 32-bit word lives in the low half of a ulong lane and the high half is ignored, so every product is
 // one packed 32×32→64 multiply (vpmuludq) with no widening or narrowing moves around it.
+// ulong8 from uint8 and back, and int8 from ulong8, lane by lane: the same values as convert_ulong8, convert_uint8
+// and convert_int8 (zero-extend, truncate), without calling those built-ins, which take or return 512-bit vectors by
+// value and so make clang warn about the AVX ABI (-Wpsabi) on every build for a CPU without AVX-512.
+#define ICL_TO_ULONG8(v) ((ulong8)((ulong)(v).s0, (ulong)(v).s1, (ulong)(v).s2, (ulong)(v).s3, \
+                                   (ulong)(v).s4, (ulong)(v).s5, (ulong)(v).s6, (ulong)(v).s7))
+#define ICL_TO_UINT8(v) ((uint8)((uint)(v).s0, (uint)(v).s1, (uint)(v).s2, (uint)(v).s3, \
+                                 (uint)(v).s4, (uint)(v).s5, (uint)(v).s6, (uint)(v).s7))
+#define ICL_TO_INT8(v) ((int8)((int)(v).s0, (int)(v).s1, (int)(v).s2, (int)(v).s3, \
+                               (int)(v).s4, (int)(v).s5, (int)(v).s6, (int)(v).s7))
+
 inline void icl_philox8_round(ulong8* x0, ulong8* x1, ulong8* x2, ulong8* x3, const ulong k0, const ulong k1) {
     const ulong8 p0 = (*x0 & (ulong8)(0xFFFFFFFFul)) * (ulong8)(0xD2511F53ul);
     const ulong8 p1 = (*x2 & (ulong8)(0xFFFFFFFFul)) * (ulong8)(0xCD9E8D57ul);
@@ -88,13 +98,13 @@ inline void icl_philox8_round(ulong8* x0, ulong8* x1, ulong8* x2, ulong8* x3, co
 
 inline void icl_philox8(uint8 x0s, uint x1s, uint x2s, uint x3s, uint k0, uint k1,
                         uint8* r0, uint8* r1, uint8* r2, uint8* r3) {
-    ulong8 x0 = convert_ulong8(x0s), x1 = (ulong8)(x1s), x2 = (ulong8)(x2s), x3 = (ulong8)(x3s);
+    ulong8 x0 = ICL_TO_ULONG8(x0s), x1 = (ulong8)(x1s), x2 = (ulong8)(x2s), x3 = (ulong8)(x3s);
     for (int round = 0; round < 10; ++round) {
         icl_philox8_round(&x0, &x1, &x2, &x3, k0, k1);
         k0 += 0x9E3779B9u;
         k1 += 0xBB67AE85u;
     }
-    *r0 = convert_uint8(x0); *r1 = convert_uint8(x1); *r2 = convert_uint8(x2); *r3 = convert_uint8(x3);
+    *r0 = ICL_TO_UINT8(x0); *r1 = ICL_TO_UINT8(x1); *r2 = ICL_TO_UINT8(x2); *r3 = ICL_TO_UINT8(x3);
 }
 
 // Prompts the pattern-space sampler draws per call (their Philox rounds interleave).
@@ -119,7 +129,8 @@ inline __attribute__((always_inline)) void icl_decode_chunk(const int c, const u
     const float8 u = convert_float8(r0 >> 8) * 0x1.0p-24f;
     const int8 isA = u < (float8)(alpha * 0.5f);
     const int8 isB = ~isA & ((u < (float8)(alpha)) | (int8)(nRelevant <= 2 ? -1 : 0));
-    int8 o = convert_int8((convert_ulong8(r3 >> 8) * (ulong8)(nOther)) >> 24);
+    const ulong8 oScaled = (ICL_TO_ULONG8(r3 >> 8) * (ulong8)(nOther)) >> 24;
+    int8 o = ICL_TO_INT8(oScaled);
     o += select((int8)(0), (int8)(1), o >= (int8)(lo));
     o += select((int8)(0), (int8)(1), o >= (int8)(hi));
     const float8 other = select((float8)(-1.0f), (float8)(1.0f), (r3 & (uint8)(1)) == (uint8)(0));
@@ -128,7 +139,8 @@ inline __attribute__((always_inline)) void icl_decode_chunk(const int c, const u
     const int8 isQuery = j == (int8)(ICL_COLS - 1);
     pattern = select(pattern, (int8)(queryIsA ? pa : pb), isQuery);
     label = select(label, (float8)(0.0f), isQuery);
-    const int8 k = convert_int8((convert_ulong8(r1 >> 8) * (ulong8)(nIrrelevant)) >> 24);
+    const ulong8 kScaled = (ICL_TO_ULONG8(r1 >> 8) * (ulong8)(nIrrelevant)) >> 24;
+    const int8 k = ICL_TO_INT8(kScaled);
     const float8 kappa = (float8)(K) * ((float8)(2.0f) * (convert_float8(r2 >> 8) * 0x1.0p-24f) - (float8)(1.0f));
     vstore8(pattern, 0, pat + j0); vstore8(k, 0, irr + j0); vstore8(kappa, 0, kap + j0); vstore8(label, 0, yv + j0);
 }
@@ -154,7 +166,7 @@ inline __attribute__((always_inline)) void icl_sample_coefficients(int (*pat)[IC
         for (int c = 0; c < ICL_NCH; ++c) {
             uint8 ctr = (uint8)((uint)(8 * c)) + (uint8)(0, 1, 2, 3, 4, 5, 6, 7);
             if (ICL_COLS % 8 != 0 && c == ICL_NCH - 1) ctr = select(ctr, (uint8)(0xFFFFFFFFu), ctr == (uint8)((uint)ICL_COLS));
-            W0[u][c] = convert_ulong8(ctr); W1[u][c] = (ulong8)(firstPrompt + (uint)u);
+            W0[u][c] = ICL_TO_ULONG8(ctr); W1[u][c] = (ulong8)(firstPrompt + (uint)u);
             W2[u][c] = (ulong8)(step); W3[u][c] = (ulong8)(stream);
         }
     }
@@ -174,16 +186,16 @@ inline __attribute__((always_inline)) void icl_sample_coefficients(int (*pat)[IC
 #if ICL_COLS % 8 != 0
         {
             uint h0[8], h1[8];
-            vstore8(convert_uint8(W0[u][ICL_NCH - 1]), 0, h0);
-            vstore8(convert_uint8(W1[u][ICL_NCH - 1]), 0, h1);
+            vstore8(ICL_TO_UINT8(W0[u][ICL_NCH - 1]), 0, h0);
+            vstore8(ICL_TO_UINT8(W1[u][ICL_NCH - 1]), 0, h1);
             icl_decode_head(h0[ICL_COLS % 8], h1[ICL_COLS % 8], tasks, nTasks, &pa[u], &pb[u], &queryIsA);
         }
 #else
         icl_prompt_head(firstPrompt + (uint)u, tasks, nTasks, seedLo, seedHi, step, stream, &pa[u], &pb[u], &queryIsA);
 #endif
         for (int c = 0; c < ICL_NCH; ++c)
-            icl_decode_chunk(c, convert_uint8(W0[u][c]), convert_uint8(W1[u][c]), convert_uint8(W2[u][c]),
-                             convert_uint8(W3[u][c]), pa[u], pb[u], queryIsA, nRelevant, nIrrelevant, alpha, K,
+            icl_decode_chunk(c, ICL_TO_UINT8(W0[u][c]), ICL_TO_UINT8(W1[u][c]), ICL_TO_UINT8(W2[u][c]),
+                             ICL_TO_UINT8(W3[u][c]), pa[u], pb[u], queryIsA, nRelevant, nIrrelevant, alpha, K,
                              pat[u], irr[u], kap[u], yv[u]);
         z[u] = queryIsA ? 1.0f : -1.0f;
     }
