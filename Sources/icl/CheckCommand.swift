@@ -93,10 +93,11 @@ enum CheckCommand {
             }
         }
         let what = model == .gpt2 ? "GPT-2 cross-check" : "cross-check"
+        if failures == 0 && !json { print("\nall \(what)s passed") }
+        // Last, where the dump went (also when a check failed: the file is written).
         if let path = args.value("dump") {
-            if json { Output.json(["dump": path]) } else { print("\ndump: one batch, its outputs and gradients in \(path)") }
+            if json { Output.json(["dump": path]) } else { print("dump: one batch, its outputs and gradients in \(path)") }
         }
         if failures > 0 { throw RunError("\(failures) \(what)(s) failed; see the lines marked FAIL above.") }
-        if !json { print("\nall \(what)s passed") }
     }
 }
