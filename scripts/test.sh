@@ -2,7 +2,8 @@
 # All tests, on a fresh machine: installs what is missing, then
 #  1. SwiftPM: builds and runs every XCTest (unit, kernel cross-checks on PoCL for both variants, end to end);
 #  2. CMake + Ninja: builds the same library, CLI and tests, and runs them through CTest;
-#  3. interop: a checkpoint and a check dump are opened with the PyPI `safetensors` package.
+#  3. interop: a checkpoint and a check dump are opened with the PyPI `safetensors` package;
+#  4. ICLKit as a library: Examples/TrainAndEvaluate builds against the root package, trains, evaluates and saves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -32,5 +33,12 @@ tmp=$(mktemp -d)
   grad.W_Q=40x40 grad.W_K=40x40 grad.W_V=40x40 grad.W_O=64x40
 "$venv/bin/python" scripts/verify_dump.py "$tmp/dump.safetensors"
 rm -rf "$tmp"
-echo "all test stages passed (swift test: $swift_tests tests; ctest and interop checks above)"
+
+echo "== ICLKit as a library (Examples/TrainAndEvaluate: its own package on the root's ICLKit)"
+swift build --package-path Examples/TrainAndEvaluate 2>&1 | tail -n 1
+tmp=$(mktemp -d)
+swift run --skip-build --package-path Examples/TrainAndEvaluate TrainAndEvaluate "$tmp/example" 1000
+.build/debug/icl eval --checkpoint "$tmp/example/checkpoint.safetensors" --prompts 500
+rm -rf "$tmp"
+echo "all test stages passed (swift test: $swift_tests tests; ctest, interop and example checks above)"
 echo "tests: $swift_tests passed, 0 failed"

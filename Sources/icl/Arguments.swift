@@ -1,3 +1,4 @@
+import ICLCore
 import ICLKit
 
 /// `icl COMMAND --help`: the command's options, printed to stdout with exit status 0.
@@ -10,16 +11,15 @@ struct Arguments {
     var values: [String: [String]] = [:]
     var flags: Set<String> = []
     var positional: [String] = []
+    let spec: CommandSpec
 
-    /// Parses `args` given which options take a value and which are flags; anything else is a usage error.
-    /// `--help` or `-h` anywhere asks for the command's options instead (HelpRequested), so nothing runs.
-    init(_ args: [String], command: String, options: Set<String>, flags known: Set<String>) throws {
-        if args.contains("--help") || args.contains("-h") {
-            let valued = options.sorted().map { "--\($0) VALUE" }
-            let flags = known.sorted().map { "--\($0)" }
-            throw HelpRequested(text: "usage: icl \(command) [options]\noptions: " + (valued + flags).joined(separator: " ")
-                                + "\nrun `icl help` for the commands and the common options; README.md describes each.")
-        }
+    /// Parses `args` by the command's option table; anything else is a usage error (one sentence, with "did you
+    /// mean" for a near miss). An option the command refuses is named with the reason. `--help` or `-h` anywhere
+    /// asks for the command's options instead (HelpRequested), so nothing runs.
+    init(_ args: [String], spec: CommandSpec) throws {
+        self.spec = spec
+        let command = spec.name
+        if args.contains("--help") || args.contains("-h") { throw HelpRequested(text: spec.helpText) }
         var i = 0
         while i < args.count {
             let arg = args[i]
@@ -30,23 +30,35 @@ struct Arguments {
                     inline = String(name[name.index(after: eq)...])
                     name = String(name[..<eq])
                 }
-                if known.contains(name) && inline == nil {
+                guard let option = spec.option(name) else {
+                    if let refused = spec.refused.first(where: { $0.name == name }) {
+                        throw UsageError("`icl \(command)` cannot use --\(name): \(refused.reason).")
+                    }
+                    let near = Spelling.didYouMean(name, among: spec.options.map(\.name)) { "--" + $0 }
+                    throw UsageError("unknown option --\(name) for `icl \(command)`\(near); `icl help \(command)` lists its options.")
+                }
+                if option.isFlag {
+                    if let inline {
+                        throw UsageError("--\(name) is a flag and takes no value; write --\(name) alone, not --\(name)=\(inline).")
+                    }
                     flags.insert(name)
-                } else if options.contains(name) {
+                } else {
                     let value: String
                     if let inline { value = inline } else {
                         guard i + 1 < args.count else {
-                            throw UsageError("option --\(name) of `icl \(command)` needs a value.")
+                            throw UsageError("option --\(name) of `icl \(command)` needs a value (\(option.valueName!)).")
                         }
                         i += 1
                         value = args[i]
                     }
                     values[name, default: []].append(value)
-                } else {
-                    let all = (options.union(known)).sorted().map { "--" + $0 }.joined(separator: " ")
-                    throw UsageError("unknown option --\(name) for `icl \(command)`; it takes: \(all).")
                 }
+            } else if arg.hasPrefix("-") && arg.count > 1 && Double(arg) == nil {
+                throw UsageError("unknown option \(arg) for `icl \(command)`; options start with -- (`icl help \(command)` lists them).")
             } else {
+                guard spec.positional != nil else {
+                    throw UsageError("`icl \(command)` takes no argument '\(arg)' without an option; `icl help \(command)` lists its options.")
+                }
                 positional.append(arg)
             }
             i += 1
@@ -56,6 +68,8 @@ struct Arguments {
     func value(_ name: String) -> String? { values[name]?.last }
     func all(_ name: String) -> [String] { values[name] ?? [] }
     func has(_ name: String) -> Bool { flags.contains(name) }
+    /// Whether the option was given at all (a flag or a valued option).
+    func given(_ name: String) -> Bool { flags.contains(name) || values[name] != nil }
 
     func int(_ name: String, min: Int = Int.min) throws -> Int? {
         guard let text = value(name) else { return nil }

@@ -5,10 +5,25 @@ import ICLKit
 /// `icl bench [--model onelayer|gpt2] [--device D] [--variant V] [--set k=v] [--batch 64,1024,16384] [--kernel-batch B]
 /// [--pipelines …] [--prune-rates …] [--no-reference] [--quick] [--json]`.
 enum BenchCommand {
+    static let spec = CommandSpec(
+        name: "bench",
+        summary: "kernel and end-to-end throughput against the device's measured ceilings; the CPU reference's rate; pruned models' inference",
+        options: [
+            .valued("batch", "B,B,…", "end-to-end batch sizes", default: "64,1024,16384 (gpt2: 64,256)", allowed: "integers ≥ 1"),
+            .valued("kernel-batch", "B", "batch of the per-kernel rows (0: none)", default: "1024 (gpt2: 64)", allowed: "≥ 0"),
+            .valued("pipelines", "P,P,…", "pipelines to measure",
+                    default: "--pipeline's, else every pipeline the model and variant can run",
+                    allowed: Pipeline.allCases.map(\.rawValue).joined(separator: ", ")),
+            .valued("prune-rates", "R,R,…", "pruning rates whose compacted models' inference is timed (one-layer model)",
+                    default: "0,0.2,0.4 (gpt2: none)", allowed: "rates in [0, 1)"),
+            .flag("no-reference", "skip timing the CPU reference"),
+            .flag("quick", "fewer and shorter repeats"),
+        ] + CommonSpecs.runOptions + [CommonSpecs.json],
+        examples: ["icl bench", "icl bench --quick --batch 64 --kernel-batch 64 --prune-rates 0 --no-reference --json",
+                   "icl bench --model gpt2 --set \"width=32 layers=2\""])
+
     static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, command: "bench",
-                                 options: CommonOptions.valued.union(["batch", "kernel-batch", "pipelines", "prune-rates"]),
-                                 flags: ["json", "quick", "no-reference"])
+        let args = try Arguments(argv, spec: spec)
         let config = try CommonOptions.config(args)
         let factory = try CommonOptions.factory(args)
         var options = BenchOptions(model: ModelKind(config))

@@ -6,9 +6,29 @@ import ICLKit
 /// kernel against the CPU reference at the paper's and awkward sizes, every pipeline over whole steps on each device
 /// path, and 20 training steps of each pipeline against the reference.
 enum CheckCommand {
+    static let spec = CommandSpec(
+        name: "check",
+        summary: "cross-checks every OpenCL kernel and pipeline against the CPU reference and prints pass/fail per tensor",
+        options: [
+            .valued("model", "M", "which model's kernels", default: "onelayer", allowed: "onelayer, gpt2"),
+            .valued("device", "D", "the OpenCL device to check (see `icl devices`)",
+                    default: "$ICL_DEVICE, else the best OpenCL device (a GPU if there is one)",
+                    allowed: "opencl, opencl:N, opencl:gpu, opencl:cpu"),
+            .valued("variant", "V", "kernel variants to check", default: "both", allowed: "both, auto, cpu, gpu"),
+            .valued("dump", "FILE", "also write one one-layer batch, its outputs and gradients as safetensors",
+                    default: "none (no dump)"),
+            CommonSpecs.json,
+        ],
+        refused: [
+            ("pipeline", "it checks every pipeline the model and device can run"),
+            ("set", "it checks at fixed sizes, the paper's and awkward ones, not at a config's"),
+            ("config", "it checks at fixed sizes, the paper's and awkward ones, not at a config's"),
+            ("seed", "its cases use fixed seeds so that a failure can be reproduced"),
+        ],
+        examples: ["icl check", "icl check --variant cpu --dump batch.safetensors", "icl check --model gpt2 --json"])
+
     static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, command: "check", options: ["device", "variant", "dump", "seed", "model"],
-                                 flags: ["json"])
+        let args = try Arguments(argv, spec: spec)
         let modelText = args.value("model") ?? "onelayer"
         guard let model = ModelKind(rawValue: modelText) else {
             throw UsageError("unknown model '\(modelText)'; use onelayer or gpt2.")
@@ -20,7 +40,6 @@ enum CheckCommand {
             }
             choice = .opencl(.best)
         }
-        guard let device = try BackendFactory(choice: choice).openContext() else { return }
         let variantText = args.value("variant") ?? "both"
         let variants: CheckVariants
         switch variantText {
@@ -33,12 +52,14 @@ enum CheckCommand {
             variants = .only(v)
         }
         let json = args.has("json")
+        if args.value("dump") != nil && model != .onelayer {
+            throw UsageError("--dump writes a one-layer batch; drop --model gpt2.")
+        }
+        guard let device = try BackendFactory(choice: choice).openContext() else { return }
         if let path = args.value("dump") {
-            guard model == .onelayer else { throw UsageError("--dump writes a one-layer batch; drop --model gpt2.") }
             let variant: KernelVariant
             if case .only(let v) = variants { variant = v } else { variant = .cpu }
             try CheckRun.dump(device: device, path: path, variant: variant)
-            if !json { print("wrote one batch, its outputs and gradients to \(path)") }
         }
         if !json {
             print("device: \(device.device.summary), \(device.device.path?.rawValue ?? "unprobed") path")
@@ -72,7 +93,11 @@ enum CheckCommand {
             }
         }
         let what = model == .gpt2 ? "GPT-2 cross-check" : "cross-check"
+        if failures == 0 && !json { print("\nall \(what)s passed") }
+        // Last, where the dump went (also when a check failed: the file is written).
+        if let path = args.value("dump") {
+            if json { Output.json(["dump": path]) } else { print("dump: one batch, its outputs and gradients in \(path)") }
+        }
         if failures > 0 { throw RunError("\(failures) \(what)(s) failed; see the lines marked FAIL above.") }
-        if !json { print("\nall \(what)s passed") }
     }
 }

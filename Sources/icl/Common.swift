@@ -2,26 +2,37 @@ import Foundation
 import ICLCore
 import ICLKit
 
-/// Options every model command shares: --config, --set, --seed, --device, --variant, --json.
+/// Options every model command shares: --config, --set, --seed, --model, --device, --variant, --pipeline, --json.
 enum CommonOptions {
-    static let valued: Set<String> = ["config", "set", "seed", "device", "variant", "pipeline", "model"]
-    static let flags: Set<String> = ["json"]
-
-    /// The config from defaults, --config FILE, then each --set and --seed, validated.
-    static func config(_ args: Arguments) throws -> Config {
-        var c = Config()
-        if let path = args.value("config") { c = try Config.load(jsonFile: path) }
+    /// The config: `base` (the defaults, or a checkpoint's config), then the fields of --config FILE, --model, each
+    /// --set and --seed; validated.
+    static func config(_ args: Arguments, base: Config = Config()) throws -> Config {
+        var c = base
+        if let path = args.value("config") { try c.merge(jsonFile: path) }
         if let model = args.value("model") { try c.set("model", model) }
-        try applyOverrides(&c, args)
-        try c.validate()
-        return c
-    }
-
-    static func applyOverrides(_ c: inout Config, _ args: Arguments) throws {
         for assignment in args.all("set") {
             for part in assignment.split(separator: " ") { try c.apply(assignment: String(part)) }
         }
         if let seed = args.value("seed") { try c.set("seed", seed) }
+        try c.validate()
+        return c
+    }
+
+    /// A checkpoint's config with --config and --set changing its evaluation fields only (`icl eval`, `icl probe`):
+    /// the rest describes the trained model. `allowed` is a subset of Config.evaluationFields.
+    /// `instead` names the option that replaces an evaluation field the command does not take from the config.
+    static func evaluationConfig(_ args: Arguments, checkpoint: Config, allowed: Set<String> = Config.evaluationFields,
+                                 instead: [String: String] = [:]) throws -> Config {
+        let c = try config(args, base: checkpoint)
+        let changed = c.differingFields(from: checkpoint).filter { !allowed.contains($0) }
+        if let field = changed.first(where: { instead[$0] != nil }) {
+            throw UsageError("`icl \(args.spec.name)` does not read the config field '\(field)' of --set and --config; use \(instead[field]!) instead.")
+        }
+        guard changed.isEmpty else {
+            let names = changed.map { "'\($0)'" }.joined(separator: ", ")
+            throw UsageError("`icl \(args.spec.name)` takes --set and --config for the evaluation fields \(fieldList(allowed)) only; \(names) \(changed.count == 1 ? "describes" : "describe") the trained model and \(changed.count == 1 ? "comes" : "come") from the checkpoint.")
+        }
+        return c
     }
 
     /// The device from --device, else $ICL_DEVICE, else the best OpenCL device.
@@ -52,9 +63,19 @@ enum CommonOptions {
         return p
     }
 
-    /// The backends of --device, --variant and --pipeline.
+    /// The backends of --device, --variant and --pipeline. A kernel variant or pipeline asked for on the command line
+    /// with the CPU reference is refused: it has neither, and the option would be ignored.
     static func factory(_ args: Arguments) throws -> BackendFactory {
-        BackendFactory(choice: try device(args), variant: try variant(args), pipeline: try pipeline(args))
+        let factory = BackendFactory(choice: try device(args), variant: try variant(args), pipeline: try pipeline(args))
+        if factory.choice == .cpuReference {
+            if let v = args.value("variant"), v != "auto" {
+                throw UsageError("--variant \(v) picks the shape of OpenCL kernels, and the CPU reference (--device cpu-reference) runs none; drop it or pick an OpenCL device.")
+            }
+            if let p = args.value("pipeline"), p != "auto" {
+                throw UsageError("--pipeline \(p) picks how an OpenCL device runs a step, and the CPU reference (--device cpu-reference) has one way; drop it or pick an OpenCL device.")
+            }
+        }
+        return factory
     }
 }
 

@@ -2,8 +2,16 @@ import ICLKit
 
 /// `icl devices [--json]`: every OpenCL device with its kernel path, plus the CPU reference.
 enum DevicesCommand {
+    static let listsOnly = "it lists the devices and runs no model"
+    static let spec = CommandSpec(
+        name: "devices",
+        summary: "lists the OpenCL devices (opencl:N, with the kernel path each runs) and the CPU reference",
+        options: [CommonSpecs.json],
+        refused: ["device", "variant", "pipeline", "config", "set", "seed", "model"].map { ($0, listsOnly) },
+        examples: ["icl devices", "icl devices --json"])
+
     static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, command: "devices", options: [], flags: ["json"])
+        let args = try Arguments(argv, spec: spec)
         let devices = try DeviceList.all()
         if args.has("json") {
             for d in devices {

@@ -2,31 +2,65 @@ import Foundation
 import ICLCore
 import ICLKit
 
-/// `icl probe --checkpoint FILE [--ood] [--length L] [--prompts N] [--json]`: the mechanism probes of PAPER.md §5
-/// (attention on same-pattern contexts, projection norms, neuron alignment) for a checkpoint.
+/// `icl probe --checkpoint FILE [--ood] [--length L] [--prompts N] [--set k=v] [--config FILE] [--json]`: the
+/// mechanism probes of PAPER.md §5 (attention on same-pattern contexts, projection norms, neuron alignment) for a
+/// checkpoint.
 enum ProbeCommand {
+    static let probeFields: Set<String> = ["alphaTest", "lTest", "S1", "M1ood"]
+
+    static let spec = CommandSpec(
+        name: "probe",
+        summary: "the trained model's mechanism (PAPER.md §5): attention on same-pattern contexts, projection norms, neuron alignment",
+        options: [
+            .valued("checkpoint", "FILE", "a one-layer checkpoint.safetensors (written by `icl train`)", required: true),
+            .flag("ood", "probe on out-of-domain prompts instead of unseen in-domain ones"),
+            .valued("length", "L", "context length of the probe prompts (the config field lTest)",
+                    default: "the checkpoint's lTest", allowed: "≥ 1"),
+            .valued("prompts", "N", "fresh prompts to probe on", default: "256", allowed: "≥ 1"),
+            .valued("set", "KEY=VALUE", "changes a field of the probe prompts in the checkpoint's config; --length wins",
+                    default: "none", allowed: fieldList(probeFields), repeatable: true),
+            .valued("config", "FILE", "a JSON config (e.g. the run's config.json) on top of the checkpoint's; only those fields may differ",
+                    default: "none", allowed: "a .json file whose other fields match the checkpoint's"),
+            CommonSpecs.json,
+        ],
+        refused: [
+            ("device", CommonSpecs.hostOnly + " (the probes are the CPU reference's forward pass)"),
+            ("variant", CommonSpecs.hostOnly + ", so there is no kernel variant to choose"),
+            ("pipeline", CommonSpecs.hostOnly + ", so there is no pipeline to choose"),
+            ("seed", "the checkpoint's seed fixed the pattern basis and tasks the model learned, and the probes measure alignment with those patterns"),
+            ("model", "the checkpoint says which model it holds"),
+        ],
+        examples: ["icl probe --checkpoint runs/train/checkpoint.safetensors",
+                   "icl probe --checkpoint runs/train/checkpoint.safetensors --ood --set alphaTest=1 --prompts 512 --json"])
+
     static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, command: "probe", options: ["checkpoint", "length", "prompts"], flags: ["ood", "json"])
+        let args = try Arguments(argv, spec: spec)
         guard let path = args.value("checkpoint") else {
             throw UsageError("`icl probe` needs --checkpoint FILE (a checkpoint.safetensors written by `icl train`).")
         }
+        let prompts = try args.int("prompts", min: 1) ?? 256
         let ckpt = try Checkpoint.read(path: path)
-        let config = ckpt.config
+        var config = try CommonOptions.evaluationConfig(args, checkpoint: ckpt.config, allowed: probeFields,
+                                                         instead: ["evalPrompts": "--prompts"])
+        if let l = try args.int("length", min: 1) { config.lTest = l }
+        try config.validate()
         let bank = PatternBank(config: config)
         let domain: PromptSpec.Domain = args.has("ood") ? .outOfDomain : .inDomain
-        let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, length: try args.int("length", min: 1),
-                                         stream: RNGStream.checkPrompts.rawValue)
-        let p = Probes.measure(ckpt.weights, config: config, bank: bank, spec: spec,
-                               prompts: try args.int("prompts", min: 1) ?? 256)
+        let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, stream: RNGStream.checkPrompts.rawValue)
+        let p = Probes.measure(ckpt.weights, config: config, bank: bank, spec: spec, prompts: prompts)
         if args.has("json") {
             var rec = p.record
             rec["checkpoint"] = path
             rec["step"] = ckpt.step
             rec["domain"] = domain.rawValue
+            rec["length"] = spec.length
+            rec["alpha"] = Double("\(spec.alpha)") ?? 0
+            rec["prompts"] = prompts
             Output.json(rec)
             return
         }
-        print("\(path) at step \(ckpt.step), \(domain == .inDomain ? "unseen in-domain" : "OOD") prompts, l = \(spec.length):")
+        print(String(format: "%@ at step %d, %d %@ prompts, α′ = %.2f, l = %d:", path, ckpt.step, prompts,
+                     domain == .inDomain ? "unseen in-domain" : "OOD", spec.alpha, spec.length))
         print(String(format: "summed attention on contexts sharing the query's pattern %.3f, on the others %.3f",
                      p.sameAttention, p.otherAttention))
         print(String(format: "mean ‖W_Q p_q‖ %.3f (projection on its pattern %.3f), mean ‖W_K p_i‖ %.3f (projection %.3f)",

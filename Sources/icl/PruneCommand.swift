@@ -5,9 +5,34 @@ import ICLKit
 /// writes a compacted checkpoint (the pruned rows of W_O are gone). A GPT-2-style checkpoint gets ⌊R·4W⌋ MLP
 /// neurons of each block zeroed instead (see GPT2Pruning).
 enum PruneCommand {
+    static let spec = CommandSpec(
+        name: "prune",
+        summary: "removes neurons (rows of W_O) by magnitude or at random; writes a smaller checkpoint",
+        options: [
+            .valued("checkpoint", "FILE", "the checkpoint.safetensors to prune", required: true),
+            .valued("method", "M", "which neurons go: the smallest by --by, or a seeded random set", default: "magnitude",
+                    allowed: "magnitude, random"),
+            .valued("rate", "R", "fraction of neurons removed: ⌊R·m⌋ of them", allowed: "[0, 1)", required: true),
+            .valued("by", "NORM", "the neuron magnitude of --method magnitude: ‖W_O row‖ or ‖row of W_O W_V‖ (one-layer model)",
+                    default: "the checkpoint's pruneBy, wo", allowed: "wo, wowv"),
+            .valued("seed", "N", "seed of --method random's draw", default: "the checkpoint's seed",
+                    allowed: "an unsigned 64-bit integer"),
+            .valued("out", "FILE", "the pruned checkpoint to write", required: true),
+            CommonSpecs.json,
+        ],
+        refused: [
+            ("device", CommonSpecs.hostOnly + " (ranking and removing rows of W_O); `icl eval` runs the pruned checkpoint on a device"),
+            ("variant", CommonSpecs.hostOnly + ", so there is no kernel variant to choose"),
+            ("pipeline", CommonSpecs.hostOnly + ", so there is no pipeline to choose"),
+            ("set", "the pruned checkpoint keeps the checkpoint's config; the ranking is chosen with --by"),
+            ("config", "the pruned checkpoint keeps the checkpoint's config; the ranking is chosen with --by"),
+            ("model", "the checkpoint says which model it holds"),
+        ],
+        examples: ["icl prune --checkpoint runs/train/checkpoint.safetensors --rate 0.2 --out runs/pruned.safetensors",
+                   "icl prune --checkpoint runs/train/checkpoint.safetensors --method random --rate 0.4 --seed 7 --out runs/random.safetensors --json"])
+
     static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, command: "prune", options: ["checkpoint", "method", "rate", "by", "seed", "out"],
-                                 flags: ["json"])
+        let args = try Arguments(argv, spec: spec)
         guard let path = args.value("checkpoint"), let out = args.value("out") else {
             throw UsageError("`icl prune` needs --checkpoint FILE and --out FILE.")
         }
@@ -39,7 +64,8 @@ enum PruneCommand {
             Output.json(["checkpoint": out, "method": method.rawValue, "rate": rate, "by": by,
                          "m_before": ckpt.weights.m, "m_after": keep.count])
         } else {
-            print("\(out): kept \(keep.count) of \(ckpt.weights.m) neurons (\(method.rawValue) pruning, rate \(rate), by \(by))")
+            print("kept \(keep.count) of \(ckpt.weights.m) neurons (\(method.rawValue) pruning, rate \(rate), by \(by))")
+            print("pruned checkpoint: \(out)")
         }
     }
 
@@ -56,7 +82,8 @@ enum PruneCommand {
             Output.json(["checkpoint": out, "method": method.rawValue, "rate": rate, "model": "gpt2",
                          "neurons_per_block": shape.mlpWidth, "pruned_per_block": each])
         } else {
-            print("\(out): zeroed \(each) of \(shape.mlpWidth) MLP neurons in each of \(shape.layers) blocks (\(method.rawValue) pruning, rate \(rate))")
+            print("zeroed \(each) of \(shape.mlpWidth) MLP neurons in each of \(shape.layers) blocks (\(method.rawValue) pruning, rate \(rate))")
+            print("pruned checkpoint: \(out)")
         }
     }
 }

@@ -2,18 +2,29 @@ import Foundation
 import ICLCore
 import ICLKit
 
-/// `icl train [--model onelayer|gpt2] [--out DIR] [--resume] [common options]`.
+/// `icl train [--model onelayer|gpt2] [--out DIR] [--resume] [--steps N] [--quiet] [common options]`.
 enum TrainCommand {
+    static let spec = CommandSpec(
+        name: "train",
+        summary: "trains the model; writes DIR/checkpoint.safetensors, DIR/metrics.jsonl and DIR/config.json, and prints the ICL error on unseen in-domain and OOD tasks",
+        options: [
+            .valued("out", "DIR", "the run's folder", default: "runs/train"),
+            .flag("resume", "continue the run in --out from its checkpoint (bit for bit as if never stopped); --set and --config may change only the schedule fields"),
+            .valued("steps", "N", "training steps (the config field steps)", default: "the config's steps, 2000", allowed: "≥ 0"),
+            .flag("quiet", "no progress lines on stderr"),
+        ] + CommonSpecs.runOptions + [CommonSpecs.json],
+        examples: ["icl train --set steps=300 --out runs/small",
+                   "icl train --device cpu-reference --set \"steps=3 batch=16 evalPrompts=50\" --out runs/tiny --json",
+                   "icl train --out runs/small --resume --steps 600"])
+
     static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, command: "train", options: CommonOptions.valued.union(["out", "steps"]),
-                                 flags: CommonOptions.flags.union(["resume", "quiet"]))
+        let args = try Arguments(argv, spec: spec)
         let outDir = args.value("out") ?? "runs/train"
         var config: Config
         if args.has("resume") {
-            // The checkpoint's config, with the command's --set (schedule fields only) on top.
-            let ckpt = try AnyCheckpoint.read(path: outDir + "/checkpoint.safetensors")
-            config = ckpt.config
-            try CommonOptions.applyOverrides(&config, args)
+            // The checkpoint's config, with the command's --config, --set and --seed on top (Trainer refuses a change
+            // to anything but the schedule).
+            config = try CommonOptions.config(args, base: try AnyCheckpoint.read(path: outDir + "/checkpoint.safetensors").config)
         } else {
             config = try CommonOptions.config(args)
         }
@@ -27,7 +38,8 @@ enum TrainCommand {
         if json {
             Output.json(["what": "train", "device": s.device, "steps": s.steps, "start_step": s.startStep,
                          "seconds": s.seconds, "train_seconds": s.trainSeconds, "prompts_per_s": s.promptsPerSecond, "final_loss": Double(s.lastLoss),
-                         "checkpoint": s.checkpointPath])
+                         "checkpoint": s.checkpointPath, "metrics": request.metricsPath,
+                         "config_file": outDir + "/config.json"])
             for e in s.finalEvals { Output.json(e.record) }
             return
         }
@@ -43,6 +55,6 @@ enum TrainCommand {
             let idText = Output.percent(id.error).padding(toLength: 22, withPad: " ", startingAt: 0)
             print(String(format: "%4d   ", l) + idText + "   " + Output.percent(ood.error))
         }
-        print("checkpoint: \(s.checkpointPath)   metrics: \(request.metricsPath)")
+        print("checkpoint: \(s.checkpointPath)   metrics: \(request.metricsPath)   config: \(outDir)/config.json")
     }
 }

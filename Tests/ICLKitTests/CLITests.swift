@@ -143,7 +143,7 @@ final class CLITests: XCTestCase {
             XCTAssertTrue(r.stdout.hasPrefix("usage: icl \(command) [options]"), "\(command): \(r.stdout)")
             XCTAssertTrue(r.stderr.isEmpty, "\(command): \(r.stderr)")
         }
-        XCTAssertTrue(try CLI.run(["train", "-h"]).stdout.contains("--steps VALUE"))
+        XCTAssertTrue(try CLI.run(["train", "-h"]).stdout.contains("--steps N"))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/run"), "nothing was trained or written")
     }
 
@@ -221,9 +221,17 @@ final class CLITests: XCTestCase {
     func testCheckDumpWritesEveryTensor() throws {
         try skipUnlessOpenCL()
         let path = CLI.tempDir() + "/dump.safetensors"
-        let r = try CLI.run(["check", "--variant", "cpu", "--dump", path])
+        // --device, --variant and --json are honoured here (CommonOptionsTests refuses the rest quickly): every line is
+        // a JSON record, and the last says where the dump went.
+        let r = try CLI.run(["check", "--device", "opencl", "--variant", "cpu", "--dump", path, "--json"])
         XCTAssertEqual(r.status, 0, r.stderr + r.stdout)
-        XCTAssertTrue(r.stdout.contains("all cross-checks passed"))
+        let records = try r.stdout.split(separator: "\n").map {
+            try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], String($0))
+        }
+        XCTAssertGreaterThan(records.count, 100)
+        XCTAssertEqual(records.last?["dump"] as? String, path)
+        let checked = records.dropLast()
+        XCTAssertTrue(checked.allSatisfy { $0["passed"] as? Bool == true && $0["variant"] as? String == "cpu" })
         let f = try SafeTensorsFile.read(path: path)
         let d = 40, m = 64, B = 64
         let expected: [String: [Int]] = [

@@ -5,15 +5,18 @@ import Foundation
 extension Config {
     struct Field {
         let name: String
-        let help: String
+        /// What the field means, in one line (`icl help config`).
+        let meaning: String
+        /// The values `validate()` (or parsing) accepts, in words: "≥ 1", "[0, 1]", "random, identity".
+        let allowed: String
         let get: (Config) -> Any
         let set: (inout Config, String) throws -> Void
         /// A true/false field: in JSON it takes only `true` or `false` (a number there is refused).
         var isBool = false
     }
 
-    static func intField(_ name: String, _ kp: WritableKeyPath<Config, Int>, _ help: String) -> Field {
-        Field(name: name, help: help, get: { $0[keyPath: kp] }, set: { c, text in
+    static func intField(_ name: String, _ kp: WritableKeyPath<Config, Int>, _ meaning: String, _ allowed: String) -> Field {
+        Field(name: name, meaning: meaning, allowed: allowed, get: { $0[keyPath: kp] }, set: { c, text in
             guard let v = Int(text.trimmingCharacters(in: .whitespaces)) else {
                 throw ConfigError("config field '\(name)' must be an integer, got '\(text)'.")
             }
@@ -21,8 +24,8 @@ extension Config {
         })
     }
 
-    static func floatField(_ name: String, _ kp: WritableKeyPath<Config, Float>, _ help: String) -> Field {
-        Field(name: name, help: help, get: { Double("\($0[keyPath: kp])") ?? 0 }, set: { c, text in
+    static func floatField(_ name: String, _ kp: WritableKeyPath<Config, Float>, _ meaning: String, _ allowed: String) -> Field {
+        Field(name: name, meaning: meaning, allowed: allowed, get: { Double("\($0[keyPath: kp])") ?? 0 }, set: { c, text in
             guard let v = Float(text.trimmingCharacters(in: .whitespaces)) else {
                 throw ConfigError("config field '\(name)' must be a number, got '\(text)'.")
             }
@@ -33,8 +36,8 @@ extension Config {
         })
     }
 
-    static func choiceField(_ name: String, _ kp: WritableKeyPath<Config, String>, _ choices: [String], _ help: String) -> Field {
-        Field(name: name, help: help, get: { $0[keyPath: kp] }, set: { c, text in
+    static func choiceField(_ name: String, _ kp: WritableKeyPath<Config, String>, _ choices: [String], _ meaning: String) -> Field {
+        Field(name: name, meaning: meaning, allowed: choices.joined(separator: ", "), get: { $0[keyPath: kp] }, set: { c, text in
             guard choices.contains(text) else {
                 throw ConfigError("config field '\(name)' must be one of \(choices.joined(separator: ", ")), got '\(text)'.")
             }
@@ -42,21 +45,24 @@ extension Config {
         })
     }
 
+    /// Every field, in PAPER.md's order: data, model, GPT-2-style model, training, pruning. `allowed` states the
+    /// ranges `validate()` checks (GPT-2 fields: `GPT2Shape.validate`, `GPT2Optimizer.validate`).
     static let fields: [Field] = [
-        intField("M1", \.M1, "number of IDR patterns (≥ 2)"),
-        intField("M2", \.M2, "number of IDI patterns (≥ 1)"),
-        intField("dX", \.dX, "input dimension (≥ M1 + M2)"),
-        intField("dY", \.dY, "label dimension (≥ 1)"),
-        floatField("beta", \.beta, "norm of IDR patterns (> 0)"),
-        floatField("K", \.K, "κ ~ U(−K, K) (≥ 0)"),
-        choiceField("basis", \.basis, ["random", "identity"], "pattern basis"),
-        floatField("alpha", \.alpha, "training α in [0, 1]"),
-        intField("lTrain", \.lTrain, "training context length (≥ 1)"),
-        floatField("alphaTest", \.alphaTest, "evaluation α′ in [0, 1]"),
-        intField("lTest", \.lTest, "evaluation context length (≥ 1)"),
-        floatField("S1", \.S1, "sum of ODR coefficients (> 0)"),
-        intField("M1ood", \.M1ood, "number of ODR patterns M1′ (2 ≤ M1′ ≤ M1/2)"),
-        Field(name: "trainShifts", help: "training-task shifts, e.g. 1,2,3 (empty: 1..M1/2)",
+        intField("M1", \.M1, "number of in-domain-relevant (IDR) patterns μ", "≥ 2"),
+        intField("M2", \.M2, "number of in-domain-irrelevant (IDI) patterns ν", "≥ 1"),
+        intField("dX", \.dX, "input dimension d_X", "≥ M1 + M2 (all patterns orthogonal); dX + dY ≤ 4096"),
+        intField("dY", \.dY, "label-embedding dimension d_Y", "≥ 1"),
+        floatField("beta", \.beta, "norm β of every IDR pattern", "> 0"),
+        floatField("K", \.K, "κ ~ U(−K, K) scales the irrelevant pattern in x = μ + κν", "≥ 0"),
+        choiceField("basis", \.basis, ["random", "identity"], "pattern basis: seeded orthonormal, or axis-aligned"),
+        floatField("alpha", \.alpha, "training α: fraction of context examples that carry the task's own patterns", "[0, 1]"),
+        intField("lTrain", \.lTrain, "context length l of training prompts", "[1, 4096]"),
+        floatField("alphaTest", \.alphaTest, "evaluation α′: the same fraction in evaluation prompts", "[0, 1]"),
+        intField("lTest", \.lTest, "context length of evaluation prompts", "[1, 4096]; gpt2: ≤ lTrain"),
+        floatField("S1", \.S1, "sum of the coefficients of each out-of-domain-relevant (ODR) pattern", "> 0"),
+        intField("M1ood", \.M1ood, "number of ODR patterns M1′ (the OOD tasks are their pairs)", "[2, M1/2]"),
+        Field(name: "trainShifts", meaning: "shifts s of the training tasks (a, (a+s) mod M1), e.g. 1,2,3; empty: 1…⌈(M1−1)/2⌉",
+              allowed: "each in [1, M1−1], leaving at least one unseen task",
               get: { $0.trainShifts }, set: { c, text in
                   let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                   var out: [Int] = []
@@ -68,7 +74,7 @@ extension Config {
                   }
                   c.trainShifts = out
               }),
-        Field(name: "attendQuery", help: "softmax also over the query column (true/false)",
+        Field(name: "attendQuery", meaning: "whether the softmax also runs over the query column", allowed: "true, false",
               get: { $0.attendQuery }, set: { c, text in
                   switch text.lowercased() {
                   case "true", "1", "yes": c.attendQuery = true
@@ -76,36 +82,64 @@ extension Config {
                   default: throw ConfigError("config field 'attendQuery' must be true or false, got '\(text)'.")
                   }
               }, isBool: true),
-        intField("m", \.m, "number of neurons (≥ 1)"),
-        floatField("delta", \.delta, "W_Q = W_K = W_V = δI at init"),
-        floatField("xi", \.xi, "std of initial W_O entries (≥ 0)"),
+        intField("m", \.m, "number of neurons (rows of W_O)", "[1, 1048576]"),
+        floatField("delta", \.delta, "W_Q = W_K = W_V = δI at initialisation", "finite"),
+        floatField("xi", \.xi, "standard deviation ξ of the initial W_O entries", "≥ 0"),
         choiceField("model", \.model, ["onelayer", "gpt2"], "onelayer (the paper's model, SGD) or gpt2 (GPT-2-style, AdamW)"),
-        intField("width", \.width, "GPT-2: residual width W"),
-        intField("layers", \.layers, "GPT-2: pre-LN blocks"),
-        intField("heads", \.heads, "GPT-2: attention heads (divide width)"),
-        floatField("adamLR", \.adamLR, "GPT-2: AdamW peak learning rate (> 0)"),
-        intField("warmup", \.warmup, "GPT-2: linear warm-up steps (≥ 0)"),
-        floatField("minLRFraction", \.minLRFraction, "GPT-2: cosine floor as a fraction of adamLR, in [0, 1]"),
-        floatField("weightDecay", \.weightDecay, "GPT-2: decoupled weight decay on matrices (≥ 0)"),
-        intField("batch", \.batch, "prompts per SGD step (≥ 1)"),
-        floatField("lr", \.lr, "SGD step size η (> 0)"),
-        intField("steps", \.steps, "SGD steps (≥ 0)"),
-        Field(name: "seed", help: "random seed (unsigned 64-bit)", get: { $0.seed }, set: { c, text in
+        intField("width", \.width, "GPT-2: residual width W", "[1, 16384]"),
+        intField("layers", \.layers, "GPT-2: pre-LN blocks", "[1, 256]"),
+        intField("heads", \.heads, "GPT-2: attention heads", "[1, width], dividing width"),
+        floatField("adamLR", \.adamLR, "GPT-2: AdamW peak learning rate", "> 0"),
+        intField("warmup", \.warmup, "GPT-2: linear warm-up steps", "[0, steps − 1]"),
+        floatField("minLRFraction", \.minLRFraction, "GPT-2: cosine floor as a fraction of adamLR", "[0, 1]"),
+        floatField("weightDecay", \.weightDecay, "GPT-2: decoupled weight decay on matrices", "≥ 0"),
+        intField("batch", \.batch, "prompts per training step B", "[1, 16777216]"),
+        floatField("lr", \.lr, "SGD step size η", "> 0"),
+        intField("steps", \.steps, "training steps", "≥ 0 (gpt2: ≥ 1)"),
+        Field(name: "seed", meaning: "random seed: pattern basis, q, initial weights and every prompt",
+              allowed: "an unsigned 64-bit integer", get: { $0.seed }, set: { c, text in
             guard let v = UInt64(text.trimmingCharacters(in: .whitespaces)) else {
                 throw ConfigError("config field 'seed' must be an unsigned integer, got '\(text)'.")
             }
             c.seed = v
         }),
-        intField("evalEvery", \.evalEvery, "evaluate every N steps (0: at the end only)"),
-        intField("evalPrompts", \.evalPrompts, "prompts per evaluation (≥ 1)"),
-        intField("checkpointEvery", \.checkpointEvery, "checkpoint every N steps (0: at the end only)"),
-        intField("logEvery", \.logEvery, "metrics line every N steps (≥ 1)"),
-        intField("probeEvery", \.probeEvery, "mechanism probes every N steps (0: never)"),
-        choiceField("pruneBy", \.pruneBy, ["wo", "wowv"], "magnitude for pruning"),
+        intField("evalEvery", \.evalEvery, "evaluate every N steps (0: at the end only)", "≥ 0"),
+        intField("evalPrompts", \.evalPrompts, "fresh prompts per evaluation", "≥ 1"),
+        intField("checkpointEvery", \.checkpointEvery, "write a checkpoint every N steps (0: at the end only)", "≥ 0"),
+        intField("logEvery", \.logEvery, "write a loss line to metrics.jsonl every N steps", "≥ 1"),
+        intField("probeEvery", \.probeEvery, "record the mechanism probes in metrics.jsonl every N steps (0: never)", "≥ 0"),
+        choiceField("pruneBy", \.pruneBy, ["wo", "wowv"], "neuron magnitude for magnitude pruning: ‖W_O row‖ or ‖row of W_O W_V‖"),
     ]
+
+    /// One config field as `icl help config` shows it.
+    public struct FieldDescription: Sendable {
+        public let name: String
+        /// The default value (PAPER.md's), as `--set` would write it.
+        public let defaultValue: String
+        /// The values validation accepts, in words.
+        public let allowed: String
+        public let meaning: String
+    }
+
+    /// Every field of the table that parsing and validation use, with its default, allowed values and meaning.
+    public static var fieldDescriptions: [FieldDescription] {
+        let defaults = Config()
+        return fields.map { f in
+            let value = f.get(defaults)
+            let text: String
+            switch value {
+            case let list as [Int]: text = list.isEmpty ? "(empty)" : list.map(String.init).joined(separator: ",")
+            default: text = "\(value)"
+            }
+            return FieldDescription(name: f.name, defaultValue: text, allowed: f.allowed, meaning: f.meaning)
+        }
+    }
 
     /// Fields that only steer the schedule and logging; a resumed run may change them.
     public static let scheduleFields: Set<String> = ["steps", "evalEvery", "evalPrompts", "checkpointEvery", "logEvery", "probeEvery", "lTest", "alphaTest", "pruneBy"]
+
+    /// Fields that describe only the evaluation prompts, not the trained model: evaluating a checkpoint may change them.
+    public static let evaluationFields: Set<String> = ["alphaTest", "lTest", "S1", "M1ood", "evalPrompts"]
 
     /// Names of the fields where two configs differ.
     public func differingFields(from other: Config) -> [String] {
@@ -117,7 +151,7 @@ extension Config {
     /// Sets one field from its text form, as in `--set lr=0.5`. Throws for an unknown key or a malformed value.
     public mutating func set(_ key: String, _ value: String) throws {
         guard let field = Config.fields.first(where: { $0.name == key }) else {
-            throw ConfigError("unknown config key '\(key)'; known keys: \(Config.fieldNames.joined(separator: ", ")).")
+            throw ConfigError("unknown config key '\(key)'\(Spelling.didYouMean(key, among: Config.fieldNames)); known keys: \(Config.fieldNames.joined(separator: ", ")).")
         }
         try field.set(&self, value)
     }
@@ -197,12 +231,17 @@ extension Config {
 
     /// Loads a JSON config file on top of the defaults.
     public static func load(jsonFile path: String) throws -> Config {
+        var c = Config()
+        try c.merge(jsonFile: path)
+        return c
+    }
+
+    /// Reads the fields of a JSON config file on top of `self` (a checkpoint's config, say).
+    public mutating func merge(jsonFile path: String) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError("cannot read config file '\(path)'; check the path.")
         }
-        var c = Config()
-        try c.merge(json: String(decoding: data, as: UTF8.self), source: "config file '\(path)'")
-        return c
+        try merge(json: String(decoding: data, as: UTF8.self), source: "config file '\(path)'")
     }
 
     /// Checks every field against its allowed range; the first violation is thrown.
