@@ -66,6 +66,14 @@ struct Arguments {
     }
 
     func value(_ name: String) -> String? { values[name]?.last }
+
+    /// The value of an option the command cannot run without; its absence is one sentence naming the option and
+    /// what it is (from the command's option table).
+    func required(_ name: String) throws -> String {
+        if let v = value(name) { return v }
+        let o = spec.options.first { $0.name == name }
+        throw UsageError("`icl \(spec.name)` needs --\(name) \(o?.valueName ?? "VALUE") (\(o?.help ?? name)).")
+    }
     func all(_ name: String) -> [String] { values[name] ?? [] }
     func has(_ name: String) -> Bool { flags.contains(name) }
     /// Whether the option was given at all (a flag or a valued option).

@@ -22,8 +22,7 @@ enum BenchCommand {
         examples: ["icl bench", "icl bench --quick --batch 64 --kernel-batch 64 --prune-rates 0 --no-reference --json",
                    "icl bench --model gpt2 --set \"width=32 layers=2\""])
 
-    static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, spec: spec)
+    static func run(_ args: Arguments) throws {
         let config = try CommonOptions.config(args)
         let factory = try CommonOptions.factory(args)
         var options = BenchOptions(model: ModelKind(config))

@@ -27,8 +27,7 @@ enum CheckCommand {
         ],
         examples: ["icl check", "icl check --variant cpu --dump batch.safetensors", "icl check --model gpt2 --json"])
 
-    static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, spec: spec)
+    static func run(_ args: Arguments) throws {
         let modelText = args.value("model") ?? "onelayer"
         guard let model = ModelKind(rawValue: modelText) else {
             throw UsageError("unknown model '\(modelText)'; use onelayer or gpt2.")

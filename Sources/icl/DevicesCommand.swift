@@ -10,8 +10,7 @@ enum DevicesCommand {
         refused: ["device", "variant", "pipeline", "config", "set", "seed", "model"].map { ($0, listsOnly) },
         examples: ["icl devices", "icl devices --json"])
 
-    static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, spec: spec)
+    static func run(_ args: Arguments) throws {
         let devices = try DeviceList.all()
         if args.has("json") {
             for d in devices {

@@ -27,16 +27,13 @@ enum EvalCommand {
         ],
         refused: [
             ("seed", "the checkpoint's seed fixed the pattern basis and tasks the model learned, so evaluating under another seed would test other patterns"),
-            ("model", "the checkpoint says which model it holds"),
+            CommonSpecs.modelFromCheckpoint,
         ],
         examples: ["icl eval --checkpoint runs/train/checkpoint.safetensors",
                    "icl eval --checkpoint runs/train/checkpoint.safetensors --ood --set S1=1.5 --prompts 2000 --json"])
 
-    static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, spec: spec)
-        guard let path = args.value("checkpoint") else {
-            throw UsageError("`icl eval` needs --checkpoint FILE (a checkpoint.safetensors written by `icl train`).")
-        }
+    static func run(_ args: Arguments) throws {
+        let path = try args.required("checkpoint")
         let factory = try CommonOptions.factory(args)
         let ckpt = try AnyCheckpoint.read(path: path)
         var config = try CommonOptions.evaluationConfig(args, checkpoint: ckpt.config)

@@ -105,11 +105,21 @@ enum CommonSpecs {
     static let runOptions = [model, device, variant, pipeline, config, set, seed]
 
     static let hostOnly = "it runs on the host from the checkpoint's weights, on no device"
+
+    /// The refusals of the device options for a command that runs on the host; `what` says what it does there.
+    static func hostOnlyRefusals(_ what: String) -> [(String, String)] {
+        [("device", hostOnly + " (" + what + ")"), ("variant", hostOnly + ", so there is no kernel variant to choose"),
+         ("pipeline", hostOnly + ", so there is no pipeline to choose")]
+    }
+
+    /// A checkpoint argument's refusal of --model.
+    static let modelFromCheckpoint = ("model", "the checkpoint says which model it holds")
 }
 
 /// Every command, in the order `icl help` lists them.
 enum Commands {
-    static let all: [(spec: CommandSpec, run: ([String]) throws -> Void)] = [
+    /// Each command's option table and what runs it on the arguments parsed by that table.
+    static let all: [(spec: CommandSpec, run: (Arguments) throws -> Void)] = [
         (DevicesCommand.spec, DevicesCommand.run),
         (TrainCommand.spec, TrainCommand.run),
         (EvalCommand.spec, EvalCommand.run),
@@ -122,7 +132,7 @@ enum Commands {
 
     static var names: [String] { all.map(\.spec.name) + ["help"] }
 
-    static func named(_ name: String) throws -> (spec: CommandSpec, run: ([String]) throws -> Void) {
+    static func named(_ name: String) throws -> (spec: CommandSpec, run: (Arguments) throws -> Void) {
         guard let c = all.first(where: { $0.spec.name == name }) else {
             throw UsageError("unknown command '\(name)'\(Spelling.didYouMean(name, among: names)); run `icl help` for the list.")
         }

@@ -23,21 +23,15 @@ enum ProbeCommand {
                     default: "none", allowed: "a .json file whose other fields match the checkpoint's"),
             CommonSpecs.json,
         ],
-        refused: [
-            ("device", CommonSpecs.hostOnly + " (the probes are the CPU reference's forward pass)"),
-            ("variant", CommonSpecs.hostOnly + ", so there is no kernel variant to choose"),
-            ("pipeline", CommonSpecs.hostOnly + ", so there is no pipeline to choose"),
+        refused: CommonSpecs.hostOnlyRefusals("the probes are the CPU reference's forward pass") + [
             ("seed", "the checkpoint's seed fixed the pattern basis and tasks the model learned, and the probes measure alignment with those patterns"),
-            ("model", "the checkpoint says which model it holds"),
+            CommonSpecs.modelFromCheckpoint,
         ],
         examples: ["icl probe --checkpoint runs/train/checkpoint.safetensors",
                    "icl probe --checkpoint runs/train/checkpoint.safetensors --ood --set alphaTest=1 --prompts 512 --json"])
 
-    static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, spec: spec)
-        guard let path = args.value("checkpoint") else {
-            throw UsageError("`icl probe` needs --checkpoint FILE (a checkpoint.safetensors written by `icl train`).")
-        }
+    static func run(_ args: Arguments) throws {
+        let path = try args.required("checkpoint")
         let prompts = try args.int("prompts", min: 1) ?? 256
         let ckpt = try Checkpoint.read(path: path)
         var config = try CommonOptions.evaluationConfig(args, checkpoint: ckpt.config, allowed: probeFields,

@@ -20,22 +20,16 @@ enum PruneCommand {
             .valued("out", "FILE", "the pruned checkpoint to write", required: true),
             CommonSpecs.json,
         ],
-        refused: [
-            ("device", CommonSpecs.hostOnly + " (ranking and removing rows of W_O); `icl eval` runs the pruned checkpoint on a device"),
-            ("variant", CommonSpecs.hostOnly + ", so there is no kernel variant to choose"),
-            ("pipeline", CommonSpecs.hostOnly + ", so there is no pipeline to choose"),
+        refused: CommonSpecs.hostOnlyRefusals("ranking and removing rows of W_O; `icl eval` runs the pruned checkpoint on a device") + [
             ("set", "the pruned checkpoint keeps the checkpoint's config; the ranking is chosen with --by"),
             ("config", "the pruned checkpoint keeps the checkpoint's config; the ranking is chosen with --by"),
-            ("model", "the checkpoint says which model it holds"),
+            CommonSpecs.modelFromCheckpoint,
         ],
         examples: ["icl prune --checkpoint runs/train/checkpoint.safetensors --rate 0.2 --out runs/pruned.safetensors",
                    "icl prune --checkpoint runs/train/checkpoint.safetensors --method random --rate 0.4 --seed 7 --out runs/random.safetensors --json"])
 
-    static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, spec: spec)
-        guard let path = args.value("checkpoint"), let out = args.value("out") else {
-            throw UsageError("`icl prune` needs --checkpoint FILE and --out FILE.")
-        }
+    static func run(_ args: Arguments) throws {
+        let path = try args.required("checkpoint"), out = try args.required("out")
         let methodText = args.value("method") ?? "magnitude"
         guard let method = Pruning.Method(rawValue: methodText) else {
             throw UsageError("unknown pruning method '\(methodText)'; use magnitude or random.")

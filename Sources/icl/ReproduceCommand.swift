@@ -37,8 +37,7 @@ enum ReproduceCommand {
     /// What --merge does not use: it only joins finished parts.
     static let runOnly = ["seeds", "quick", "shard", "prompts", "device", "variant", "pipeline", "config", "set"]
 
-    static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, spec: spec)
+    static func run(_ args: Arguments) throws {
         let out = args.value("out") ?? "reproduction"
         func log(_ line: String) { FileHandle.standardError.write(Data("reproduce: \(line)\n".utf8)) }
         let claims: [Claim]

@@ -17,8 +17,7 @@ enum TrainCommand {
                    "icl train --device cpu-reference --set \"steps=3 batch=16 evalPrompts=50\" --out runs/tiny --json",
                    "icl train --out runs/small --resume --steps 600"])
 
-    static func run(_ argv: [String]) throws {
-        let args = try Arguments(argv, spec: spec)
+    static func run(_ args: Arguments) throws {
         let outDir = args.value("out") ?? "runs/train"
         var config: Config
         if args.has("resume") {

@@ -12,7 +12,9 @@ func run(_ argv: [String]) throws {
     let rest = Array(argv.dropFirst())
     switch command {
     case "help", "--help", "-h": try Commands.help(rest)
-    default: try Commands.named(command).run(rest)
+    default:
+        let c = try Commands.named(command)
+        try c.run(try Arguments(rest, spec: c.spec))
     }
 }
 

@@ -22,9 +22,7 @@ public struct PipelineDescription: Sendable, Equatable {
     /// The target-specific code the host chose for this device (see `DevicePath`).
     public var path: DevicePath
 
-    public init(pipeline: Pipeline, variant: KernelVariant, path: DevicePath) {
-        self.pipeline = pipeline; self.variant = variant; self.path = path
-    }
+    public init(pipeline: Pipeline, variant: KernelVariant, path: DevicePath) { (self.pipeline, self.variant, self.path) = (pipeline, variant, path) }
 
     /// E.g. "cpu kernels, pattern pipeline, avx512 path".
     public var summary: String {

@@ -21,7 +21,7 @@ public enum DevicePath: String, CaseIterable, Sendable {
 
     /// The paths a device with `features` can run, fastest first (an AVX-512 CPU runs the avx2 path too).
     public static func supported(by features: DeviceFeatures) -> [DevicePath] {
-        (features.avx512 ? [.avx512] : []) + (features.avx2 && features.fma ? [.avx2] : []) + [.portable]
+        (features.contains(.avx512) ? [.avx512] : []) + (features.isSuperset(of: [.avx2, .fma]) ? [.avx2] : []) + [.portable]
     }
 
     /// The paths the device can run, fastest first.
@@ -42,15 +42,14 @@ public enum DevicePath: String, CaseIterable, Sendable {
     }
 }
 
-/// What a device's OpenCL C compiler targets, read once per device by the `icl_device_features` probe kernel.
-public struct DeviceFeatures: Sendable, Equatable {
-    public var avx512: Bool
-    public var avx2: Bool
-    public var fma: Bool
-
-    public init(avx512: Bool, avx2: Bool, fma: Bool) {
-        self.avx512 = avx512; self.avx2 = avx2; self.fma = fma
-    }
+/// What a device's OpenCL C compiler targets (the bits of the `icl_device_features` probe kernel), read once per
+/// device.
+public struct DeviceFeatures: OptionSet, Sendable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let avx512 = DeviceFeatures(rawValue: 1)
+    public static let avx2 = DeviceFeatures(rawValue: 2)
+    public static let fma = DeviceFeatures(rawValue: 4)
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var known: [String: DeviceFeatures] = [:]
@@ -65,8 +64,7 @@ public struct DeviceFeatures: Sendable, Equatable {
         let out = try context.buffer([Int32(0)], label: "device features")
         try kernel.set(args: [out])
         try kernel.launch(global: [1], local: nil)
-        let bits = try out.read()[0]
-        let f = DeviceFeatures(avx512: bits & 1 != 0, avx2: bits & 2 != 0, fma: bits & 4 != 0)
+        let f = DeviceFeatures(rawValue: try out.read()[0])
         known[key] = f
         return f
     }
