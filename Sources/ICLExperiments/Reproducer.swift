@@ -107,6 +107,7 @@ public enum Reproducer {
         let configText = req.base.jsonString()
         var jobs = self.jobs(req.recipes, seeds: req.seeds)
         if let shard = req.shard { jobs = shardJobs(jobs, index: shard.index, count: shard.count) }
+        var measured = 0, measuredSeconds = 0.0
         for (n, job) in jobs.enumerated() {
             let path = RecipePart.path(req.outDir, recipe: job.recipe.name, seed: job.seed)
             if fm.fileExists(atPath: path), let old = try? RecipePart.read(path),
@@ -122,10 +123,15 @@ public enum Reproducer {
                                   config: configText, device: device, seconds: seconds, tables: tables)
             try fm.createDirectory(atPath: req.outDir + "/parts/" + job.recipe.name, withIntermediateDirectories: true)
             try AtomicFile.write(part.json, to: path)
-            log(String(format: "[%d/%d] %@ seed %d: %.1f s", n + 1, jobs.count, job.recipe.name, job.seed, seconds))
+            measured += 1
+            measuredSeconds += seconds
+            // ETA: the mean time of the jobs measured so far, times the jobs left (recipes differ, so it is rough).
+            let left = jobs.count - n - 1
+            let eta = left > 0 ? "; ETA " + Progress.clock(measuredSeconds / Double(measured) * Double(left)) : ""
+            log(String(format: "[%d/%d] %@ seed %d: %.1f s%@", n + 1, jobs.count, job.recipe.name, job.seed, seconds, eta))
         }
         if let shard = req.shard, shard.count > 1 {
-            log("shard \(shard.index)/\(shard.count) done; join the shards with `icl reproduce --merge DIR... --out DIR`.")
+            log("shard \(shard.index)/\(shard.count) done; merge the shards' output folders once all are done.")
             return []
         }
         return try finish(outDir: req.outDir, log: log)

@@ -58,7 +58,14 @@ enum BenchCommand {
             throw UsageError("`icl bench` measures an OpenCL device; pick one with --device opencl (the CPU reference's rate is reported beside it).")
         }
         let bench = Bench(device: device, config: config, variant: factory.variant)
-        let report = try bench.run(options)
+        // Progress on stderr, one line per measurement, with an ETA from the mean time per measurement so far.
+        let began = Date()
+        let report = try bench.run(options) { done, total, what in
+            guard done < total else { return }
+            let elapsed = Date().timeIntervalSince(began)
+            let eta = done > 0 ? " (ETA " + Progress.clock(elapsed / Double(done) * Double(total - done)) + ")" : ""
+            FileHandle.standardError.write(Data("bench: [\(done + 1)/\(total)] \(what)\(eta)\n".utf8))
+        }
         if args.has("json") { printJSON(report, config: config) } else { printTable(report, config: config, options: options) }
     }
 

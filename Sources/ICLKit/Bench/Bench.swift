@@ -187,31 +187,48 @@ public struct Bench {
     }
 
     /// The whole run: ceilings, kernels, end-to-end rows, the CPU reference and pruned models. Every pipeline in
-    /// `options.pipelines` is checked against the rule before anything is measured.
-    public func run(_ options: BenchOptions) throws -> BenchReport {
+    /// `options.pipelines` is checked against the rule before anything is measured. `progress(done, total, what)` is
+    /// called before each measurement and once at the end (done = total).
+    public func run(_ options: BenchOptions, progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> BenchReport {
         var bench = self
         if options.quick { bench.repeats = 3; bench.minSeconds = 0.1 }
         let pipelines = options.pipelines ?? runnablePipelines
         let descriptions = try pipelines.map { try bench.runner(batch: 8, pipeline: $0).pipeline.description }
+        let total = 1 + (options.kernelBatch > 0 ? pipelines.count : 0) + 2 * options.batches.count * pipelines.count
+            + (options.reference ? 1 : 0) + (config.isGPT2 ? 0 : options.pruneRates.count)
+        var done = 0
+        func step(_ what: String) { progress(done, total, what); done += 1 }
+        step("ceilings")
         let ceilings = try Ceilings.measure(context: context, repeats: options.quick ? 2 : 5)
         var kernels: [BenchRow] = []
         if options.kernelBatch > 0 {
-            for p in pipelines { kernels += try bench.kernels(batch: options.kernelBatch, pipeline: p) }
+            for p in pipelines {
+                step("\(p.rawValue) kernels at B = \(options.kernelBatch)")
+                kernels += try bench.kernels(batch: options.kernelBatch, pipeline: p)
+            }
         }
         var rows: [BenchRow] = []
-        for B in options.batches { for p in pipelines { rows.append(try bench.train(batch: B, pipeline: p)) } }
-        for B in options.batches { for p in pipelines { rows.append(try bench.infer(batch: B, pipeline: p)) } }
-        if options.reference { rows.append(try bench.cpuReference()) }
+        for what in [BenchRow.What.train, .infer] {
+            for B in options.batches {
+                for p in pipelines {
+                    step("\(what.rawValue) \(p.rawValue) B = \(B)")
+                    rows.append(what == .train ? try bench.train(batch: B, pipeline: p) : try bench.infer(batch: B, pipeline: p))
+                }
+            }
+        }
+        if options.reference { step("CPU reference"); rows.append(try bench.cpuReference()) }
         // Pruned models run on smaller kernels: inference at the largest batch for m − ⌊R·m⌋ neurons.
         var pruned: [(rate: Double, m: Int, row: BenchRow)] = []
         if !config.isGPT2 {
             let batch = options.batches.max() ?? 16384
             for r in options.pruneRates {
+                step("pruned model, rate \(r)")
                 var c = config
                 c.m = config.m - Int((r * Double(config.m)).rounded(.down))
                 pruned.append((r, c.m, try bench.infer(batch: batch, pipeline: pipelines[0], config: c)))
             }
         }
+        progress(total, total, "done")
         let f = flops
         return BenchReport(device: DeviceEntry(context.device, path: try? DevicePath.best(for: context)), variant: variant,
                            pipelines: descriptions, ceilings: ceilings, trainFlopsPerPrompt: f?.trainPerPrompt ?? 0,

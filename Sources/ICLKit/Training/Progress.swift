@@ -47,7 +47,8 @@ public final class Progress {
         FileHandle.standardError.write(Data(((isTerminal ? "\r\u{1B}[K" : "") + text + "\n").utf8))
     }
 
-    static func clock(_ seconds: Double) -> String {
+    /// "3m20s", or "1h05m" past an hour.
+    public static func clock(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())
         return s >= 3600 ? String(format: "%dh%02dm", s / 3600, s % 3600 / 60) : String(format: "%dm%02ds", s / 60, s % 60)
     }
