@@ -4,11 +4,15 @@ import ICLOpenCL
 
 /// One row of `icl bench`: a kernel's time, or an end-to-end throughput.
 public struct BenchRow: Sendable {
+    /// The kind of row: one kernel's launch, a training step, or a batch of inference.
     public enum What: String, Sendable { case kernel, train, infer }
+    /// Whether the row times a kernel, training or inference.
     public var what: What
+    /// The kernel's name, or "train step", "inference" or "cpu-reference train step".
     public var name: String
     /// The pipeline's name, or "reference" for the CPU reference.
     public var pipeline: String
+    /// Prompts per launch or step (B).
     public var batch: Int
     /// Median seconds per launch (kernel) or per prompt-batch (train: per step; infer: per `batch` prompts).
     public var seconds: Double
@@ -16,12 +20,16 @@ public struct BenchRow: Sendable {
     public var spread: Double
     /// Useful FLOPs and bytes per launch or per step (0 where the model has no FLOP count).
     public var flops: Double
+    /// Bytes moved per launch or per step (0 where the model has no byte count).
     public var bytes: Double
+    /// Prompts processed per second (end-to-end rows).
     public var promptsPerSecond: Double
     /// Kernel launches per training step, counted over the timed steps (train rows of a device pipeline).
     public var launchesPerStep: Double?
 
+    /// Achieved GFLOP/s: `flops / seconds / 1e9` (0 when `seconds` is 0).
     public var gflops: Double { seconds > 0 ? flops / seconds / 1e9 : 0 }
+    /// Achieved GB/s: `bytes / seconds / 1e9` (0 when `seconds` is 0).
     public var gbs: Double { seconds > 0 ? bytes / seconds / 1e9 : 0 }
 }
 
@@ -55,12 +63,17 @@ public struct BenchOptions: Sendable {
 
 /// Everything one `icl bench` run measured, in one run on one device.
 public struct BenchReport: Sendable {
+    /// The device the run measured.
     public var device: DeviceEntry
+    /// The kernel variant the run used.
     public var variant: KernelVariant
     /// The pipelines measured, with the device path each ran.
     public var pipelines: [PipelineDescription]
+    /// The device's measured peak FMA rate and copy bandwidth.
     public var ceilings: Ceilings
+    /// Training FLOPs per prompt (0 for the GPT-2-style model, which has no FLOP count).
     public var trainFlopsPerPrompt: Double
+    /// Inference FLOPs per prompt (0 for the GPT-2-style model, which has no FLOP count).
     public var inferFlopsPerPrompt: Double
     /// Per-kernel rows at `options.kernelBatch`.
     public var kernels: [BenchRow]
@@ -68,6 +81,7 @@ public struct BenchReport: Sendable {
     public var endToEnd: [BenchRow]
     /// Inference of compacted (pruned) models at the largest batch: (rate, neurons left, row).
     public var pruned: [(rate: Double, m: Int, row: BenchRow)]
+    /// Timed repeats per measurement.
     public var repeats: Int
 }
 
@@ -76,12 +90,16 @@ public struct BenchReport: Sendable {
 /// pipeline is measured through `TrainingPipeline` and `OpenCLBackend`, as training runs it.
 public struct Bench {
     let context: CLContext
+    /// The model configuration being measured.
     public let config: Config
+    /// The kernel variant resolved for the device.
     public let variant: KernelVariant
+    /// Timed repeats per measurement (3 with `quick`).
     public var repeats = 5
     /// Minimum seconds per timed repeat of an end-to-end measurement.
     public var minSeconds = 0.25
 
+    /// A bench of `config` on `device`, with `variant` resolved against the device.
     public init(device: DeviceContext, config: Config, variant: VariantChoice) {
         context = device.context
         self.config = config

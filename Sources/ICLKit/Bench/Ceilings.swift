@@ -2,7 +2,9 @@ import ICLOpenCL
 
 /// The device's measured ceilings: peak FP32 FMA rate and copy bandwidth (clpeak-style probes).
 public struct Ceilings: Sendable {
+    /// Peak FP32 FMA rate, in GFLOP/s (an FMA counts as 2 FLOPs).
     public var gflops: Double
+    /// Copy bandwidth, in GB/s (bytes read plus bytes written).
     public var copyGBs: Double
 
     static let peakIterations = 4096

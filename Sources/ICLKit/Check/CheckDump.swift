@@ -6,6 +6,7 @@ import ICLOpenCL
 /// prompts [B, l+1, d_X+d_Y], labels [B], W_Q/W_K/W_V [d, d], W_O [m, d], a [m], F [B], loss [1],
 /// grad.W_Q, grad.W_K, grad.W_V [d, d], grad.W_O [m, d]; the config in the metadata.
 public enum CheckDump {
+    /// Runs one step on `batch` prompts of the default `Config` with `variant` and writes the safetensors file to `path`.
     public static func write(path: String, context: CLContext, variant: KernelVariant, batch: Int = 64) throws {
         let c = Config()
         let bank = PatternBank(config: c)

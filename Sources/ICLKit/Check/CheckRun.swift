@@ -3,16 +3,20 @@ import ICLOpenCL
 
 /// One result of `icl check`: a check case's tensor comparisons, or a training run's agreement with the CPU reference.
 public struct CheckItem: Sendable {
+    /// The model checked.
     public var model: ModelKind
+    /// The kernel variant checked.
     public var variant: KernelVariant
     /// The pipeline and device path of a whole-step or training check; nil for the per-op kernel checks.
     public var pipeline: PipelineDescription?
+    /// The check case's or training run's name.
     public var caseName: String
     /// Per-tensor comparisons (empty for a training agreement).
     public var comparisons: [TensorComparison]
     /// A training agreement: the worst relative loss gap over the steps, and its bound.
     public var agreement: (steps: Int, worst: Double, bound: Double)?
 
+    /// True when every comparison passed, or the training agreement's worst gap is within its bound.
     public var passed: Bool {
         if let a = agreement { return a.worst <= a.bound }
         return comparisons.allSatisfy(\.passed)

@@ -3,8 +3,11 @@ import ICLOpenCL
 
 /// A size at which every kernel is checked against the CPU reference.
 public struct CheckCase: Sendable {
+    /// The case's name, with its sizes, as reports print it.
     public var name: String
+    /// The model configuration of the case.
     public var config: Config
+    /// Prompts per batch (B).
     public var batch: Int
 
     /// The paper's sizes and the awkward ones: 1 prompt, l = 1, odd d, m not a multiple of the
@@ -34,11 +37,15 @@ public struct CheckCase: Sendable {
 
 /// Results of checking one case with one kernel variant.
 public struct CheckReport: Sendable {
+    /// The name of the checked case.
     public var caseName: String
+    /// The kernel variant the case ran with.
     public var variant: KernelVariant
     /// The pipeline (with its device path) of a whole-step check; nil for the per-op kernel checks.
     public var pipeline: PipelineDescription? = nil
+    /// One comparison per kernel output tensor.
     public var comparisons: [TensorComparison]
+    /// True when every tensor comparison passed.
     public var passed: Bool { comparisons.allSatisfy(\.passed) }
 }
 
@@ -64,6 +71,7 @@ public enum CrossCheck {
     /// Neuron mask for the SGD check: every third neuron pruned.
     static func checkMask(_ m: Int) -> [Float] { (0..<m).map { $0 % 3 == 2 ? 0 : 1 } }
 
+    /// Checks every kernel of `check` in isolation against the reference, on the prompts sampled at `step`.
     public static func run(context: CLContext, variant: KernelVariant, check: CheckCase,
                            step: Int = 3) throws -> CheckReport {
         let c = check.config, B = check.batch, d = c.d, m = c.m

@@ -7,10 +7,15 @@ import ICLOpenCL
 /// awkward one; then 20 AdamW steps with on-device sampling are compared in loss. The op-by-op checks,
 /// AdamW alone and the sampler are in GPT2CrossCheckTests.
 public enum GPT2CrossCheck {
+    /// One shape, batch and context length at which the GPT-2-style engine is checked.
     public struct Case {
+        /// The case's name, with its sizes, as reports print it.
         public var name: String
+        /// The GPT-2-style model's width, layers, heads, token width d and maximum tokens.
         public var shape: GPT2Shape
+        /// Prompts per batch (B).
         public var batch: Int
+        /// Context examples per prompt (l; 0 leaves only the query).
         public var length: Int
     }
 

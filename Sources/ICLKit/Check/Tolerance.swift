@@ -1,20 +1,31 @@
 /// The comparison of one device tensor with its reference: |dev − ref| ≤ atol + rtol·|ref|, where
 /// atol is `scaledAtol` times the largest |ref| of the tensor (so it reads as "relative to the tensor's scale").
 public struct TensorComparison: Sendable {
+    /// The kernel that produced the tensor.
     public let kernel: String
+    /// The tensor's name.
     public let tensor: String
+    /// Elements in the reference tensor.
     public let count: Int
+    /// Largest |dev − ref| over the tensor (infinity if any device value is not finite).
     public let maxAbsError: Double
+    /// Largest |dev − ref| / max(|ref|, 1e-3 · scale), over the tensor.
     public let maxRelError: Double
     /// First index that broke the tolerance, if any.
     public let firstBad: Int?
+    /// The device value at `firstBad` (0 when all passed).
     public let badDevice: Double
+    /// The reference value at `firstBad` (0 when all passed).
     public let badReference: Double
+    /// Relative tolerance (multiplies |ref|).
     public let rtol: Double
+    /// Absolute tolerance as a fraction of the tensor's largest |ref|.
     public let scaledAtol: Double
 
+    /// True when no element broke the tolerance.
     public var passed: Bool { firstBad == nil }
 
+    /// Compares `device` with `reference` element by element; a length mismatch fails at the shorter length.
     public init(kernel: String, tensor: String, device: [Float], reference: [Double],
                 rtol: Double, scaledAtol: Double) {
         self.kernel = kernel
