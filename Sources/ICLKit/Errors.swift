@@ -19,16 +19,24 @@ public enum Remedy: Sendable {
 
 /// A mistake in how the library was called: a request that cannot run as asked (exit code 2 in `icl`).
 public struct UsageError: Error, CustomStringConvertible {
+    /// The mistake, in one sentence.
     public let message: String
+    /// What the caller can do about it; nil when there is nothing to suggest.
     public let remedy: Remedy?
+    /// A usage error saying `message`, with an optional remedy.
     public init(_ message: String, remedy: Remedy? = nil) { self.message = message; self.remedy = remedy }
+    /// The message.
     public var description: String { message }
 }
 
 /// A failure while running (exit code 1 in `icl`), one clear sentence.
 public struct RunError: Error, CustomStringConvertible {
+    /// The failure, in one sentence.
     public let message: String
+    /// What the caller can do about it; nil when there is nothing to suggest.
     public let remedy: Remedy?
+    /// A run error saying `message`, with an optional remedy.
     public init(_ message: String, remedy: Remedy? = nil) { self.message = message; self.remedy = remedy }
+    /// The message.
     public var description: String { message }
 }

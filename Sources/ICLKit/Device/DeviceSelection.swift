@@ -26,6 +26,7 @@ public enum DeviceChoice: Equatable, Sendable {
     case cpuReference
     case opencl(Selector)
 
+    /// Which OpenCL device: the best (a GPU, else an accelerator, else the first), the N-th listed, the first GPU or the first CPU.
     public enum Selector: Equatable, Sendable { case best, index(Int), gpu, cpu }
 
     /// Parses `cpu-reference`, `opencl`, `opencl:N`, `opencl:gpu` or `opencl:cpu`; nil for anything else.
@@ -70,6 +71,7 @@ public enum DeviceChoice: Equatable, Sendable {
 public enum VariantChoice: String, CaseIterable, Sendable {
     case auto, cpu, gpu
 
+    /// The kernel variant for `device`: by its type for `auto`, else the forced one.
     public func resolve(for device: CLDeviceInfo) -> KernelVariant {
         switch self {
         case .auto: return KernelVariant.forDevice(device)
@@ -81,11 +83,14 @@ public enum VariantChoice: String, CaseIterable, Sendable {
 
 /// Opens backends for a config on a chosen device.
 public struct BackendFactory {
+    /// The CPU reference or the OpenCL device to open.
     public let choice: DeviceChoice
+    /// The kernel variant to run, resolved per device.
     public let variant: VariantChoice
     /// The pipeline to run, or nil for the rule's choice (`PipelineRule`).
     public let pipeline: Pipeline?
 
+    /// A factory for `choice`, with the variant by device type and the pipeline by rule unless given.
     public init(choice: DeviceChoice, variant: VariantChoice = .auto, pipeline: Pipeline? = nil) {
         self.choice = choice
         self.variant = variant

@@ -2,12 +2,18 @@ import ICLCore
 
 /// ICL error of a model on fresh prompts: unseen in-domain tasks and out-of-domain tasks.
 public struct EvalResult: Sendable {
+    /// In-domain (unseen tasks) or out-of-domain prompts.
     public var domain: PromptSpec.Domain
+    /// Fraction of context examples that carry the task's own patterns (α′).
     public var alpha: Float
+    /// Context examples per prompt (l).
     public var length: Int
+    /// The config's S1: sum of the coefficients of each out-of-domain-relevant pattern.
     public var S1: Float
+    /// Mean hinge loss, misclassified prompts and prompt count.
     public var stats: BatchStats
 
+    /// Classification error: the fraction of prompts misclassified, in [0, 1].
     public var error: Double { stats.errorRate }
 
     /// A JSON-ready record (`"error"` is the classification error).
@@ -17,6 +23,7 @@ public struct EvalResult: Sendable {
     }
 }
 
+/// ICL error of a trained model on fresh evaluation prompts.
 public enum Evaluator {
     /// Evaluation stream numbers: in-domain and OOD draw from different streams than training.
     public static func stream(_ domain: PromptSpec.Domain) -> UInt32 {

@@ -7,9 +7,11 @@ public struct GPT2AttentionProbe: Sendable {
     /// [layers]
     public var sameAttention: [Double]
 
+    /// A JSON-ready record: `"layer_same_attention"` per layer.
     public var record: [String: Any] { ["layer_same_attention": sameAttention] }
 }
 
+/// Attention probes of the GPT-2-style model, on the host through GPT2Reference.
 public enum GPT2Probes {
     /// Probes `w` on `count` fresh prompts of `spec` (drawn at step 0 of the spec's stream).
     public static func measure(_ w: GPT2Weights<Float>, spec: PromptSpec, prompts count: Int = 128) -> GPT2AttentionProbe {

@@ -7,22 +7,30 @@ public struct MechanismProbe: Sendable {
     /// Mean over prompts of the summed attention on context columns that share the query's relevant
     /// pattern, and on the others (E6). The two add up to 1.
     public var sameAttention: Double
+    /// Mean summed attention on the context columns that do not share the query's relevant pattern (E6).
     public var otherAttention: Double
     /// Mean ‖W_Q p_q‖ and ‖W_K p_i‖, and the means of their projections onto the column's own relevant
     /// pattern, [μ/β; 0]ᵀ W p (E6).
     public var queryNorm: Double
+    /// Mean ‖W_K p_i‖ over context columns (E6).
     public var keyNorm: Double
+    /// Mean projection of W_Q p_q onto the query's relevant pattern (E6).
     public var queryProjection: Double
+    /// Mean projection of W_K p_i onto each column's own relevant pattern (E6).
     public var keyProjection: Double
     /// Per neuron (row of W_O W_V): magnitude and angle (radians) of the first d_X coordinates to μ̄, and of
     /// the last d_Y coordinates to q (E7).
     public var featureMagnitude: [Double]
+    /// Per neuron [m]: angle (radians) of the first d_X coordinates to μ̄ (E7).
     public var featureAngle: [Double]
+    /// Per neuron [m]: magnitude of the last d_Y coordinates (E7).
     public var labelMagnitude: [Double]
+    /// Per neuron [m]: angle (radians) of the last d_Y coordinates to q (E7).
     public var labelAngle: [Double]
     /// The fixed output weights a_i, for reading the label angles (≈ 0 for a_i > 0, ≈ π for a_i < 0).
     public var a: [Double]
 
+    /// A JSON-ready record of the probes, keyed in snake_case (without `a`).
     public var record: [String: Any] {
         ["same_attention": sameAttention, "other_attention": otherAttention, "query_norm": queryNorm,
          "key_norm": keyNorm, "query_projection": queryProjection, "key_projection": keyProjection,
@@ -31,6 +39,7 @@ public struct MechanismProbe: Sendable {
     }
 }
 
+/// Mechanism probes of the one-layer model, on the host through the CPU reference.
 public enum Probes {
     /// The relevant pattern of the column starting at x[col]: the largest |x · μ_j| over the `count` rows of
     /// `relevant` [count, dX] (the irrelevant part is orthogonal to every μ).
