@@ -5,8 +5,10 @@ import ICLCore
 /// crash) never sees half a line.
 public final class MetricsLog {
     let handle: FileHandle
+    /// The log file's path.
     public let path: String
 
+    /// Opens `path` for appending, creating it (or emptying it when `truncate`) first; throws a RunError if it cannot.
     public init(path: String, truncate: Bool) throws {
         self.path = path
         let fm = FileManager.default
@@ -46,6 +48,7 @@ public final class MetricsLog {
 /// Whole-file writes through ICLCore's `writeFileAtomically` (temporary file, fsync, rename): readers see the
 /// old file or the new one. Failures become a RunError (exit code 1).
 public enum AtomicFile {
+    /// Writes `data` to `path` atomically; a failure throws a RunError.
     public static func write(_ data: Data, to path: String) throws {
         do {
             try writeFileAtomically([UInt8](data), to: path)

@@ -8,14 +8,17 @@ public final class Progress {
     let began = Date()
     var lastDraw = Date.distantPast
     var lastPlainStep = -1
+    /// When false, `update` draws nothing (`line` still prints).
     public var enabled = true
 
+    /// Progress from step `start` to `total`; a redrawn bar when stderr is a terminal, else about ten plain lines.
     public init(start: Int, total: Int, isTerminal: Bool = isatty(STDERR_FILENO) != 0) {
         self.start = start
         self.total = total
         self.isTerminal = isTerminal
     }
 
+    /// Reports the state after `step`: the bar at most every 0.1 s, or a plain line every tenth of the run, with `note` before the ETA.
     public func update(step: Int, loss: Float, note: String = "") {
         guard enabled else { return }
         let done = step - start, todo = total - start

@@ -8,8 +8,10 @@ import Glibc
 /// even by SIGKILL.
 public final class OutputLock {
     let fd: Int32
+    /// The lock file: `folder/.icl.lock`.
     public let path: String
 
+    /// Takes the lock on `folder`; throws a RunError if the lock file cannot be created or another process holds it.
     public init(folder: String) throws {
         path = folder + "/.icl.lock"
         fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
@@ -50,9 +52,13 @@ public enum StopSignal {
 
 /// Training stopped on request after saving a checkpoint (the remedy: resume).
 public struct Interrupted: Error, CustomStringConvertible {
+    /// The signal that stopped training (SIGINT, SIGTERM or another).
     public let signal: Int32
+    /// The last step completed, which the checkpoint holds.
     public let step: Int
+    /// The checkpoint written before stopping.
     public let checkpointPath: String
+    /// One sentence naming the signal, the step and the checkpoint.
     public var description: String {
         let name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
         return "stopped by \(name) after step \(step); the checkpoint at '\(checkpointPath)' holds it."
