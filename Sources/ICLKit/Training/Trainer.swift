@@ -4,11 +4,13 @@ import ICLOpenCL
 
 /// What one `icl train` run needs.
 public struct TrainRequest {
+    /// The model, data and schedule to train.
     public var config: Config
     /// Output folder: checkpoint.safetensors, metrics.jsonl, config.json.
     public var outDir: String
     /// Continue from `outDir/checkpoint.safetensors` instead of starting fresh.
     public var resume: Bool
+    /// Where to train: the CPU reference or an OpenCL device, with its variant and pipeline.
     public var factory: BackendFactory
     /// Draw the progress bar / progress lines on stderr.
     public var showProgress: Bool
@@ -17,26 +19,36 @@ public struct TrainRequest {
     /// Keep every step's loss in the summary (tests of determinism); off, memory stays flat over long runs.
     public var keepLosses = false
 
+    /// A request to train `config` into `outDir`, fresh or resumed, with progress shown unless told otherwise.
     public init(config: Config, outDir: String, resume: Bool, factory: BackendFactory, showProgress: Bool = true,
                 finalLengths: [Int] = []) {
         self.config = config; self.outDir = outDir; self.resume = resume
         self.factory = factory; self.showProgress = showProgress; self.finalLengths = finalLengths
     }
 
+    /// `outDir/checkpoint.safetensors`.
     public var checkpointPath: String { outDir + "/checkpoint.safetensors" }
+    /// `outDir/metrics.jsonl`.
     public var metricsPath: String { outDir + "/metrics.jsonl" }
 }
 
 /// The outcome of a run: final losses, evaluations and throughput.
 public struct TrainSummary {
+    /// The device the run trained on, in words.
     public var device: String
+    /// The step the run started from (0 when fresh, the checkpoint's step when resumed).
     public var startStep: Int
+    /// The config's total steps.
     public var steps: Int
+    /// Wall-clock seconds of the run, evaluations and checkpoints included.
     public var seconds: Double
+    /// The loss of the last step run (NaN when no step ran).
     public var lastLoss: Float
+    /// The latest evaluations: in-domain then out-of-domain.
     public var evals: [EvalResult]
     /// Evaluations at the end for every requested length, both domains, sorted by length.
     public var finalEvals: [EvalResult]
+    /// The checkpoint written at the end.
     public var checkpointPath: String
     /// Loss of every step run in this invocation, when the request asked to keep them.
     public var losses: [Float]
@@ -50,6 +62,7 @@ public struct TrainSummary {
 /// A training run of either model (SGD for the one-layer model, AdamW for the GPT-2-style one): steps,
 /// evaluation cadence, metrics, checkpoints and resume.
 public enum Trainer {
+    /// Trains as `req` asks, resuming or starting fresh; a diverged loss or device failure throws a RunError, SIGINT/SIGTERM throws Interrupted.
     public static func run(_ req: TrainRequest) throws -> TrainSummary {
         let config = req.config
         try config.validate()
