@@ -73,6 +73,8 @@ final class CLITests: XCTestCase {
             (["--pipeline", "bogus"], ["bogus", "pattern"]),
             (["--variant", "fpga"], ["fpga"]),
             (["--pipeline", "pattern", "--variant", "gpu"], ["--variant cpu"]),
+            (["--pipeline", "gpt2"], ["gpt2 pipeline", "--pipeline auto"]),
+            (["--pipeline", "pattern", "--set", "M2=60 dX=66"], ["at most 64", "--pipeline fused"]),
         ]
         for (args, needles) in cases {
             assertCleanFailure(try CLI.run(["train", "--out", CLI.tempDir()] + args), status: 2, contains: needles)

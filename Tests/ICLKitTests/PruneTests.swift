@@ -6,7 +6,7 @@ import ICLCore
 /// `icl prune`: compacted checkpoints, identity at rate 0, exactly ⌊R·m⌋ rows removed, clean refusals.
 final class PruneTests: XCTestCase {
     override func setUpWithError() throws {
-        try XCTSkipUnless(OpenCLTestDevice.context != nil, OpenCLTestDevice.skipReason)
+        try skipUnlessOpenCL()
     }
 
     static let trained: String = {

@@ -7,7 +7,7 @@ import ICLCore
 /// device failures. Each runs the real `icl` binary and is bounded in time.
 final class ReliabilityTests: XCTestCase {
     override func setUpWithError() throws {
-        try XCTSkipUnless(OpenCLTestDevice.context != nil, OpenCLTestDevice.skipReason)
+        try skipUnlessOpenCL()
     }
 
     /// A run long enough to be interrupted (a few seconds: 20 000 steps took 2–3 s here once the step loop was

@@ -12,7 +12,7 @@ final class CLWrapperTests: XCTestCase {
         cacheDir = FileManager.default.temporaryDirectory.appendingPathComponent("icl-cltests-\(UUID().uuidString)")
         setenv("ICL_CACHE_DIR", cacheDir.path, 1)
         // Last, so that tearDownWithError (which runs after a skip too) finds cacheDir set.
-        try XCTSkipUnless(OpenCLTestDevice.context != nil, OpenCLTestDevice.skipReason)
+        try skipUnlessOpenCL()
     }
 
     override func tearDownWithError() throws {

@@ -10,7 +10,7 @@ final class CrossCheckTests: XCTestCase {
     static var context: CLContext { OpenCLTestDevice.context! }
 
     override func setUpWithError() throws {
-        try XCTSkipUnless(OpenCLTestDevice.context != nil, OpenCLTestDevice.skipReason)
+        try skipUnlessOpenCL()
     }
 
     func check(_ variant: KernelVariant) throws {

@@ -14,7 +14,7 @@ final class GPT2CrossCheckTests: XCTestCase {
     static var context: CLContext { OpenCLTestDevice.context! }
 
     override func setUpWithError() throws {
-        try XCTSkipUnless(OpenCLTestDevice.context != nil, OpenCLTestDevice.skipReason)
+        try skipUnlessOpenCL()
     }
 
     static let standard = GPT2Shape()

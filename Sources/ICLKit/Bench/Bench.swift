@@ -106,9 +106,11 @@ public struct Bench {
         self.variant = variant.resolve(for: device.context.device)
     }
 
-    var flops: ModelFlops? {
-        config.isGPT2 ? nil : ModelFlops(ModelShape(dX: config.dX, dY: config.dY, length: config.lTrain, m: config.m,
-                                                    attendQuery: config.attendQuery))
+    var flops: ModelFlops? { Bench.flops(config) }
+
+    /// The model FLOP counts of a one-layer config (nil for the GPT-2-style model, which has none).
+    static func flops(_ c: Config) -> ModelFlops? {
+        c.isGPT2 ? nil : ModelFlops(ModelShape(dX: c.dX, dY: c.dY, length: c.lTrain, m: c.m, attendQuery: c.attendQuery))
     }
 
     /// The pipelines the model and variant can run.
@@ -168,10 +170,8 @@ public struct Bench {
         let spec = PromptSpec.evaluation(c, bank: PatternBank(config: c), domain: .inDomain, length: c.lTrain)
         let samples = try timeRepeated(unitsPerCall: 1) { _ = try b.evaluate(spec, prompts: batch) }
         let (med, spread) = Timing.summary(samples)
-        let f = c.isGPT2 ? 0 : ModelFlops(ModelShape(dX: c.dX, dY: c.dY, length: c.lTrain, m: c.m,
-                                                     attendQuery: c.attendQuery)).inferPerPrompt
         return BenchRow(what: .infer, name: "inference", pipeline: p.description.pipeline.rawValue, batch: batch,
-                        seconds: med, spread: spread, flops: f * Double(batch), bytes: 0,
+                        seconds: med, spread: spread, flops: (Bench.flops(c)?.inferPerPrompt ?? 0) * Double(batch), bytes: 0,
                         promptsPerSecond: Double(batch) / med)
     }
 
@@ -211,7 +211,10 @@ public struct Bench {
         var bench = self
         if options.quick { bench.repeats = 3; bench.minSeconds = 0.1 }
         let pipelines = options.pipelines ?? runnablePipelines
-        let descriptions = try pipelines.map { try bench.runner(batch: 8, pipeline: $0).pipeline.description }
+        // At the first end-to-end batch: the same programs as that measurement's, so the check builds nothing extra.
+        let descriptions = try pipelines.map {
+            try bench.runner(batch: options.batches.first ?? 64, pipeline: $0).pipeline.description
+        }
         let total = 1 + (options.kernelBatch > 0 ? pipelines.count : 0) + 2 * options.batches.count * pipelines.count
             + (options.reference ? 1 : 0) + (config.isGPT2 ? 0 : options.pruneRates.count)
         var done = 0

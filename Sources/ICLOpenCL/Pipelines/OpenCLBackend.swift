@@ -1,7 +1,7 @@
 import ICLCore
 
 /// The `opencl` backend of either model: the resident weights (`State`: `OneLayerDeviceState` or `GPT2DeviceState`),
-/// the training spec's device tables, one `TrainingPipeline` that runs the steps, and the pipelined step loop with its
+/// one `TrainingPipeline` that runs the steps (and holds the training spec's device tables), and the pipelined step loop with its
 /// statistics ring. Only (loss, errors) come back: one 8-byte read per step from `trainStep`; `trainSteps` keeps the
 /// device a step, or a group of steps, ahead and reads a group's statistics at once. Build one with
 /// `OpenCLBackend.oneLayer` or `OpenCLBackend.gpt2`; `PipelineRule` picks the pipeline.
@@ -10,16 +10,14 @@ public final class OpenCLBackend<State: AnyObject>: ModelRunner {
     public let config: Config
     public let state: State
     public let pipeline: TrainingPipeline
-    public let trainSpec: SpecBuffers
     /// Device tables of the evaluation specs seen so far.
     let evalSpecs: SpecBufferCache
 
-    init(context: CLContext, config: Config, state: State, pipeline: TrainingPipeline, trainSpec: SpecBuffers) {
+    init(context: CLContext, config: Config, state: State, pipeline: TrainingPipeline) {
         self.context = context
         self.config = config
         self.state = state
         self.pipeline = pipeline
-        self.trainSpec = trainSpec
         evalSpecs = SpecBufferCache(context: context)
     }
 
@@ -107,7 +105,7 @@ extension OpenCLBackend: Backend where State == OneLayerDeviceState {
         case .fused: pipeline = try FusedPipeline(training)
         case .unfused, .gpt2: pipeline = try UnfusedPipeline(training, variant: variant)
         }
-        let backend = OpenCLBackend(context: context, config: config, state: state, pipeline: pipeline, trainSpec: trainSpec)
+        let backend = OpenCLBackend(context: context, config: config, state: state, pipeline: pipeline)
         let w = ModelWeights<Float>.initial(config)
         if w.m == shape.m { try backend.load(weights: w, mask: [Float](repeating: 1, count: shape.m)) }
         return backend
@@ -132,7 +130,7 @@ extension OpenCLBackend: GPT2Backend where State == GPT2DeviceState {
                                     capacity: max(config.batch, GPT2Engine.evalChunk),
                                     training: GPT2Engine.Training(spec: trainSpec, batch: config.batch,
                                                                   optimizer: config.gpt2Optimizer))
-        return OpenCLBackend(context: context, config: config, state: state, pipeline: engine, trainSpec: trainSpec)
+        return OpenCLBackend(context: context, config: config, state: state, pipeline: engine)
     }
 
     public func load(weights: GPT2Weights<Float>, adam: GPT2AdamState<Float>) throws {

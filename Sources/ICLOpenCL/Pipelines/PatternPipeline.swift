@@ -15,11 +15,6 @@ public final class PatternPipeline: OneLayerPipeline {
     private lazy var fallback = FusedInference(state: state)
     static let evalChunk = 16384
 
-    /// Whether a prompt spec fits (its basis size) and the device has the local memory for the tables.
-    public static func supports(_ spec: PromptSpec, shape: ModelShape, device: CLDeviceInfo) -> Bool {
-        PatternProgram.supports(spec, shape: shape, device: device)
-    }
-
     public init(_ training: OneLayerTraining, devicePath: DevicePath) throws {
         self.training = training
         self.devicePath = devicePath

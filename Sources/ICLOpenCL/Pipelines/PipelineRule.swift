@@ -8,7 +8,7 @@ public enum PipelineRule {
     /// runs unfused (the fused pipelines have only a CPU variant so far).
     public static func oneLayer(requested: Pipeline?, variant: KernelVariant, shape: ModelShape, spec: PromptSpec,
                                 device: CLDeviceInfo) throws -> Pipeline {
-        let patternFits = PatternPipeline.supports(spec, shape: shape, device: device)
+        let patternFits = PatternProgram.supports(spec, shape: shape, device: device)
         let fusedFits = FusedPipeline.fits(shape, device: device)
         guard let requested else {
             return variant != .cpu ? .unfused : patternFits ? .pattern : fusedFits ? .fused : .unfused
