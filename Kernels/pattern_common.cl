@@ -9,10 +9,11 @@
 //   dW_Q = K̃ dÃ E, dW_K = Q̃ dÃᵀ E, dW_V = (W_Oᵀ dC̃) E, dW_O = dC̃ Ṽᵀ.
 // This is exact (the same function and gradient as the dense path; only the rounding differs) and
 // prompts are never materialised: the sampler's random words go straight to coefficients.
-// Launches per training step: pattern_tables (pattern_tables.cl), pattern_tile (pattern_tile.cl; its last tile to
-// finish also sums the tiles' partials), pattern_grads_sgd (pattern_grads.cl; it also projects the new weights for
-// the next step, so pattern_project runs only when the weights were set from outside). The tile kernel's table
-// reads come from one of pattern_reads_<path>.cl, the file the host chose for the device (DevicePath).
+// Launches per training step: pattern_tables (pattern_tables.cl), the tile kernel (pattern_tile.cl, CPU variant: one
+// work-item per tile, its table reads from the pattern_reads_<path>.cl the host chose for the device (DevicePath); or
+// tile_wg.cl with wg_columns_pattern.cl, GPU variant), pattern_reduce (pattern_reduce.cl: sums the tiles' partials)
+// and pattern_grads_sgd (pattern_grads.cl; it also projects the new weights for the next step, so pattern_project
+// runs only when the weights were set from outside).
 // Requires ICL_R (the basis size of the spec the program serves), ICL_RMAX (R rounded up to a multiple of 8),
 // ICL_MV = ceil(M/8), ICL_DV, ICL_TILE. Compile-time sizes let the inner loops unroll and keep the accumulators
 // in registers.

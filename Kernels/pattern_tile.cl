@@ -60,44 +60,17 @@ inline __attribute__((always_inline)) void pattern_coefficient_sums(float8 (*out
 #define DCD_LANE(acc, lane, n) { _Pragma("unroll") for (int c = 0; c < RC; ++c) { const float8 row = C2[(n) * RV + c]; \
     _Pragma("unroll") for (int u = 0; u < ICL_NP; ++u) acc[u][c] += row * dg8[u][k].lane; } }
 
-// Sums the tiles' partials in tile order (deterministic): dÃᵀ | dC̃ into sums, then dÃᵀ transposed, as dÃ,
-// after both; and the statistics (mean loss, errors) into stats[0], stats[1]. Run by one work-item, the last tile.
-inline void pattern_reduce_tiles(__global const volatile float8* partials, __global const volatile float* partStats,
-                                 __global float8* sums, __global float* stats, const int tiles, const int batch,
-                                 const int train) {
-    if (train) {
-        __global float* dA = (__global float*)(sums + PART_SIZE / 8);
-        for (int e = 0; e < PART_SIZE / 8; ++e) {
-            float8 acc = (float8)(0.0f);
-            for (int t = 0; t < tiles; ++t) acc += partials[(size_t)t * (PART_SIZE / 8) + e];
-            sums[e] = acc;
-            if (e < RMAX * RV) {                  // dÃᵀ[b][8c..8c+7] → dÃ[8c + lane][b]
-                const int b = e / RV, c = e % RV;
-                float lanes[8];
-                vstore8(acc, 0, lanes);
-                for (int lane = 0; lane < 8; ++lane) dA[(8 * c + lane) * RMAX + b] = lanes[lane];
-            }
-        }
-    }
-    float loss = 0.0f, err = 0.0f;
-    for (int t = 0; t < tiles; ++t) { loss += partStats[2 * t]; err += partStats[2 * t + 1]; }
-    stats[0] = loss / (float)batch;
-    stats[1] = err;
-}
-
 // One work-item per tile of ICL_TILE prompts: sample coefficients, forward, hinge and (train) backward,
 // accumulating the tile's dÃ and dC̃ᵀ in local memory. ICL_NP prompts are in flight at once: each step of the
 // computation runs for all of them side by side (each C̃ row is loaded once for all; measured only ≈ 1.5 %
 // faster than one prompt, as the kernel is bound by instruction throughput rather than by one prompt's
 // latency), while every accumulation into the tile's sums still happens prompt by prompt in order.
-// partStats: [tiles, 2] (loss sum, errors). stats: [slots, 2]; this launch's (mean loss, errors) go to slot
-// statsSlot, so several steps can run before the host reads their statistics in one transfer.
+// partials: [tiles, PART_SIZE]; partStats: [tiles, 2] (loss sum, errors); pattern_reduce sums them.
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void pattern_tile(__global const int* tasks, const int nTasks, const int nRelevant, const int nIrrelevant,
                   const float alpha, const float K, const uint seedLo, const uint seedHi, const uint step,
                   const uint stream, const uint firstPrompt, const int batch,
-                  __global const float* tables, __global float* partials, __global float* partStats, const int train,
-                  __global float8* sums, __global float* stats, const int statsSlot, __global int* tilesDone) {
+                  __global const float* tables, __global float* partials, __global float* partStats, const int train) {
     const int tile = get_group_id(0);
     const int b0 = tile * ICL_TILE, b1 = min(b0 + ICL_TILE, batch);
     const int R = ICL_R;
@@ -252,15 +225,4 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
     }
     partStats[2 * tile] = lossSum;
     partStats[2 * tile + 1] = errSum;
-    // The last tile to finish sums all of them (so a step needs no separate reduce launch) and re-arms the
-    // counter for the next launch. The fence orders this tile's partials before its increment; the tile that
-    // sees the count complete then reads every tile's, through volatile pointers so that no cache that is not
-    // coherent between work-groups (a GPU's L1) can serve it stale values.
-    mem_fence(CLK_GLOBAL_MEM_FENCE);
-    const int tiles = (int)get_num_groups(0);
-    if (atomic_inc(tilesDone) != tiles - 1) return;
-    mem_fence(CLK_GLOBAL_MEM_FENCE);
-    *tilesDone = 0;
-    pattern_reduce_tiles((__global const volatile float8*)partials, (__global const volatile float*)partStats, sums,
-                         stats + 2 * statsSlot, tiles, batch, train);
 }

@@ -53,6 +53,22 @@ inline float icl_column_pattern(const uint r0, const uint r3, const int j, const
     return (r3 & 1u) == 0u ? 1.0f : -1.0f;
 }
 
+// Column j of prompt `prompt` as the draw decides it: its relevant pattern, irrelevant pattern k, κ and label
+// (0 for the query column); returns the query label (±1) when j is the query column, else 0. Every sampler that
+// builds a column (dense here, in pattern coordinates in wg_columns_pattern.cl) starts from this.
+inline float icl_column_draw(const int j, const uint prompt, __global const int* tasks, const int nTasks,
+                             const int nRelevant, const int nIrrelevant, const float alpha, const float K,
+                             const uint seedLo, const uint seedHi, const uint step, const uint stream,
+                             int* pattern, int* k, float* kappa, float* label) {
+    int pa, pb, queryIsA;
+    icl_prompt_head(prompt, tasks, nTasks, seedLo, seedHi, step, stream, &pa, &pb, &queryIsA);
+    const uint4 r = icl_philox((uint4)((uint)j, prompt, step, stream), seedLo, seedHi);
+    *label = icl_column_pattern(r.x, r.w, j, pa, pb, queryIsA, nRelevant, alpha, pattern);
+    *k = icl_below(r.y, nIrrelevant);
+    *kappa = K * (2.0f * icl_unit(r.z) - 1.0f);
+    return j == ICL_COLS - 1 ? (queryIsA ? 1.0f : -1.0f) : 0.0f;
+}
+
 // Draws column j of prompt `prompt` (its d values into `col`); returns the query label (±1) when j is
 // the query column, else 0. relevant: [nRelevant, DX]; irrelevant: [nIrrelevant, DX]; q: [DY];
 // tasks: [nTasks, 2] (a, b).
@@ -62,16 +78,13 @@ inline float icl_sample_column(float* col, const int j, const uint prompt,
                                const int nTasks, const int nRelevant, const int nIrrelevant,
                                const float alpha, const float K, const uint seedLo, const uint seedHi,
                                const uint step, const uint stream) {
-    int pa, pb, queryIsA;
-    icl_prompt_head(prompt, tasks, nTasks, seedLo, seedHi, step, stream, &pa, &pb, &queryIsA);
-    const uint4 r = icl_philox((uint4)((uint)j, prompt, step, stream), seedLo, seedHi);
-    int pattern;
-    const float label = icl_column_pattern(r.x, r.w, j, pa, pb, queryIsA, nRelevant, alpha, &pattern);
-    const int k = icl_below(r.y, nIrrelevant);
-    const float kappa = K * (2.0f * icl_unit(r.z) - 1.0f);
+    int pattern, k;
+    float kappa, label;
+    const float z = icl_column_draw(j, prompt, tasks, nTasks, nRelevant, nIrrelevant, alpha, K, seedLo, seedHi, step,
+                                    stream, &pattern, &k, &kappa, &label);
     for (int t = 0; t < ICL_DX; ++t) col[t] = relevant[pattern * ICL_DX + t] + kappa * irrelevant[k * ICL_DX + t];
     for (int t = 0; t < ICL_DY; ++t) col[ICL_DX + t] = label * q[t];
-    return j == ICL_COLS - 1 ? (queryIsA ? 1.0f : -1.0f) : 0.0f;
+    return z;
 }
 
 // Philox-4x32-10 on eight counters at once (first word varies per lane): eight columns' words per call.

@@ -96,7 +96,8 @@ func advice(_ remedy: Remedy?) -> String {
 /// The flag advice for a library error about a pipeline that cannot run (exit code 2).
 func usageAdvice(_ e: PipelineError) -> UsageError {
     switch e.reason {
-    case .cpuVariantOnly: return UsageError(e.message + " Use --variant cpu or --pipeline unfused.")
+    case .workGroupSize: return UsageError(e.message + " Use --variant cpu or another --device.")
+    case .tileLocalMemory: return UsageError(e.message + " Use --pipeline unfused, the other --variant, or a shorter prompt (--set).")
     case .basisTooLarge: return UsageError(e.message + " Use --pipeline fused or --pipeline unfused.")
     case .wrongModel: return UsageError(e.message + " Use --pipeline auto.")
     case .localMemory: return UsageError(e.message + " Use --variant cpu, or a smaller maxTokens (--set).")

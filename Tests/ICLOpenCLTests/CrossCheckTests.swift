@@ -24,12 +24,16 @@ final class CrossCheckTests: XCTestCase {
 
     func testCPUVariantMatchesReference() throws { try check(.cpu) }
 
-    /// The fused pipeline over whole steps (in-kernel sampling, A/C algebra, tile partials, grads + SGD).
+    /// The fused pipelines over whole steps (in-kernel sampling, A/C algebra, tile partials, reduce, grads + SGD), in
+    /// both kernel variants: a work-item per tile and a work-group per tile.
     func testFusedPipelinesMatchReference() throws {
-        for pipeline in [Pipeline.fused, .pattern] {
-            for c in CheckCase.standard {
-                let report = try CrossCheck.runPipeline(context: Self.context, check: c, pipeline: pipeline)
-                XCTAssertTrue(report.passed, "[\(pipeline)] \(c.name):\n" + report.comparisons.filter { !$0.passed }.map(\.line).joined(separator: "\n"))
+        for variant in KernelVariant.allCases {
+            for pipeline in [Pipeline.fused, .pattern] {
+                for c in CheckCase.standard {
+                    let report = try CrossCheck.runPipeline(context: Self.context, check: c, pipeline: pipeline, variant: variant)
+                    XCTAssertEqual(report.pipeline?.variant, variant)
+                    XCTAssertTrue(report.passed, "[\(variant) \(pipeline)] \(c.name):\n" + report.comparisons.filter { !$0.passed }.map(\.line).joined(separator: "\n"))
+                }
             }
         }
     }
@@ -96,10 +100,13 @@ final class CrossCheckTests: XCTestCase {
                                                                context: Self.context, variant: .cpu, pipeline: .pattern)
         XCTAssertEqual(b.pipeline.description.path, best, "the default basis (31 vectors) fits the vector paths' tables")
         XCTAssertTrue(b.deviceDescription.hasSuffix("pattern pipeline, \(best.rawValue) path"), b.deviceDescription)
-        XCTAssertEqual(PatternProgram.sourceFiles(path: .portable).filter { $0.hasPrefix("pattern_reads") || $0.hasPrefix("pattern_lookup") },
-                       ["pattern_reads_portable.cl"])
-        XCTAssertEqual(PatternProgram.sourceFiles(path: .avx2).filter { $0.hasPrefix("pattern_reads") || $0.hasPrefix("pattern_lookup") },
-                       ["pattern_lookup_avx2.cl", "pattern_reads_vector.cl"])
+        func reads(_ tile: TileKernel, _ path: DevicePath) -> [String] {
+            PatternProgram.sourceFiles(tile, path: path).filter { $0.hasPrefix("pattern_reads") || $0.hasPrefix("pattern_lookup") }
+        }
+        XCTAssertEqual(reads(.perItem(tile: 8), .portable), ["pattern_reads_portable.cl"])
+        XCTAssertEqual(reads(.perItem(tile: 8), .avx2), ["pattern_lookup_avx2.cl", "pattern_reads_vector.cl"])
+        XCTAssertEqual(reads(.perGroup(TileGroup(lanes: 32, inFlight: 2, tile: 8)), .avx2), [],
+                       "the gpu variant's tile kernel reads no tables through a device path")
     }
 
     /// The comparison itself must be able to fail: a perturbed tensor is caught, with its index.
@@ -122,16 +129,18 @@ final class CrossCheckTests: XCTestCase {
         var config = Config()
         config.batch = 64
         config.xi = 0.3
-        for (variant, pipeline) in [(KernelVariant.cpu, Pipeline.unfused), (.cpu, .fused), (.cpu, .pattern), (.gpu, .unfused)] {
-            let pairs = try CrossCheck.trainingAgreement(context: Self.context, variant: variant, config: config, steps: 20,
-                                                         pipeline: pipeline)
-            XCTAssertEqual(pairs.count, 20)
-            for (step, p) in pairs.enumerated() {
-                let rel = abs(Double(p.device) - Double(p.reference)) / abs(Double(p.reference))
-                XCTAssertLessThanOrEqual(rel, 1e-3, "[\(variant), \(pipeline)] step \(step): device \(p.device) vs reference \(p.reference)")
+        for variant in KernelVariant.allCases {
+            for pipeline in Pipeline.oneLayer {
+                let pairs = try CrossCheck.trainingAgreement(context: Self.context, variant: variant, config: config, steps: 20,
+                                                             pipeline: pipeline)
+                XCTAssertEqual(pairs.count, 20)
+                for (step, p) in pairs.enumerated() {
+                    let rel = abs(Double(p.device) - Double(p.reference)) / abs(Double(p.reference))
+                    XCTAssertLessThanOrEqual(rel, 1e-3, "[\(variant), \(pipeline)] step \(step): device \(p.device) vs reference \(p.reference)")
+                }
+                let losses = pairs.map { Double($0.reference) }
+                XCTAssertGreaterThan(losses.max()! - losses.min()!, 0.01, "the loss must move, or the agreement says little")
             }
-            let losses = pairs.map { Double($0.reference) }
-            XCTAssertGreaterThan(losses.max()! - losses.min()!, 0.01, "the loss must move, or the agreement says little")
         }
     }
 
@@ -140,15 +149,17 @@ final class CrossCheckTests: XCTestCase {
         var config = Config()
         config.batch = 128
         let bank = PatternBank(config: config)
-        func run(_ pipeline: Pipeline) throws -> ([Float], [Float]) {
-            let b = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
+        func run(_ pipeline: Pipeline, _ variant: KernelVariant) throws -> ([Float], [Float]) {
+            let b = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: Self.context, variant: variant, pipeline: pipeline)
             let losses = try (0..<15).map { try b.trainStep(step: $0).loss }
             return (losses, try b.readWeights().packed)
         }
-        for pipeline in Pipeline.oneLayer {
-            let (l1, w1) = try run(pipeline), (l2, w2) = try run(pipeline)
-            XCTAssertEqual(l1.map(\.bitPattern), l2.map(\.bitPattern), "\(pipeline)")
-            XCTAssertEqual(w1.map(\.bitPattern), w2.map(\.bitPattern), "\(pipeline)")
+        for variant in KernelVariant.allCases {
+            for pipeline in Pipeline.oneLayer {
+                let (l1, w1) = try run(pipeline, variant), (l2, w2) = try run(pipeline, variant)
+                XCTAssertEqual(l1.map(\.bitPattern), l2.map(\.bitPattern), "\(variant) \(pipeline)")
+                XCTAssertEqual(w1.map(\.bitPattern), w2.map(\.bitPattern), "\(variant) \(pipeline)")
+            }
         }
     }
 
@@ -221,14 +232,14 @@ final class CrossCheckTests: XCTestCase {
         let w = CrossCheck.checkWeights(config), mask = [Float](repeating: 1, count: config.m)
         let ref = CPUReferenceBackend(config: config, bank: bank)
         try ref.load(weights: w, mask: mask)
-        for pipeline in Pipeline.oneLayer {
-            let dev = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: Self.context, variant: .cpu, pipeline: pipeline)
+        for (variant, pipeline) in KernelVariant.allCases.flatMap({ v in Pipeline.oneLayer.map { (v, $0) } }) {
+            let dev = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: Self.context, variant: variant, pipeline: pipeline)
             try dev.load(weights: w, mask: mask)
             for domain in [PromptSpec.Domain.inDomain, .outOfDomain] {
                 let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, length: 7)
                 let a = try dev.evaluate(spec, prompts: 5000), b = try ref.evaluate(spec, prompts: 5000)
                 XCTAssertEqual(a.prompts, 5000)
-                XCTAssertLessThanOrEqual(abs(a.errors - b.errors), 2, "\(pipeline) \(domain)")
+                XCTAssertLessThanOrEqual(abs(a.errors - b.errors), 2, "\(variant) \(pipeline) \(domain)")
                 XCTAssertEqual(Double(a.loss), Double(b.loss), accuracy: 1e-4 * Double(b.loss))
             }
         }

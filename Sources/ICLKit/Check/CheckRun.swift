@@ -71,9 +71,8 @@ public enum CheckRun {
                 try emit(CheckItem(model: .onelayer, variant: variant, pipeline: nil, caseName: c.name,
                                    comparisons: r.comparisons))
             }
-            let pipelines: [Pipeline] = variant == .cpu ? Pipeline.oneLayer.reversed() : [.unfused]
-            for pipeline in pipelines {
-                for path in pipeline == .pattern ? paths : [.portable] {
+            for pipeline in Pipeline.oneLayer.reversed() {
+                for path in pipeline == .pattern && variant == .cpu ? paths : [.portable] {
                     var cfg = Config()
                     cfg.batch = 64
                     cfg.xi = 0.3
@@ -88,14 +87,13 @@ public enum CheckRun {
                                        agreement: (20, worst, agreementBound)))
                 }
             }
-        }
-        // The fused pipelines (CPU variant) over whole steps, at every check size, on every path.
-        if variants.contains(.cpu) {
+            // The fused pipelines over whole steps, at every check size, on every path of the variant.
             for pipeline in [Pipeline.fused, .pattern] {
-                for path in pipeline == .pattern ? paths : [.portable] {
+                for path in pipeline == .pattern && variant == .cpu ? paths : [.portable] {
                     for c in CheckCase.standard {
-                        let r = try CrossCheck.runPipeline(context: context, check: c, pipeline: pipeline, path: path)
-                        try emit(CheckItem(model: .onelayer, variant: .cpu, pipeline: r.pipeline, caseName: c.name,
+                        let r = try CrossCheck.runPipeline(context: context, check: c, pipeline: pipeline, variant: variant,
+                                                           path: path)
+                        try emit(CheckItem(model: .onelayer, variant: variant, pipeline: r.pipeline, caseName: c.name,
                                            comparisons: r.comparisons))
                     }
                 }

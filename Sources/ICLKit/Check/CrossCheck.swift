@@ -184,13 +184,13 @@ public enum CrossCheck {
     /// A pipeline over one whole step (its kernels, its sampler, grads + SGD), against the reference step in Double:
     /// loss, errors, the four gradients and the new weights; and the prompts of an in-kernel sampler, bit for bit.
     /// `path` nil runs the device's best path.
-    public static func runPipeline(context: CLContext, check: CheckCase, pipeline: Pipeline, path: DevicePath? = nil,
-                                   step: Int = 3) throws -> CheckReport {
+    public static func runPipeline(context: CLContext, check: CheckCase, pipeline: Pipeline, variant: KernelVariant = .cpu,
+                                   path: DevicePath? = nil, step: Int = 3) throws -> CheckReport {
         var c = check.config
         c.batch = check.batch
         let bank = PatternBank(config: c)
         let backend = try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: c, bank: bank, context: context,
-                                                                     variant: .cpu, pipeline: pipeline, path: path)
+                                                                     variant: variant, pipeline: pipeline, path: path)
         let w = checkWeights(c), mask = checkMask(c.m)
         try backend.load(weights: w, mask: mask)
         let stats = try backend.trainStep(step: step)
@@ -222,7 +222,7 @@ public enum CrossCheck {
         ReferenceModel.sgdUpdate(&updated, r, lr: Double(c.lr), mask: mask.map(Double.init))
         out.append(TensorComparison(kernel: name, tensor: "params", device: try backend.readWeights().packed,
                                     reference: updated.packed, rtol: 1e-4, scaledAtol: 1e-5))
-        return CheckReport(caseName: check.name, variant: .cpu, pipeline: backend.pipeline.description, comparisons: out)
+        return CheckReport(caseName: check.name, variant: variant, pipeline: backend.pipeline.description, comparisons: out)
     }
 
     /// Trains `steps` steps from the same seed on both backends; returns each step's loss pair.

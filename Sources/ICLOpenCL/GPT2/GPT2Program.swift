@@ -163,6 +163,13 @@ public final class GPT2Program {
         headGrads = try program.kernel("gpt2_head_grads")
         posGrad = try program.kernel("gpt2_pos_grad")
         adamW = try program.kernel("gpt2_adamw")
+        if variant == .gpu {
+            let what = "the GPT-2 engine's gpu variant"
+            for kernel in [lnForward, lnBackward, lnGrads, attnForward, attnBackward, head] {
+                try kernel.requireGroupSize(GPT2Program.groupSize, of: what, on: context.device)
+            }
+            try mmTiled!.requireGroupSize(GPT2Program.tile * GPT2Program.tile, of: what, on: context.device)
+        }
     }
 
     /// Local memory of the GPU-variant attention kernels for prompts of `tokens` tokens: (forward, backward) bytes.

@@ -1,8 +1,9 @@
 import ICLCore
 
-/// The one-layer model dense fused, CPU variant (four launches per step: precompute A = W_KᵀW_Q and C = W_O W_V, tiles
-/// that sample their prompts in registers and accumulate partial gradients, reduce, grads + SGD into `spare`). Its
-/// tile kernel keeps (d + m)·⌈d/8⌉·32 bytes in local memory, which the device must have.
+/// The one-layer model dense fused (four launches per step: precompute A = W_KᵀW_Q and C = W_O W_V, tiles that sample
+/// their prompts and accumulate partial gradients, reduce, grads + SGD into `spare`). Both kernel variants: the CPU
+/// variant's tile kernel keeps (d + m)·⌈d/8⌉·32 bytes in local memory, the GPU variant's a few prompts' columns
+/// (`TileGroup`); each refuses, before any launch, a device that lacks it.
 public final class FusedPipeline: OneLayerPipeline {
     public let training: OneLayerTraining
     let program: FusedProgram
@@ -16,22 +17,22 @@ public final class FusedPipeline: OneLayerPipeline {
         max(8, min(maxTile, batch / (4 * max(1, device.computeUnits))))
     }
 
-    /// Whether the device has the tile kernel's local memory for this shape.
-    public static func fits(_ shape: ModelShape, device: CLDeviceInfo) -> Bool {
-        FusedProgram.localBytes(shape) <= device.localMemSize
+    /// Whether the device has the tile kernel's local memory for this shape and variant.
+    public static func fits(_ shape: ModelShape, variant: KernelVariant, device: CLDeviceInfo) -> Bool {
+        (try? FusedProgram.tileKernel(variant, shape: shape, batch: 1, cpuTile: 1, device: device)) != nil
     }
 
-    public init(_ training: OneLayerTraining) throws {
+    public init(_ training: OneLayerTraining, variant: KernelVariant) throws {
         self.training = training
         let context = training.state.context
-        program = try FusedProgram(context: context, shape: training.state.shape,
-                                   tile: FusedPipeline.tileSize(batch: training.batch, device: context.device))
+        program = try FusedProgram(context: context, shape: training.state.shape, variant: variant, batch: training.batch,
+                                   cpuTile: FusedPipeline.tileSize(batch: training.batch, device: context.device))
         workspace = try FusedWorkspace(context: context, program: program, capacity: training.batch)
-        inference = FusedInference(state: training.state)
+        inference = FusedInference(state: training.state, variant: variant)
     }
 
     public var description: PipelineDescription {
-        PipelineDescription(pipeline: .fused, variant: .cpu, path: .portable)
+        PipelineDescription(pipeline: .fused, variant: program.variant, path: .portable)
     }
     public var statsSlots: Int { 1 }
     public func weightsReplaced() {}
@@ -40,7 +41,7 @@ public final class FusedPipeline: OneLayerPipeline {
         precondition(statsSlot == 0, "the fused pipeline has one statistics slot")
         let p = program, ws = workspace
         try p.launchPrecompute(params: state.params, a: state.a, ws: ws)
-        try p.launchTiles(trainSpec, step: step, batch: batch, a: state.a, ws: ws, train: true)
+        try p.launchTiles(trainSpec, step: step, batch: batch, ws: ws, train: true)
         try p.launchReduce(ws: ws, batch: batch, train: true)
         try p.launchGradsSGD(old: state.params, new: state.spare, grads: state.grads, mask: state.mask, lr: training.lr, ws: ws)
         state.swapParameters()
@@ -61,15 +62,16 @@ public final class FusedPipeline: OneLayerPipeline {
         let tiles = Double(p.tileCount(B)), derived = Double(p.derivedCount), part = Double(p.partialCount)
         let params = 3 * d * d + m * d
         let flops = ModelFlops(s.shape)
+        let tileName = p.variant == .cpu ? "fused_tile" : "tile_wg"
         return [
             BenchKernel(name: "fused_precompute", flops: 2 * (d * d * d + m * d * d), bytes: f4 * (3 * d * d + m * d + derived)) {
                 try p.launchPrecompute(params: s.params, a: s.a, ws: ws, timed: true)
             },
-            BenchKernel(name: "fused_tile (train)", flops: flops.trainPerPrompt * Bd, bytes: f4 * (tiles * part + derived)) {
-                try p.launchTiles(spec, step: 0, batch: B, a: s.a, ws: ws, train: true, timed: true)
+            BenchKernel(name: "\(tileName) (train)", flops: flops.trainPerPrompt * Bd, bytes: f4 * (tiles * part + derived)) {
+                try p.launchTiles(spec, step: 0, batch: B, ws: ws, train: true, timed: true)
             },
-            BenchKernel(name: "fused_tile (infer)", flops: flops.inferPerPrompt * Bd, bytes: f4 * tiles * derived) {
-                try p.launchTiles(spec, step: 0, batch: B, a: s.a, ws: ws, train: false, timed: true)
+            BenchKernel(name: "\(tileName) (infer)", flops: flops.inferPerPrompt * Bd, bytes: f4 * tiles * derived) {
+                try p.launchTiles(spec, step: 0, batch: B, ws: ws, train: false, timed: true)
             },
             BenchKernel(name: "fused_reduce", flops: tiles * part, bytes: f4 * (tiles + 1) * part) {
                 try p.launchReduce(ws: ws, batch: B, train: true, timed: true)
@@ -82,24 +84,29 @@ public final class FusedPipeline: OneLayerPipeline {
 }
 
 /// Dense fused inference at any evaluation length: the fused pipeline's, and the pattern pipeline's for specs whose
-/// basis its tables cannot hold. Needs the fused tile kernel's local memory at the evaluation shape.
+/// basis its tables cannot hold. Runs the pipeline's kernel variant where its local memory fits at the evaluation
+/// shape, else the GPU variant's work-groups (which need far less); refuses, before any launch, a shape neither fits.
 final class FusedInference {
     let state: OneLayerDeviceState
+    let variant: KernelVariant
     private let built = BuiltOnce<Int, (program: FusedProgram, workspace: FusedWorkspace)>()
     static let chunk = 16384
 
-    init(state: OneLayerDeviceState) { self.state = state }
+    init(state: OneLayerDeviceState, variant: KernelVariant) { (self.state, self.variant) = (state, variant) }
 
     func evaluate(_ spec: SpecBuffers, prompts count: Int) throws -> BatchStats {
         var shape = state.shape
         shape.length = spec.spec.length
         let (p, ws) = try built.get(shape.length) {
-            let p = try FusedProgram(context: state.context, shape: shape, tile: 64)
+            let device = state.context.device
+            let fits = FusedPipeline.fits(shape, variant: variant, device: device)
+            let p = try FusedProgram(context: state.context, shape: shape, variant: fits ? variant : .gpu,
+                                     batch: FusedInference.chunk, cpuTile: 64)
             return (p, try FusedWorkspace(context: state.context, program: p, capacity: FusedInference.chunk))
         }
         try p.launchPrecompute(params: state.params, a: state.a, ws: ws)
         return try DeviceEvaluation.accumulate(count, chunk: FusedInference.chunk) { first, n in
-            try p.launchTiles(spec, step: 0, firstPrompt: first, batch: n, a: state.a, ws: ws, train: false)
+            try p.launchTiles(spec, step: 0, firstPrompt: first, batch: n, ws: ws, train: false)
             try p.launchReduce(ws: ws, batch: n, train: false)
             return ws.stats
         }

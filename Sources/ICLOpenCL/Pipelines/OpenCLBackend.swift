@@ -101,8 +101,9 @@ extension OpenCLBackend: Backend where State == OneLayerDeviceState {
         let training = OneLayerTraining(state: state, spec: trainSpec, batch: config.batch, lr: config.lr)
         let pipeline: TrainingPipeline
         switch chosen {
-        case .pattern: pipeline = try PatternPipeline(training, devicePath: try path ?? DevicePath.best(for: context))
-        case .fused: pipeline = try FusedPipeline(training)
+        case .pattern: pipeline = try PatternPipeline(training, variant: variant,
+                                                      devicePath: try path ?? DevicePath.best(for: context))
+        case .fused: pipeline = try FusedPipeline(training, variant: variant)
         case .unfused, .gpt2: pipeline = try UnfusedPipeline(training, variant: variant)
         }
         let backend = OpenCLBackend(context: context, config: config, state: state, pipeline: pipeline)

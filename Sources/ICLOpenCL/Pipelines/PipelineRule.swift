@@ -3,26 +3,32 @@ import ICLCore
 /// The one rule that picks a model's pipeline on a device. A new pipeline is one new `TrainingPipeline` type, a case
 /// of `Pipeline`, and a line here (and in `OpenCLBackend`'s switch that builds it).
 public enum PipelineRule {
-    /// The one-layer model: `requested` when given and runnable, else, for the CPU variant, pattern where the prompt
-    /// basis fits its tables, else dense fused where the device has its local memory, else unfused; the GPU variant
-    /// runs unfused (the fused pipelines have only a CPU variant so far).
+    /// The one-layer model: `requested` when given and runnable, else the fastest that fits: pattern where the prompt
+    /// basis fits its tables and the device the tile kernel's local memory, else dense fused where the device has its
+    /// local memory, else unfused. The same order for both kernel variants. A requested pipeline that cannot run
+    /// throws its one-sentence refusal, before anything is built or launched.
     public static func oneLayer(requested: Pipeline?, variant: KernelVariant, shape: ModelShape, spec: PromptSpec,
                                 device: CLDeviceInfo) throws -> Pipeline {
-        let patternFits = PatternProgram.supports(spec, shape: shape, device: device)
-        let fusedFits = FusedPipeline.fits(shape, device: device)
         guard let requested else {
-            return variant != .cpu ? .unfused : patternFits ? .pattern : fusedFits ? .fused : .unfused
+            return [Pipeline.pattern, .fused].first {
+                (try? check($0, variant: variant, shape: shape, spec: spec, device: device)) != nil
+            } ?? .unfused
         }
         if requested == .gpt2 {
             throw PipelineError(.wrongModel, "the gpt2 pipeline runs the GPT-2-style model; the one-layer model runs pattern, fused or unfused.")
         }
-        if requested != .unfused && variant == .gpu {
-            throw PipelineError(.cpuVariantOnly, "the \(requested.rawValue) pipeline has only the cpu kernel variant so far; the gpu variant runs the unfused pipeline.")
-        }
-        if requested == .pattern && !patternFits {
-            throw PipelineError(.basisTooLarge, "the pattern pipeline needs a prompt basis of at most \(PatternProgram.maxBasis) vectors (M1 + M2 + 1, here \(spec.nRelevant + spec.nIrrelevant + 1)) and its tables in local memory; the fused and unfused pipelines have no such limit.")
-        }
+        try check(requested, variant: variant, shape: shape, spec: spec, device: device)
         return requested
+    }
+
+    /// Throws the refusal of a one-layer pipeline that cannot run this shape and spec on the device.
+    static func check(_ pipeline: Pipeline, variant: KernelVariant, shape: ModelShape, spec: PromptSpec,
+                      device: CLDeviceInfo) throws {
+        switch pipeline {
+        case .pattern: _ = try PatternProgram.tileKernel(variant, spec: spec, shape: shape, batch: 1, cpuTile: 1, device: device)
+        case .fused: _ = try FusedProgram.tileKernel(variant, shape: shape, batch: 1, cpuTile: 1, device: device)
+        case .unfused, .gpt2: break
+        }
     }
 
     /// The GPT-2-style model has one pipeline, its engine.
@@ -39,12 +45,14 @@ public struct PipelineError: Error, CustomStringConvertible {
     public enum Reason: Sendable {
         /// The pipeline runs the other model.
         case wrongModel
-        /// The pipeline has only the CPU kernel variant.
-        case cpuVariantOnly
+        /// The compiled kernel takes smaller work-groups than the pipeline needs.
+        case workGroupSize
         /// The prompt basis is too large for the pattern pipeline's tables.
         case basisTooLarge
-        /// The device lacks the local memory the pipeline's kernels need.
+        /// The device lacks the local memory the GPT-2 engine's attention needs.
         case localMemory
+        /// The device lacks the local memory a one-layer tile kernel of this variant needs.
+        case tileLocalMemory
     }
     public let reason: Reason
     public let message: String

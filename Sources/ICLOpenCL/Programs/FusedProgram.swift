@@ -1,10 +1,16 @@
 import ICLCore
 
-/// The fused kernels (`Kernels/fused.cl`) compiled for one shape, with typed launchers.
+/// The fused kernels (`Kernels/fused.cl`, and the tile kernel of either variant) compiled for one shape, with
+/// typed launchers.
 public final class FusedProgram {
-    public static let sourceFiles = ["sampler.cl", "fused.cl"]
-    /// Prompts per work-item of `fused_tile`.
-    public let tile: Int
+    /// The kernel files of a tile kernel, in order.
+    public static func sourceFiles(_ tileKernel: TileKernel) -> [String] {
+        ["sampler.cl", "fused.cl"] + tileKernel.files(cpu: ["fused_tile.cl"], columns: "wg_columns_dense.cl")
+    }
+    /// How the tile kernel runs, and its prompts per tile.
+    public let tileKernel: TileKernel
+    public var tile: Int { tileKernel.tile }
+    public var variant: KernelVariant { tileKernel.variant }
     public let shape: ModelShape
     let precompute, tiles, reduce, gradsSGD, sampleDump: CLKernel
 
@@ -17,15 +23,45 @@ public final class FusedProgram {
     /// Floats of dA | dC: (d + m) padded rows.
     public var partialCount: Int { (shape.d + shape.m) * paddedWidth }
 
-    /// Local memory the tile kernel needs; the fused path runs only where the device has it.
+    /// Local memory the CPU variant's tile kernel needs; that variant runs only where the device has it.
     public static func localBytes(_ shape: ModelShape) -> Int { (shape.d + shape.m) * ((shape.d + 7) / 8) * 32 }
 
-    public init(context: CLContext, shape: ModelShape, tile: Int = 32) throws {
+    /// The tile kernel of `variant` for a training or evaluation batch on a device: the CPU variant's tiles of
+    /// `cpuTile` prompts, or the largest GPU-variant work-group that fits. Throws the one-sentence refusal naming the
+    /// device's limit when the variant's local memory does not fit.
+    public static func tileKernel(_ variant: KernelVariant, shape: ModelShape, batch: Int, cpuTile: Int,
+                                  device: CLDeviceInfo, workGroupLimit: Int? = nil) throws -> TileKernel {
+        switch variant {
+        case .cpu:
+            let need = localBytes(shape)
+            guard need <= device.localMemSize else {
+                throw PipelineError(.tileLocalMemory, "the cpu variant of the fused pipeline keeps its tile's partial gradients in local memory, (d + m)·⌈d/8⌉·32 = \(need) bytes, but '\(device.name)' has \(device.localMemSize).")
+            }
+            return .perItem(tile: cpuTile)
+        case .gpu:
+            return .perGroup(try TileGroup.choose(.fused, shape: shape, width: shape.d, batch: batch, device: device,
+                                                  workGroupLimit: workGroupLimit))
+        }
+    }
+
+    /// Builds the program for `variant` at a batch (which sizes the tiles); see `tileKernel`.
+    public convenience init(context: CLContext, shape: ModelShape, variant: KernelVariant, batch: Int, cpuTile: Int) throws {
+        let device = context.device
+        try self.init(context: context, shape: shape,
+                      tileKernel: try FusedProgram.tileKernel(variant, shape: shape, batch: batch, cpuTile: cpuTile, device: device)) {
+            try FusedProgram.tileKernel(variant, shape: shape, batch: batch, cpuTile: cpuTile, device: device, workGroupLimit: $0)
+        }
+    }
+
+    init(context: CLContext, shape: ModelShape, tileKernel chosen: TileKernel,
+         rechoose: (Int) throws -> TileKernel) throws {
         self.shape = shape
-        self.tile = tile
-        let program = try shape.build(files: FusedProgram.sourceFiles, extra: ["ICL_TILE": tile]).build(context)
+        let (tileKernel, program, tiles) = try TileKernel.build(chosen, cpuName: "fused_tile", program: {
+            try shape.build(files: FusedProgram.sourceFiles($0), extra: $0.defines).build(context)
+        }, rechoose: rechoose)
+        self.tileKernel = tileKernel
+        self.tiles = tiles
         precompute = try program.kernel("fused_precompute")
-        tiles = try program.kernel("fused_tile")
         reduce = try program.kernel("fused_reduce")
         gradsSGD = try program.kernel("fused_grads_sgd")
         sampleDump = try program.kernel("fused_sample_dump")
@@ -41,12 +77,16 @@ public final class FusedProgram {
 
     /// Samples, runs and (when `train`) back-propagates `batch` prompts; partials land in the workspace.
     @discardableResult
-    public func launchTiles(_ prompts: SpecBuffers, step: Int, firstPrompt: Int = 0, batch: Int, a: CLMemory,
+    public func launchTiles(_ prompts: SpecBuffers, step: Int, firstPrompt: Int = 0, batch: Int,
                             ws: FusedWorkspace, train: Bool, timed: Bool = false) throws -> CLEvent? {
-        try tiles.set(args: [prompts.relevantPadded, prompts.irrelevantPadded, prompts.qPadded, prompts.tasks]
+        // The CPU variant reads the basis as padded float8 rows, the GPU variant as plain rows.
+        let basis: [Any] = variant == .cpu ? [prompts.relevantPadded, prompts.irrelevantPadded, prompts.qPadded]
+                                           : [prompts.relevant, prompts.irrelevant, prompts.q]
+        try tiles.set(args: basis + [prompts.tasks]
                            + prompts.samplerArgs(step: step, firstPrompt: firstPrompt, batch: batch)
-                           + [ws.derived, a, ws.partials, ws.partStats, Int32(train ? 1 : 0)])
-        return try tiles.launch(global: [tileCount(batch)], local: [1], timed: timed)
+                           + [ws.derived, ws.partials, ws.partStats, Int32(train ? 1 : 0)])
+        let geometry = tileKernel.geometry(tiles: tileCount(batch))
+        return try tiles.launch(global: geometry.global, local: geometry.local, timed: timed)
     }
 
     /// Check hook: the fused sampler's prompts [batch, l+1, d] and labels, written out for comparison.

@@ -43,6 +43,8 @@ public final class ModelProgram {
     public static let sourceFiles = ["sampler.cl", "attention.cl", "mlp.cl", "hinge.cl", "reduce.cl", "sgd.cl"]
     /// Work-group size of the GPU-variant per-prompt kernels.
     public static let groupSize = 64
+    /// Side of weight_grads_wg's square work-group (ICL_TS in reduce.cl).
+    static let weightGradsTile = 16
 
     public let context: CLContext
     public let shape: ModelShape
@@ -65,6 +67,14 @@ public final class ModelProgram {
         reduceStats = try program.kernel("reduce_stats")
         weightGrads = try program.kernel("weight_grads" + suffix)
         sgd = try program.kernel("sgd_update")
+        if variant == .gpu {
+            let what = "the gpu variant of the unfused pipeline"
+            for kernel in [attentionForward, attentionBackward, mlpForward, mlpBackward] {
+                try kernel.requireGroupSize(ModelProgram.groupSize, of: what, on: context.device)
+            }
+            try weightGrads.requireGroupSize(ModelProgram.weightGradsTile * ModelProgram.weightGradsTile, of: what,
+                                             on: context.device)
+        }
     }
 
     /// Launches a per-prompt kernel over `batch` prompts: a work-item per prompt (cpu variant) or a work-group of

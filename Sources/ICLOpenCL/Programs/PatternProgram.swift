@@ -2,19 +2,25 @@ import ICLCore
 
 /// The pattern-space kernels (`Kernels/pattern_*.cl`): the fused step computed in the coordinates of the
 /// prompt basis (relevant patterns, irrelevant patterns, q), where every column has at most three
-/// non-zero coefficients. Exact, and usable whenever the basis has at most `maxBasis` vectors.
+/// non-zero coefficients. Exact, and usable whenever the basis has at most `maxBasis` vectors. Both kernel variants
+/// (`TileKernel`); only the CPU variant's tile kernel reads its tables through a `DevicePath`.
 public final class PatternProgram {
-    /// The kernel files, in order, with the tile kernel's table reads for `path`.
-    public static func sourceFiles(path: DevicePath) -> [String] {
-        ["sampler.cl", "pattern_common.cl", "pattern_tables.cl"] + path.patternReadsFiles + ["pattern_tile.cl", "pattern_grads.cl"]
+    /// The kernel files, in order, with the tile kernel of `tileKernel` (the CPU variant's table reads for `path`).
+    public static func sourceFiles(_ tileKernel: TileKernel, path: DevicePath) -> [String] {
+        ["sampler.cl", "pattern_common.cl", "pattern_tables.cl"]
+            + tileKernel.files(cpu: path.patternReadsFiles + ["pattern_tile.cl"], columns: "wg_columns_pattern.cl")
+            + ["pattern_reduce.cl", "pattern_grads.cl"]
     }
-    /// Largest basis (nRelevant + nIrrelevant + 1) the local-memory tables are sized for.
+    /// Largest basis (nRelevant + nIrrelevant + 1) the tables are sized for.
     public static let maxBasis = 64
-    public let tile: Int
+    /// How the tile kernel runs, and its prompts per tile.
+    public let tileKernel: TileKernel
+    public var tile: Int { tileKernel.tile }
+    public var variant: KernelVariant { tileKernel.variant }
     public let shape: ModelShape
-    /// The target-specific table reads this program was built with.
+    /// The target-specific table reads this program was built with (portable for the GPU variant, which has none).
     public let path: DevicePath
-    let project, tables, tiles, gradsSGD: CLKernel
+    let project, tables, tiles, reduce, gradsSGD: CLKernel
     /// Work-group sizes of pattern_tables and pattern_grads_sgd on a CPU device (other devices pick). PoCL makes
     /// each of these kernels one work-group when left to choose, so one thread runs all of it; small groups
     /// spread it over every thread. Traced medians over thousands of steps at B = 1024 on the 2-core VM
@@ -30,32 +36,61 @@ public final class PatternProgram {
     public var partialCount: Int { paddedBasis * paddedBasis + paddedBasis * paddedNeurons }
     static func padded(_ basis: Int) -> Int { 8 * ((basis + 7) / 8) }
 
-    /// Whether a prompt spec fits (its basis size) and the device has the local memory for the tables.
-    public static func supports(_ spec: PromptSpec, shape: ModelShape, device: CLDeviceInfo) -> Bool {
+    /// The tile kernel of `variant` for a spec's basis at a batch on a device: the CPU variant's tiles of `cpuTile`
+    /// prompts, or the largest GPU-variant work-group that fits. Throws the one-sentence refusal naming the limit
+    /// when the basis is too large or the device lacks the variant's local memory.
+    public static func tileKernel(_ variant: KernelVariant, spec: PromptSpec, shape: ModelShape, batch: Int, cpuTile: Int,
+                                  device: CLDeviceInfo, workGroupLimit: Int? = nil) throws -> TileKernel {
         let basis = spec.nRelevant + spec.nIrrelevant + 1, rmax = padded(basis)
-        let local = 4 * (rmax * rmax + rmax * 8 * ((shape.m + 7) / 8))
-        return basis <= maxBasis && local <= device.localMemSize
+        guard basis <= maxBasis else {
+            throw PipelineError(.basisTooLarge, "the pattern pipeline needs a prompt basis of at most \(maxBasis) vectors (M1 + M2 + 1, here \(basis)); the fused and unfused pipelines have no such limit.")
+        }
+        switch variant {
+        case .cpu:
+            let need = 4 * (rmax * rmax + rmax * 8 * ((shape.m + 7) / 8))
+            guard need <= device.localMemSize else {
+                throw PipelineError(.tileLocalMemory, "the cpu variant of the pattern pipeline keeps its tile's partial gradients in local memory, \(need) bytes here, but '\(device.name)' has \(device.localMemSize).")
+            }
+            return .perItem(tile: cpuTile)
+        case .gpu:
+            return .perGroup(try TileGroup.choose(.pattern, shape: shape, width: basis, batch: batch, device: device,
+                                                  workGroupLimit: workGroupLimit))
+        }
+    }
+
+    /// Whether a prompt spec fits the pattern pipeline of `variant` on the device (its basis size and local memory).
+    public static func supports(_ spec: PromptSpec, shape: ModelShape, variant: KernelVariant, device: CLDeviceInfo) -> Bool {
+        (try? tileKernel(variant, spec: spec, shape: shape, batch: 1, cpuTile: 1, device: device)) != nil
     }
 
     /// The basis size (nRelevant + nIrrelevant + 1) this program is compiled for.
     public let basisSize: Int
 
-    /// `path` is the device's best (`DevicePath.best`); the program runs it where its tables fit (see
-    /// `DevicePath.forPattern`) and the portable path otherwise.
-    public init(context: CLContext, shape: ModelShape, basisSize: Int, path: DevicePath, tile: Int = 32) throws {
-        precondition(basisSize <= PatternProgram.maxBasis)
+    /// `path` is the device's best (`DevicePath.best`); the CPU variant runs it where its tables fit (see
+    /// `DevicePath.forPattern`) and the portable path otherwise. See `tileKernel` for the refusals.
+    public init(context: CLContext, shape: ModelShape, spec: PromptSpec, variant: KernelVariant, batch: Int,
+                path: DevicePath, cpuTile: Int) throws {
+        let device = context.device
         self.shape = shape
-        self.basisSize = basisSize
-        self.tile = tile
-        self.path = DevicePath.forPattern(path, paddedBasis: PatternProgram.padded(basisSize))
-        let program = try shape.build(files: PatternProgram.sourceFiles(path: self.path),
-                                      extra: ["ICL_TILE": tile, "ICL_R": basisSize, "ICL_RMAX": PatternProgram.padded(basisSize)])
-            .build(context)
+        basisSize = spec.nRelevant + spec.nIrrelevant + 1
+        let path = variant == .cpu ? DevicePath.forPattern(path, paddedBasis: PatternProgram.padded(basisSize)) : .portable
+        self.path = path
+        let defines = ["ICL_R": basisSize, "ICL_RMAX": PatternProgram.padded(basisSize)]
+        let chosen = try PatternProgram.tileKernel(variant, spec: spec, shape: shape, batch: batch, cpuTile: cpuTile, device: device)
+        let (tileKernel, program, tiles) = try TileKernel.build(chosen, cpuName: "pattern_tile", program: {
+            try shape.build(files: PatternProgram.sourceFiles($0, path: path), extra: defines.merging($0.defines) { $1 })
+                .build(context)
+        }, rechoose: {
+            try PatternProgram.tileKernel(variant, spec: spec, shape: shape, batch: batch, cpuTile: cpuTile, device: device,
+                                          workGroupLimit: $0)
+        })
+        self.tileKernel = tileKernel
+        self.tiles = tiles
         project = try program.kernel("pattern_project")
         tables = try program.kernel("pattern_tables")
-        tiles = try program.kernel("pattern_tile")
+        reduce = try program.kernel("pattern_reduce")
         gradsSGD = try program.kernel("pattern_grads_sgd")
-        let cpu = context.device.kind == .cpu
+        let cpu = device.kind == .cpu
         tablesGroup = cpu ? [8] : nil
         gradsGroup = cpu ? [8] : nil
     }
@@ -84,20 +119,30 @@ public final class PatternProgram {
         return try tables.launch(global: [tableRows], local: tablesGroup, timed: timed)
     }
 
-    /// Samples, runs forward (and, for training, backward) over `batch` prompts, one work-item per tile; the last
-    /// tile to finish sums the tiles' partials into the workspace's sums and its (mean loss, errors) into slot
-    /// `statsSlot` of stats.
+    /// Samples, runs forward (and, for training, backward) over `batch` prompts, a tile per work-item (CPU variant) or
+    /// work-group (GPU variant); each tile's partials and statistics land in the workspace for `launchReduce`.
     @discardableResult
     public func launchTiles(_ prompts: SpecBuffers, step: Int, firstPrompt: Int = 0, batch: Int,
-                            ws: PatternWorkspace, train: Bool, statsSlot: Int = 0, timed: Bool = false) throws -> CLEvent? {
+                            ws: PatternWorkspace, train: Bool, timed: Bool = false) throws -> CLEvent? {
         precondition(prompts.basisSize == basisSize, "pattern program compiled for another basis size")
         precondition(batch <= ws.capacity, "batch exceeds the workspace's capacity")
-        precondition((0..<PatternWorkspace.statsSlots).contains(statsSlot), "no such statistics slot")
-        try tiles.set(args: [prompts.tasks]
+        let basis: [Any] = variant == .cpu ? [] : [prompts.relevant, prompts.irrelevant, prompts.q]
+        try tiles.set(args: basis + [prompts.tasks]
                            + prompts.samplerArgs(step: step, firstPrompt: firstPrompt, batch: batch)
-                           + [ws.tables, ws.partials, ws.partStats, Int32(train ? 1 : 0), ws.sums, ws.stats,
-                              Int32(statsSlot), ws.tilesDone])
-        return try tiles.launch(global: [tileCount(batch)], local: [1], timed: timed)
+                           + [ws.tables, ws.partials, ws.partStats, Int32(train ? 1 : 0)])
+        let geometry = tileKernel.geometry(tiles: tileCount(batch))
+        return try tiles.launch(global: geometry.global, local: geometry.local, timed: timed)
+    }
+
+    /// Sums the tiles' partials (in tile order) into the workspace's sums when `train`, and their (mean loss,
+    /// errors) into slot `statsSlot` of its stats.
+    @discardableResult
+    public func launchReduce(ws: PatternWorkspace, batch: Int, train: Bool, statsSlot: Int = 0,
+                             timed: Bool = false) throws -> CLEvent? {
+        precondition((0..<PatternWorkspace.statsSlots).contains(statsSlot), "no such statistics slot")
+        try reduce.set(args: [ws.partials, ws.partStats, ws.sums, ws.stats, Int32(statsSlot), Int32(tileCount(batch)),
+                              Int32(batch), Int32(train ? 1 : 0)])
+        return try reduce.launch(global: [train ? partialCount / 8 : 1], local: nil, timed: timed)
     }
 
     /// The four weight gradients from dÃ and dC̃, the masked SGD update old → new, and the projections of
@@ -131,8 +176,6 @@ public final class PatternWorkspace {
     public let stats: CLBuffer<Float>
     /// Training steps whose statistics can wait on the device for one read.
     public static let statsSlots = 8
-    /// Tiles of the running launch that have finished; the last one resets it to 0.
-    let tilesDone: CLBuffer<Int32>
 
     public init(context: CLContext, program p: PatternProgram, capacity: Int) throws {
         self.capacity = capacity
@@ -144,7 +187,6 @@ public final class PatternWorkspace {
         partStats = try context.buffer(Float.self, count: 2 * tiles, label: "per-tile statistics")
         sums = try context.buffer(Float.self, count: p.partialCount + R * R, label: "dÃᵀ | dC̃ | dÃ")
         stats = try context.buffer(Float.self, count: 2 * PatternWorkspace.statsSlots, label: "stats")
-        tilesDone = try context.buffer([Int32(0)], label: "finished-tile counter")
     }
 
 }
