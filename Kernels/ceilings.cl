@@ -20,3 +20,6 @@ __kernel void icl_copy_bandwidth(__global const float4* in, __global float4* out
     const int gid = get_global_id(0);
     out[gid] = in[gid];
 }
+
+// Launch latency: a kernel that does nothing, so its enqueue-to-end time is the launch overhead alone.
+__kernel void icl_empty(void) {}

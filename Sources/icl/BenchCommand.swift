@@ -7,7 +7,7 @@ import ICLKit
 enum BenchCommand {
     static let spec = CommandSpec(
         name: "bench",
-        summary: "kernel and end-to-end throughput against the device's measured ceilings; the CPU reference's rate; pruned models' inference",
+        summary: "kernel and end-to-end throughput against the device's measured ceilings (FLOP/s, bandwidth, launch latency), with launches per training step; the CPU reference's rate; pruned models' inference",
         options: [
             .valued("batch", "B,B,…", "end-to-end batch sizes", default: "64,1024,16384 (gpt2: 64,256)", allowed: "integers ≥ 1"),
             .valued("kernel-batch", "B", "batch of the per-kernel rows (0: none)", default: "1024 (gpt2: 64)", allowed: "≥ 0"),
@@ -78,7 +78,11 @@ enum BenchCommand {
             Output.json(["what": "pipeline", "pipeline": p.pipeline.rawValue, "variant": p.variant.rawValue,
                          "path": p.path.rawValue])
         }
-        Output.json(["what": "ceiling", "peak_gflops": r.ceilings.gflops, "copy_gbs": r.ceilings.copyGBs])
+        var ceiling: [String: Any] = ["what": "ceiling", "peak_gflops": r.ceilings.gflops, "copy_gbs": r.ceilings.copyGBs,
+                                      "launch_latency_us": r.ceilings.launchLatencyUs,
+                                      "launch_issue_us": r.ceilings.launchIssueUs]
+        if let e = r.ceilings.launchEventUs { ceiling["launch_event_us"] = e }
+        Output.json(ceiling)
         for k in r.kernels {
             Output.json(["what": "kernel", "name": k.name, "pipeline": k.pipeline, "B": k.batch, "us": k.seconds * 1e6,
                          "spread": k.spread, "gflops": k.gflops, "gbs": k.gbs,
@@ -90,6 +94,8 @@ enum BenchCommand {
                                       "tokens_per_s": row.promptsPerSecond * Double(config.lTrain + 1), "spread": row.spread,
                                       "gflops": row.gflops, "pct_peak_flops": 100 * row.gflops / r.ceilings.gflops]
             if let l = row.launchesPerStep { rec["launches_per_step"] = l }
+            if let f = r.latencyFloor(row) { rec["latency_floor"] = f }
+            if let f = r.latencyFloor(row, backToBack: true) { rec["latency_floor_back_to_back"] = f }
             Output.json(rec)
         }
         let base = r.pruned.first { $0.rate == 0 }?.row.promptsPerSecond ?? r.pruned.first?.row.promptsPerSecond ?? 1
@@ -110,9 +116,15 @@ enum BenchCommand {
         } else {
             print("model: d = \(config.d), l = \(config.lTrain), m = \(config.m); useful FLOPs per prompt: train \(Int(r.trainFlopsPerPrompt)), inference \(Int(r.inferFlopsPerPrompt))")
         }
-        print(String(format: "measured ceilings: %.1f GFLOP/s (FP32 FMA probe), %.1f GB/s (copy probe)\n", peak, r.ceilings.copyGBs))
+        print(String(format: "measured ceilings: %.1f GFLOP/s (FP32 FMA probe), %.1f GB/s (copy probe)", peak, r.ceilings.copyGBs))
+        let c = r.ceilings
+        let event = c.launchEventUs.map { String(format: ", %.1f µs queued → end (device events of profiled launches)", $0) }
+            ?? ", no device events (no profiling, or its timestamps are not a clock)"
+        print(String(format: "launch latency (empty kernel, median of %d): %.1f µs enqueue → finish (host clock)", Ceilings.launchSamples,
+                     c.launchLatencyUs) + event + String(format: "; %.1f µs per launch back to back\n", c.launchIssueUs))
         if !r.kernels.isEmpty {
-            print("kernels at B = \(options.kernelBatch) (device event timers, median of \(max(r.repeats, 5))):")
+            let timers = r.ceilings.launchEventUs != nil ? "device event timers" : "host clock: the device's event timers are not a clock"
+            print("kernels at B = \(options.kernelBatch) (\(timers), median of \(max(r.repeats, 5))):")
             print("  pipeline  kernel                    µs/launch  spread  GFLOP/s  %peak   GB/s  %copy")
         }
         for k in r.kernels {
@@ -121,12 +133,20 @@ enum BenchCommand {
         }
         let what = config.isGPT2 ? "prompts sampled on the device" : "prompts sampled on the device; initial weights, step size 0, so every prompt runs the backward pass"
         print("\nend to end (\(what); median of \(r.repeats) repeats):")
-        print("  what   pipeline   B        prompts/s      spread  model GFLOP/s  %peak  launches/step")
+        print("  what   pipeline   B        prompts/s      spread  model GFLOP/s  %peak  launches/step  latency floor: waited, back to back")
         for row in r.endToEnd {
             let flops = row.flops > 0 ? String(format: "%13.1f  %5.1f", row.gflops, 100 * row.gflops / peak) : "            -      -"
-            let launches = row.launchesPerStep.map { String(format: "  %13.1f", $0) } ?? ""
+            var launches = row.launchesPerStep.map { String(format: "  %13.1f", $0) } ?? ""
+            if let f = r.latencyFloor(row), let g = r.latencyFloor(row, backToBack: true) {
+                launches += String(format: "  %20.1f%%  %13.1f%%", 100 * f, 100 * g)
+            }
             print("  " + pad(row.what.rawValue, 5) + "  " + pad(row.pipeline, 9) + "  " + pad("\(row.batch)", 7)
                   + String(format: "  %13.0f  %5.1f%%  ", row.promptsPerSecond, 100 * row.spread) + flops + launches)
+        }
+        if r.endToEnd.contains(where: { $0.launchesPerStep != nil }) {
+            print("  (latency floor: launches/step × a launch latency above, as a share of the step's time: waited, with the enqueue → finish")
+            print("   latency, as if each launch waited for the one before; back to back, with the per-launch cost of launches enqueued in a row,")
+            print("   as the step loop enqueues them. Near 100%, a step is bound by its launches, not by FLOPs or bytes)")
         }
         guard let first = r.pruned.first else { return }
         print("\npruned models (compacted W_O), inference at B = \(first.row.batch), \(first.row.pipeline) pipeline:")

@@ -2,7 +2,7 @@ import Foundation
 import ICLCore
 import ICLKit
 
-/// `icl check [--model onelayer|gpt2] [--device opencl…] [--variant auto|cpu|gpu|both] [--dump FILE] [--json]`: every
+/// `icl check [--model onelayer|gpt2] [--device opencl…] [--variant auto|cpu|gpu|both] [--quick] [--dump FILE] [--json]`: every
 /// kernel against the CPU reference at the paper's and awkward sizes, every pipeline over whole steps on each device
 /// path, and 20 training steps of each pipeline against the reference.
 enum CheckCommand {
@@ -17,6 +17,7 @@ enum CheckCommand {
             .valued("variant", "V", "kernel variants to check", default: "both", allowed: "both, auto, cpu, gpu"),
             .valued("dump", "FILE", "also write one one-layer batch, its outputs and gradients as safetensors",
                     default: "none (no dump)"),
+            .flag("quick", "small awkward sizes and 5 training steps instead of the paper's sizes and 20: every kernel, pipeline, variant and path still runs (for a simulator or a slow device)"),
             CommonSpecs.json,
         ],
         refused: [
@@ -25,7 +26,7 @@ enum CheckCommand {
             ("config", "it checks at fixed sizes, the paper's and awkward ones, not at a config's"),
             ("seed", "its cases use fixed seeds so that a failure can be reproduced"),
         ],
-        examples: ["icl check", "icl check --variant cpu --dump batch.safetensors", "icl check --model gpt2 --json"])
+        examples: ["icl check", "icl check --quick", "icl check --variant cpu --dump batch.safetensors", "icl check --model gpt2 --json"])
 
     static func run(_ args: Arguments) throws {
         let modelText = args.value("model") ?? "onelayer"
@@ -64,7 +65,8 @@ enum CheckCommand {
             print("device: \(device.device.summary), \(device.device.path?.rawValue ?? "unprobed") path")
             if model == .gpt2 { print("model: GPT-2-style") }
         }
-        let failures = try CheckRun.run(device: device, model: model, variants: variants) { item in
+        let failures = try CheckRun.run(device: device, model: model, variants: variants,
+                                        size: args.has("quick") ? .quick : .full) { item in
             let label = "\(item.variant.rawValue) kernels" + (item.pipeline.map {
                 ", \($0.pipeline.rawValue) pipeline, \($0.path.rawValue) path" } ?? "")
             if let a = item.agreement {

@@ -53,7 +53,7 @@ final class CLITests: XCTestCase {
     }
 
     func testBadConfigValuesExitTwoNamingTheField() throws {
-        try skipUnlessOpenCL()   // `--pipeline pattern --variant gpu` is refused once the device is chosen
+        try skipUnlessOpenCL()   // the local-memory refusals come once the device is chosen
         let cases: [([String], [String])] = [
             (["--set", "M1=1"], ["M1", "1"]),
             (["--set", "alpha=1.5"], ["alpha", "1.5", "[0, 1]"]),
@@ -72,7 +72,8 @@ final class CLITests: XCTestCase {
             (["--device", "tpu"], ["tpu"]),
             (["--pipeline", "bogus"], ["bogus", "pattern"]),
             (["--variant", "fpga"], ["fpga"]),
-            (["--pipeline", "pattern", "--variant", "gpu"], ["--variant cpu"]),
+            (["--pipeline", "fused", "--variant", "cpu", "--set", "m=100000"], ["local memory", "bytes", "--pipeline unfused"]),
+            (["--pipeline", "fused", "--variant", "gpu", "--set", "lTrain=4096 dX=100"], ["local memory", "4097 columns", "--pipeline unfused"]),
             (["--pipeline", "gpt2"], ["gpt2 pipeline", "--pipeline auto"]),
             (["--pipeline", "pattern", "--set", "M2=60 dX=66"], ["at most 64", "--pipeline fused"]),
         ]
@@ -117,8 +118,15 @@ final class CLITests: XCTestCase {
         let rows = try r.stdout.split(separator: "\n").map {
             try XCTUnwrap(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], String($0))
         }
-        let peak = try XCTUnwrap(rows.first { $0["what"] as? String == "ceiling" }?["peak_gflops"] as? Double)
+        let ceiling = try XCTUnwrap(rows.first { $0["what"] as? String == "ceiling" })
+        let peak = try XCTUnwrap(ceiling["peak_gflops"] as? Double)
         XCTAssertGreaterThan(peak, 0)
+        // Launch latency of the empty kernel, in µs: measured (no threshold), from the host clock and back to back.
+        let latency = try XCTUnwrap(ceiling["launch_latency_us"] as? Double)
+        for key in ["launch_latency_us", "launch_issue_us"] {
+            let us = try XCTUnwrap(ceiling[key] as? Double, key)
+            XCTAssertTrue(us.isFinite && us > 0, "\(key): \(us)")
+        }
         let endToEnd = rows.filter { ["train", "infer"].contains($0["what"] as? String) }
         XCTAssertEqual(endToEnd.map { $0["what"] as? String }, ["train", "infer"])
         for row in endToEnd {
@@ -133,6 +141,20 @@ final class CLITests: XCTestCase {
             let perPrompt = row["what"] as? String == "train" ? 28160.0 : 11520.0
             XCTAssertEqual(gflops * 1e9 / rate, perPrompt, accuracy: 1e-6 * perPrompt)
             XCTAssertEqual(try XCTUnwrap(row["pct_peak_flops"] as? Double), 100 * gflops / peak, accuracy: 1e-9 * peak)
+            // A training row counts its launches; its latency floor is launches × latency over the step's time.
+            if row["what"] as? String == "train" {
+                let launches = try XCTUnwrap(row["launches_per_step"] as? Double)
+                XCTAssertGreaterThanOrEqual(launches, 1)
+                let floor = try XCTUnwrap(row["latency_floor"] as? Double)
+                XCTAssertEqual(floor, launches * latency * 1e-6 / (64 / rate), accuracy: 1e-9 * max(floor, 1))
+                let backToBack = try XCTUnwrap(row["latency_floor_back_to_back"] as? Double)
+                let issue = try XCTUnwrap(ceiling["launch_issue_us"] as? Double)
+                XCTAssertEqual(backToBack, launches * issue * 1e-6 / (64 / rate), accuracy: 1e-9 * max(backToBack, 1))
+            } else {
+                XCTAssertNil(row["launches_per_step"])
+                XCTAssertNil(row["latency_floor"])
+                XCTAssertNil(row["latency_floor_back_to_back"])
+            }
         }
     }
 

@@ -82,9 +82,9 @@ final class PipelineLimitTests: XCTestCase {
     func testKernelsBelowTheirWorkGroupAreRefused() throws {
         let context = OpenCLTestDevice.context!
         let program = try ModelProgram(context: context, shape: shape(Config()), variant: .gpu)
-        let limit = program.attentionForward.workGroupSizeLimit
-        XCTAssertNoThrow(try program.attentionForward.requireGroupSize(ModelProgram.groupSize, of: "x", on: context.device))
-        XCTAssertThrowsError(try program.attentionForward.requireGroupSize(limit + 1, of: "the gpu variant", on: context.device)) {
+        let limit = try context.groupLimit(of: program.attentionForward)
+        XCTAssertNoThrow(try program.attentionForward.requireGroupSize(ModelProgram.groupSize, of: "x", in: context))
+        XCTAssertThrowsError(try program.attentionForward.requireGroupSize(limit + 1, of: "the gpu variant", in: context)) {
             let e = $0 as? PipelineError
             XCTAssertEqual(e?.reason, .workGroupSize)
             XCTAssertTrue(e?.message.contains("at most \(limit)") ?? false, "\($0)")

@@ -24,7 +24,8 @@ public struct BenchRow: Sendable {
     public var bytes: Double
     /// Prompts processed per second (end-to-end rows).
     public var promptsPerSecond: Double
-    /// Kernel launches per training step, counted over the timed steps (train rows of a device pipeline).
+    /// Kernel launches per training step, counted by the context over the steps after the warm-up (train rows of a
+    /// device pipeline).
     public var launchesPerStep: Double?
 
     /// Achieved GFLOP/s: `flops / seconds / 1e9` (0 when `seconds` is 0).
@@ -83,6 +84,16 @@ public struct BenchReport: Sendable {
     public var pruned: [(rate: Double, m: Int, row: BenchRow)]
     /// Timed repeats per measurement.
     public var repeats: Int
+
+    /// The latency floor of a training row: launches per step × the empty kernel's launch latency, as a fraction of
+    /// the row's seconds per step. With the host round trip (`ceilings.launchLatencyUs`, the default) it is what the
+    /// launches cost if each waited for the one before; `backToBack` uses `ceilings.launchIssueUs`, what they cost
+    /// enqueued in a row (the step loop's case). Near or above 1, the step is bound by launches, not by FLOPs or
+    /// bytes. Nil for rows without a launch count.
+    public func latencyFloor(_ row: BenchRow, backToBack: Bool = false) -> Double? {
+        guard let launches = row.launchesPerStep, row.seconds > 0 else { return nil }
+        return launches * (backToBack ? ceilings.launchIssueUs : ceilings.launchLatencyUs) * 1e-6 / row.seconds
+    }
 }
 
 /// `icl bench`: per-kernel times against the device's measured ceilings, end-to-end training and inference throughput
@@ -115,7 +126,7 @@ public struct Bench {
 
     /// The pipelines the model and variant can run.
     public var runnablePipelines: [Pipeline] {
-        config.isGPT2 ? [.gpt2] : variant == .cpu ? Pipeline.oneLayer : [.unfused]
+        config.isGPT2 ? [.gpt2] : Pipeline.oneLayer
     }
 
     /// A device model at the initial weights. The one-layer model gets a zero step size: the weights never move,
@@ -151,12 +162,16 @@ public struct Bench {
         let (b, p) = try runner(batch: batch, pipeline: pipeline)
         let n = Bench.stepsPerRun
         var step = 0
-        let launches0 = context.launchCount
+        // Launches are counted from the end of the warm-up call, so one-time work (the pattern pipeline projects the
+        // loaded weights once) is not spread over the steps: the steady state's launches per step.
+        var warm: (launches: Int, step: Int)? = nil
         let samples = try timeRepeated(unitsPerCall: n) {
             try b.trainSteps(step..<(step + n)) { _, stats in stats.loss.isFinite }
             step += n
+            if warm == nil { warm = (context.launchCount, step) }
         }
-        let launches = Double(context.launchCount - launches0) / Double(step)
+        let counted = step - (warm?.step ?? 0)
+        let launches = counted > 0 ? Double(context.launchCount - (warm?.launches ?? 0)) / Double(counted) : nil
         let (med, spread) = Timing.summary(samples)
         return BenchRow(what: .train, name: "train step", pipeline: p.description.pipeline.rawValue, batch: batch,
                         seconds: med, spread: spread, flops: (flops?.trainPerPrompt ?? 0) * Double(batch), bytes: 0,

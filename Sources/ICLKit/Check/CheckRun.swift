@@ -28,6 +28,28 @@ public enum CheckVariants: Sendable {
     case both, auto, only(KernelVariant)
 }
 
+/// How much `icl check` runs: the paper's and awkward sizes with 20 training steps, or (`quick`) small awkward sizes
+/// with 5, every kernel, pipeline, variant and path all the same; quick is what a simulator or a slow device can run.
+public enum CheckSize: Sendable {
+    case full, quick
+
+    /// The one-layer cases.
+    public var cases: [CheckCase] { self == .full ? CheckCase.standard : CheckCase.quick }
+    /// The GPT-2-style model's whole-step cases.
+    public var gpt2Cases: [GPT2CrossCheck.Case] {
+        self == .full ? GPT2CrossCheck.cases : GPT2CrossCheck.cases.filter { $0.shape.width < 64 }
+    }
+    /// Training steps compared with the reference.
+    public var steps: Int { self == .full ? 20 : 5 }
+    /// The one-layer training agreement's config.
+    public var trainingConfig: Config {
+        var c = self == .full ? Config() : CheckCase.quick[0].config
+        c.batch = self == .full ? 64 : 16
+        c.xi = 0.3
+        return c
+    }
+}
+
 /// `icl check`: every kernel of a model against the CPU reference on an OpenCL device, at the paper's and awkward
 /// sizes; every pipeline over whole steps (each device path the device can run); and 20 training steps of each
 /// pipeline against the reference's losses.
@@ -36,7 +58,7 @@ public enum CheckRun {
     public static let agreementBound = 1e-3
 
     /// Runs the checks, handing each result to `report` as it comes; returns how many failed.
-    public static func run(device: DeviceContext, model: ModelKind, variants choice: CheckVariants,
+    public static func run(device: DeviceContext, model: ModelKind, variants choice: CheckVariants, size: CheckSize = .full,
                            report: (CheckItem) throws -> Void) throws -> Int {
         let context = device.context
         let variants: [KernelVariant]
@@ -52,45 +74,44 @@ public enum CheckRun {
         }
         if model == .gpt2 {
             for variant in variants {
-                for c in GPT2CrossCheck.cases {
+                for c in size.gpt2Cases {
                     try emit(CheckItem(model: .gpt2, variant: variant, pipeline: nil, caseName: c.name,
                                        comparisons: try GPT2CrossCheck.wholeStep(context: context, variant: variant, c)))
                 }
-                let worst = try GPT2CrossCheck.trainingAgreement(context: context, variant: variant)
+                let worst = try GPT2CrossCheck.trainingAgreement(context: context, variant: variant, steps: size.steps,
+                                                                 small: size == .quick)
                 try emit(CheckItem(model: .gpt2, variant: variant,
                                    pipeline: PipelineDescription(pipeline: .gpt2, variant: variant, path: .portable),
-                                   caseName: "train 20 steps B=8", comparisons: [],
-                                   agreement: (20, worst, agreementBound)))
+                                   caseName: "train \(size.steps) steps B=\(size == .quick ? 4 : 8)", comparisons: [],
+                                   agreement: (size.steps, worst, agreementBound)))
             }
             return failures
         }
         let paths = try DevicePath.supported(for: context)
         for variant in variants {
-            for c in CheckCase.standard {
+            for c in size.cases {
                 let r = try CrossCheck.run(context: context, variant: variant, check: c)
                 try emit(CheckItem(model: .onelayer, variant: variant, pipeline: nil, caseName: c.name,
                                    comparisons: r.comparisons))
             }
             for pipeline in Pipeline.oneLayer.reversed() {
                 for path in pipeline == .pattern && variant == .cpu ? paths : [.portable] {
-                    var cfg = Config()
-                    cfg.batch = 64
-                    cfg.xi = 0.3
-                    let pairs = try CrossCheck.trainingAgreement(context: context, variant: variant, config: cfg, steps: 20,
-                                                                 pipeline: pipeline, path: path)
+                    let cfg = size.trainingConfig
+                    let pairs = try CrossCheck.trainingAgreement(context: context, variant: variant, config: cfg,
+                                                                 steps: size.steps, pipeline: pipeline, path: path)
                     let worst = pairs.map { Double(abs($0.device - $0.reference)) / max(Double(abs($0.reference)), 1e-12) }
                         .max() ?? 0
                     try emit(CheckItem(model: .onelayer, variant: variant,
                                        pipeline: PipelineDescription(pipeline: pipeline, variant: variant,
                                                                      path: pipeline == .pattern ? path : .portable),
-                                       caseName: "train 20 steps B=64", comparisons: [],
-                                       agreement: (20, worst, agreementBound)))
+                                       caseName: "train \(size.steps) steps B=\(cfg.batch)", comparisons: [],
+                                       agreement: (size.steps, worst, agreementBound)))
                 }
             }
             // The fused pipelines over whole steps, at every check size, on every path of the variant.
             for pipeline in [Pipeline.fused, .pattern] {
                 for path in pipeline == .pattern && variant == .cpu ? paths : [.portable] {
-                    for c in CheckCase.standard {
+                    for c in size.cases {
                         let r = try CrossCheck.runPipeline(context: context, check: c, pipeline: pipeline, variant: variant,
                                                            path: path)
                         try emit(CheckItem(model: .onelayer, variant: variant, pipeline: r.pipeline, caseName: c.name,

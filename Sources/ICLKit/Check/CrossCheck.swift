@@ -33,6 +33,20 @@ public struct CheckCase: Sendable {
         add("basis of 47 (M2=40 dX=48; pattern tables past 32 entries) B=24", batch: 24) { $0.M2 = 40; $0.dX = 48 }
         return out
     }
+
+    /// Small awkward sizes only (odd d, m and l, one prompt, the query attending to itself), for a slow device or a
+    /// simulator: `icl check --quick`.
+    public static var quick: [CheckCase] {
+        func small(_ name: String, batch: Int, _ edit: (inout Config) -> Void = { _ in }) -> CheckCase {
+            var c = Config()
+            c.M1 = 4; c.M2 = 3; c.dX = 7; c.dY = 2; c.M1ood = 2; c.m = 13; c.lTrain = 4
+            edit(&c)
+            return CheckCase(name: name, config: c, batch: batch)
+        }
+        return [small("small d=9 l=4 m=13 B=6", batch: 6),
+                small("small one prompt B=1", batch: 1),
+                small("small attendQuery l=2 B=3", batch: 3) { $0.lTrain = 2; $0.attendQuery = true }]
+    }
 }
 
 /// Results of checking one case with one kernel variant.

@@ -62,11 +62,14 @@ public enum GPT2CrossCheck {
 
     /// 20 AdamW steps (B = 8, l = 10, default shape) on the device and in the Float reference on the same
     /// prompts: the worst relative loss gap.
-    public static func trainingAgreement(context: CLContext, variant: KernelVariant, steps: Int = 20) throws -> Double {
+    /// `small`: 4 prompts of l = 4 (for a slow device or a simulator).
+    public static func trainingAgreement(context: CLContext, variant: KernelVariant, steps: Int = 20,
+                                         small: Bool = false) throws -> Double {
         var c = Config()
         c.seed = 5
-        c.lTrain = 10
-        let shape = GPT2Shape(d: c.d, maxTokens: c.lTrain + 1), B = 8
+        c.lTrain = small ? 4 : 10
+        let shape = GPT2Shape(d: c.d, maxTokens: c.lTrain + 1)
+        let B = small ? 4 : 8
         let optimizer = GPT2Optimizer(lr: 3e-3, warmup: 3, steps: 40)
         let hostSpec = PromptSpec.training(c, bank: PatternBank(config: c))
         let spec = try SpecBuffers(context: context, spec: hostSpec)

@@ -58,7 +58,10 @@ public struct TensorComparison: Sendable {
         badReference = badRef
     }
 
-    /// Exact (bitwise) comparison, for the sampler.
+    /// Exact comparison, for the sampler: every element must have the reference's bit pattern, except that +0 and −0
+    /// count as equal (an implementation may fold `0 · x` to +0, as Mesa's rusticl does in the fused sampler, and no
+    /// consumer of these tensors can tell the signs of zero apart). Everything else stays bitwise: 1 ulp apart fails,
+    /// and a NaN matches only a NaN with the same payload (the sampler makes no NaN, so any is a defect to report).
     public init(kernel: String, tensor: String, exactDevice device: [Float], reference: [Float]) {
         self.kernel = kernel
         self.tensor = tensor
@@ -67,7 +70,7 @@ public struct TensorComparison: Sendable {
         var bad: Int? = device.count == reference.count ? nil : min(device.count, reference.count)
         var maxAbs = 0.0
         for i in 0..<min(device.count, reference.count) {
-            if device[i].bitPattern != reference[i].bitPattern, bad == nil { bad = i }
+            if !TensorComparison.exactlyEqual(device[i], reference[i]), bad == nil { bad = i }
             maxAbs = max(maxAbs, abs(Double(device[i]) - Double(reference[i])))
         }
         count = reference.count
@@ -76,6 +79,11 @@ public struct TensorComparison: Sendable {
         firstBad = bad
         badDevice = bad.map { $0 < device.count ? Double(device[$0]) : .nan } ?? 0
         badReference = bad.map { $0 < reference.count ? Double(reference[$0]) : .nan } ?? 0
+    }
+
+    /// The exact comparison's equality: the same bits, or both zero (+0 and −0 alike).
+    static func exactlyEqual(_ a: Float, _ b: Float) -> Bool {
+        a.bitPattern == b.bitPattern || (a == 0 && b == 0)
     }
 
     /// One line: kernel, tensor, errors and, on failure, the first offending index.

@@ -166,9 +166,9 @@ public final class GPT2Program {
         if variant == .gpu {
             let what = "the GPT-2 engine's gpu variant"
             for kernel in [lnForward, lnBackward, lnGrads, attnForward, attnBackward, head] {
-                try kernel.requireGroupSize(GPT2Program.groupSize, of: what, on: context.device)
+                try kernel.requireGroupSize(GPT2Program.groupSize, of: what, in: context)
             }
-            try mmTiled!.requireGroupSize(GPT2Program.tile * GPT2Program.tile, of: what, on: context.device)
+            try mmTiled!.requireGroupSize(GPT2Program.tile * GPT2Program.tile, of: what, in: context)
         }
     }
 

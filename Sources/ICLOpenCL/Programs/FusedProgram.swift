@@ -56,7 +56,7 @@ public final class FusedProgram {
     init(context: CLContext, shape: ModelShape, tileKernel chosen: TileKernel,
          rechoose: (Int) throws -> TileKernel) throws {
         self.shape = shape
-        let (tileKernel, program, tiles) = try TileKernel.build(chosen, cpuName: "fused_tile", program: {
+        let (tileKernel, program, tiles) = try TileKernel.build(chosen, cpuName: "fused_tile", context: context, program: {
             try shape.build(files: FusedProgram.sourceFiles($0), extra: $0.defines).build(context)
         }, rechoose: rechoose)
         self.tileKernel = tileKernel

@@ -70,10 +70,10 @@ public final class ModelProgram {
         if variant == .gpu {
             let what = "the gpu variant of the unfused pipeline"
             for kernel in [attentionForward, attentionBackward, mlpForward, mlpBackward] {
-                try kernel.requireGroupSize(ModelProgram.groupSize, of: what, on: context.device)
+                try kernel.requireGroupSize(ModelProgram.groupSize, of: what, in: context)
             }
             try weightGrads.requireGroupSize(ModelProgram.weightGradsTile * ModelProgram.weightGradsTile, of: what,
-                                             on: context.device)
+                                             in: context)
         }
     }
 

@@ -77,7 +77,7 @@ public final class PatternProgram {
         self.path = path
         let defines = ["ICL_R": basisSize, "ICL_RMAX": PatternProgram.padded(basisSize)]
         let chosen = try PatternProgram.tileKernel(variant, spec: spec, shape: shape, batch: batch, cpuTile: cpuTile, device: device)
-        let (tileKernel, program, tiles) = try TileKernel.build(chosen, cpuName: "pattern_tile", program: {
+        let (tileKernel, program, tiles) = try TileKernel.build(chosen, cpuName: "pattern_tile", context: context, program: {
             try shape.build(files: PatternProgram.sourceFiles($0, path: path), extra: defines.merging($0.defines) { $1 })
                 .build(context)
         }, rechoose: {

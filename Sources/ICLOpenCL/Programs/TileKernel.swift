@@ -34,16 +34,16 @@ public enum TileKernel: Hashable, Sendable {
         return [columns, "tile_wg.cl"]
     }
     /// Builds the program for `tileKernel` and looks up its tile kernel (`cpuName` or `tile_wg`). Where the compiled
-    /// GPU-variant kernel takes smaller work-groups than chosen (its CL_KERNEL_WORK_GROUP_SIZE), `rechoose` picks
+    /// GPU-variant kernel takes smaller work-groups than chosen (`CLContext.groupLimit`), `rechoose` picks
     /// again under that limit (it throws when nothing fits) and the program is rebuilt.
-    static func build(_ tileKernel: TileKernel, cpuName: String, program: (TileKernel) throws -> CLProgram,
+    static func build(_ tileKernel: TileKernel, cpuName: String, context: CLContext, program: (TileKernel) throws -> CLProgram,
                       rechoose: (_ workGroupLimit: Int) throws -> TileKernel) throws -> (TileKernel, CLProgram, CLKernel) {
         var current = tileKernel
         while true {
             let built = try program(current)
             guard case .perGroup(let group) = current else { return (current, built, try built.kernel(cpuName)) }
             let kernel = try built.kernel("tile_wg")
-            let limit = kernel.workGroupSizeLimit
+            let limit = try context.groupLimit(of: kernel)
             if group.items <= limit { return (current, built, kernel) }
             let next = try rechoose(limit)
             guard next != current else { return (current, built, kernel) }
