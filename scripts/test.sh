@@ -3,7 +3,9 @@
 #  1. SwiftPM: builds and runs every XCTest (unit, kernel cross-checks on PoCL for both variants, end to end);
 #  2. CMake + Ninja: builds the same library, CLI and tests, and runs them through CTest;
 #  3. interop: a checkpoint and a check dump are opened with the PyPI `safetensors` package;
-#  4. ICLKit as a library: Examples/TrainAndEvaluate builds against the root package, trains, evaluates and saves.
+#  4. ICLKit as a library: Examples/TrainAndEvaluate builds against the root package, trains, evaluates and saves;
+#  5. two more OpenCL implementations (scripts/test-implementations.sh): Oclgrind (races, out-of-bounds, uninitialised
+#     reads, API misuse) and Mesa rusticl on llvmpipe (another compiler, GPU-like limits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -40,5 +42,8 @@ tmp=$(mktemp -d)
 swift run --skip-build --package-path Examples/TrainAndEvaluate TrainAndEvaluate "$tmp/example" 1000
 .build/debug/icl eval --checkpoint "$tmp/example/checkpoint.safetensors" --prompts 500
 rm -rf "$tmp"
+echo "== oclgrind and rusticl (scripts/test-implementations.sh)"
+bash scripts/test-implementations.sh .build/debug/icl
+
 echo "all test stages passed (swift test: $swift_tests tests; ctest, interop and example checks above)"
 echo "tests: $swift_tests passed, 0 failed"

@@ -62,19 +62,22 @@ public enum GPT2CrossCheck {
 
     /// 20 AdamW steps (B = 8, l = 10, default shape) on the device and in the Float reference on the same
     /// prompts: the worst relative loss gap.
-    /// `small`: 4 prompts of l = 4 (for a slow device or a simulator).
+    /// `small`: a two-layer model of width 12 on 4 prompts of l = 4, its read-out scaled up so that margins fall below
+    /// 1 and the loss moves (for a slow device or a simulator).
     public static func trainingAgreement(context: CLContext, variant: KernelVariant, steps: Int = 20,
                                          small: Bool = false) throws -> Double {
         var c = Config()
         c.seed = 5
         c.lTrain = small ? 4 : 10
-        let shape = GPT2Shape(d: c.d, maxTokens: c.lTrain + 1)
+        let shape = small ? GPT2Shape(width: 12, layers: 2, heads: 3, d: c.d, maxTokens: c.lTrain + 1)
+                          : GPT2Shape(d: c.d, maxTokens: c.lTrain + 1)
         let B = small ? 4 : 8
         let optimizer = GPT2Optimizer(lr: 3e-3, warmup: 3, steps: 40)
         let hostSpec = PromptSpec.training(c, bank: PatternBank(config: c))
         let spec = try SpecBuffers(context: context, spec: hostSpec)
         let engine = try GPT2Engine(context: context, shape: shape, variant: variant, capacity: B)
         var w = GPT2Weights<Float>.initial(shape: shape, seed: c.seed)
+        if small { w.outWeight = w.outWeight.map { $0 * 20 } }
         var state = GPT2AdamState<Float>(shape: shape)
         try engine.state.load(weights: w, adam: state)
         var worst = 0.0

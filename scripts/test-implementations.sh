@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The kernels on two OpenCL implementations besides PoCL (issue 15), as a stage of scripts/test.sh:
+#  1. Oclgrind, a simulated device that reports data races between work-items, out-of-bounds and uninitialised
+#     accesses, barrier divergence and invalid API use: `icl check --quick` of both models and both kernel variants
+#     under --data-races --check-api, and two training steps of every pipeline of both variants (and GPT-2) under
+#     --uninitialized. Any diagnostic on stderr fails the stage.
+#  2. Mesa rusticl on llvmpipe (RUSTICL_ENABLE=llvmpipe): another compiler and runtime with GPU-like limits (32 KiB of
+#     local memory): `icl check --quick` of both models, and the gpu variant's fused and pattern pipelines trained at
+#     B = 32 for 2000 steps, which must reach the quick start's ICL errors.
+# Usage: scripts/test-implementations.sh [path to icl]   (default .build/debug/icl)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+icl=${1:-.build/debug/icl}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "test-implementations: $*" >&2; exit 1; }
+
+# Oclgrind's reports (blank-line separated blocks on stderr) minus the suppressed ones, on stdout. One suppression,
+# shown to be an artefact of the simulator, for the pattern pipeline's runs only ($2 = pattern): under --uninitialized
+# with -cl-opt-disable, Oclgrind 21.10 reports every row that pattern_tables stores to Ãᵀ as "Uninitialized value
+# written to global memory" (728 reports in a one-step run), and still reports it when the row's value is computed
+# from constants alone (acc = 0, then acc += 1.0f, then the store: 792 reports). Every kernel that reads the tables
+# then inherits the flag ("Controlflow depends on uninitialized value" in pattern_tile's softmax and ReLU), so the
+# suppression covers the uninitialised-value reports of the pattern pipeline's kernels (pattern_*, and tile_wg, whose
+# fused-pipeline run stays unsuppressed). Their races and out-of-bounds accesses are still checked by the
+# --data-races run above, and their values against the CPU reference by `icl check`.
+unsuppressed() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+blocks = [b for b in re.split(r"\n\s*\n", open(sys.argv[1]).read()) if b.strip()]
+def artefact(b):
+    kernel = re.search(r"Kernel: (\w+)", b)
+    return (sys.argv[2] == "pattern" and "ninitialized" in b and kernel is not None
+            and (kernel.group(1).startswith("pattern_") or kernel.group(1) == "tile_wg"))
+print("\n\n".join(b for b in blocks if not artefact(b)))
+PY
+}
+
+# Runs icl under oclgrind with options $2 (every report, not the first 1000); its stdout goes to $tmp/$1.out;
+# anything on stderr but the suppressed reports is a diagnostic.
+under_oclgrind() {
+  local name=$1 options=$2
+  shift 2
+  local status=0
+  # shellcheck disable=SC2086
+  oclgrind --max-errors 1000000 $options "$icl" "$@" > "$tmp/$name.out" 2> "$tmp/$name.raw" || status=$?
+  unsuppressed "$tmp/$name.raw" "${SUPPRESS:-}" > "$tmp/$name.err"
+  if [ "$status" -ne 0 ] || [ -n "$(tr -d '[:space:]' < "$tmp/$name.err")" ]; then
+    head -n 60 "$tmp/$name.err" >&2
+    tail -n 20 "$tmp/$name.out" >&2
+    fail "oclgrind $options icl $* (exit $status): the diagnostics above"
+  fi
+}
+
+echo "-- oclgrind: icl check --quick, both models and variants, --data-races --check-api"
+under_oclgrind check-onelayer "--data-races --check-api" check --quick
+under_oclgrind check-gpt2 "--data-races --check-api" check --quick --model gpt2
+grep -q "all cross-checks passed" "$tmp/check-onelayer.out" || fail "oclgrind one-layer check did not pass"
+grep -q "all GPT-2 cross-checks passed" "$tmp/check-gpt2.out" || fail "oclgrind GPT-2 check did not pass"
+echo "   $(grep -c '^\[' "$tmp/check-onelayer.out") one-layer and $(grep -c '^\[' "$tmp/check-gpt2.out") GPT-2 check items passed, no diagnostics"
+
+# --uninitialized needs -cl-opt-disable: with optimisation on, LLVM 14 puts a `freeze` on div/rem pairs, an
+# instruction Oclgrind 21.10 does not support ("Unsupported instruction: freeze"). Oclgrind adds that option behind
+# icl's back, so icl's program cache, keyed by icl's own options, must not hand these runs the optimised binaries
+# of the runs above: ICL_CACHE_DIR=off.
+echo "-- oclgrind: two training steps of every one-layer pipeline under --uninitialized, and of GPT-2 under --check-api"
+tiny="steps=2 batch=8 evalPrompts=16 evalEvery=0 checkpointEvery=0 M1=4 M2=3 dX=7 dY=2 M1ood=2 m=13 lTrain=4 lTest=4"
+for variant in cpu gpu; do
+  for pipeline in pattern fused unfused; do
+    SUPPRESS=$pipeline ICL_CACHE_DIR=off under_oclgrind "train-$variant-$pipeline" "--uninitialized --build-options -cl-opt-disable" \
+      train --variant "$variant" --pipeline "$pipeline" --set "$tiny" --out "$tmp/run-$variant-$pipeline" --json
+  done
+  # GPT-2 under --check-api only: with --uninitialized, two steps of its cpu variant crash Oclgrind 21.10 itself (a
+  # segmentation fault in a memmove of the simulator's thread), and its gpu variant runs past two minutes; plain
+  # oclgrind runs both cleanly, and the --data-races check above covers its kernels.
+  under_oclgrind "train-$variant-gpt2" "--check-api" \
+    train --model gpt2 --variant "$variant" --set "steps=2 batch=4 evalPrompts=8 evalEvery=0 checkpointEvery=0 lTrain=4 lTest=4 warmup=0" \
+    --out "$tmp/run-$variant-gpt2" --json
+done
+echo "   8 training runs, no diagnostics"
+
+echo "-- rusticl/llvmpipe: icl check --quick, both models and variants"
+export RUSTICL_ENABLE=llvmpipe
+device=$("$icl" devices | sed -n 's/^\(opencl:[0-9]*\) .*rusticl.*/\1/p' | head -n 1)
+[ -n "$device" ] || fail "no rusticl device in \`icl devices\` (is mesa-opencl-icd installed?)"
+"$icl" check --device "$device" --quick > "$tmp/rusticl-check.out" || { tail -n 40 "$tmp/rusticl-check.out" >&2; fail "rusticl one-layer check"; }
+"$icl" check --device "$device" --quick --model gpt2 > "$tmp/rusticl-gpt2.out" || { tail -n 40 "$tmp/rusticl-gpt2.out" >&2; fail "rusticl GPT-2 check"; }
+echo "   $(grep -c '^\[' "$tmp/rusticl-check.out") one-layer and $(grep -c '^\[' "$tmp/rusticl-gpt2.out") GPT-2 check items passed on $(sed -n 's/^device: //p' "$tmp/rusticl-check.out")"
+
+echo "-- rusticl/llvmpipe: gpu variant, fused and pattern, B = 32 for 2000 steps, to the quick start's errors"
+for pipeline in fused pattern; do
+  "$icl" train --device "$device" --variant gpu --pipeline "$pipeline" \
+    --set "batch=32 steps=2000 evalPrompts=2000 evalEvery=0 checkpointEvery=0" --out "$tmp/rusticl-$pipeline" --json \
+    > "$tmp/rusticl-$pipeline.jsonl"
+  python3 - "$tmp/rusticl-$pipeline.jsonl" "$pipeline" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1]) if '"domain"' in line]
+err = {(r["domain"], r["length"]): r["error"] for r in rows}
+# The quick start (README): about 12 % at l = 4, under 1 % at l = 10, about 0 at l = 20.
+bounds = {("id", 10): 0.02, ("ood", 10): 0.02, ("id", 20): 0.005, ("ood", 20): 0.005}
+bad = [f"{d} l={l}: {err.get((d, l))} > {b}" for (d, l), b in bounds.items() if not err.get((d, l), 1) <= b]
+print(f"   {sys.argv[2]}: error at l=10 {err[('id', 10)]:.4f} / {err[('ood', 10)]:.4f}, "
+      f"at l=20 {err[('id', 20)]:.4f} / {err[('ood', 20)]:.4f} (in-domain / OOD)")
+if bad:
+    sys.exit("test-implementations: rusticl " + sys.argv[2] + " missed the quick start's errors: " + "; ".join(bad))
+PY
+done
+echo "oclgrind and rusticl stages passed"
