@@ -13,10 +13,10 @@ inline float icl_hsum8(const float8 x) {
 }
 inline float icl_hsum16(const float16 x) { return icl_hsum8(x.lo + x.hi); }
 
-// Tree reduction (sum) over a work-group's local array of get_local_size(0) floats (a power of two); every item
-// gets the total, summed in a fixed order. Must be called from uniform control flow.
-inline float icl_group_sum(__local float* red, const float value) {
-    const int t = get_local_id(0), n = get_local_size(0);
+// Tree reductions over the n floats red[0..n) (n a power of two) that items t = 0..n−1 of a work-group write: every
+// item gets the result, combined in a fixed order. Called from uniform control flow by the whole work-group (items
+// outside the n take part in the barriers only through their own red, as tile_wg's slots do).
+inline float icl_tree_sum(__local float* red, const int t, const int n, const float value) {
     red[t] = value;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int span = n / 2; span > 0; span >>= 1) {
@@ -27,10 +27,7 @@ inline float icl_group_sum(__local float* red, const float value) {
     barrier(CLK_LOCAL_MEM_FENCE);
     return total;
 }
-
-// The same with max.
-inline float icl_group_max(__local float* red, const float value) {
-    const int t = get_local_id(0), n = get_local_size(0);
+inline float icl_tree_max(__local float* red, const int t, const int n, const float value) {
     red[t] = value;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int span = n / 2; span > 0; span >>= 1) {
@@ -40,6 +37,14 @@ inline float icl_group_max(__local float* red, const float value) {
     const float total = red[0];
     barrier(CLK_LOCAL_MEM_FENCE);
     return total;
+}
+
+// The same over the whole work-group (get_local_size(0) items, one dimension).
+inline float icl_group_sum(__local float* red, const float value) {
+    return icl_tree_sum(red, get_local_id(0), get_local_size(0), value);
+}
+inline float icl_group_max(__local float* red, const float value) {
+    return icl_tree_max(red, get_local_id(0), get_local_size(0), value);
 }
 
 // The hinge loss of one prompt, with margin m = z F (label z = ±1): loss max(0, 1 − m), an error where m ≤ 0, and

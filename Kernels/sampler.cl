@@ -69,6 +69,11 @@ inline float icl_column_draw(const int j, const uint prompt, __global const int*
     return j == ICL_COLS - 1 ? (queryIsA ? 1.0f : -1.0f) : 0.0f;
 }
 
+// A drawn column's d values into col (private or local memory): μ_pattern + κ ν_k, then label · q.
+#define ICL_DENSE_COLUMN(col, pattern, k, kappa, label, relevant, irrelevant, q)                                     \
+    for (int t = 0; t < ICL_DX; ++t) (col)[t] = (relevant)[(pattern) * ICL_DX + t] + (kappa) * (irrelevant)[(k) * ICL_DX + t]; \
+    for (int t = 0; t < ICL_DY; ++t) (col)[ICL_DX + t] = (label) * (q)[t];
+
 // Draws column j of prompt `prompt` (its d values into `col`); returns the query label (±1) when j is
 // the query column, else 0. relevant: [nRelevant, DX]; irrelevant: [nIrrelevant, DX]; q: [DY];
 // tasks: [nTasks, 2] (a, b).
@@ -82,8 +87,7 @@ inline float icl_sample_column(float* col, const int j, const uint prompt,
     float kappa, label;
     const float z = icl_column_draw(j, prompt, tasks, nTasks, nRelevant, nIrrelevant, alpha, K, seedLo, seedHi, step,
                                     stream, &pattern, &k, &kappa, &label);
-    for (int t = 0; t < ICL_DX; ++t) col[t] = relevant[pattern * ICL_DX + t] + kappa * irrelevant[k * ICL_DX + t];
-    for (int t = 0; t < ICL_DY; ++t) col[ICL_DX + t] = label * q[t];
+    ICL_DENSE_COLUMN(col, pattern, k, kappa, label, relevant, irrelevant, q)
     return z;
 }
 

@@ -1,7 +1,7 @@
 // The GPU variant of the fused tile kernels, one body for the dense (fused) and the pattern-space (pattern)
 // pipelines. The host picks the column space by the file it puts before this one (wg_columns_dense.cl or
 // wg_columns_pattern.cl), which defines WG_W (floats per column), the table reads WG_AT (Aᵀ), WG_C, WG_CT, WG_A,
-// the partials' size WG_PART, wg_entry (which sum a partial entry is) and wg_sample_column.
+// the partials' size WG_PART, wg_entry (which sum a partial entry is) and wg_write_column (a drawn column).
 //
 // A work-group of ICL_LP × ICL_PPG work-items owns a tile of ICL_TILE prompts and runs them ICL_PPG at a time:
 // the ICL_LP lanes of slot y = get_local_id(1) share one prompt, held in local memory, and split each product
@@ -14,33 +14,6 @@
 #define WG_EPI ((WG_PART + WG_ITEMS - 1) / WG_ITEMS)
 #define WG_NPL ((ICL_M + ICL_LP - 1) / ICL_LP)
 #define WG_MPAD (ICL_LP * WG_NPL)
-
-// The sum of x over the lanes of this work-item's slot (a tree over red[slot][·], fixed order); every lane gets
-// it. Called from uniform control flow.
-inline float wg_slot_sum(__local float* red, const int lane, const float x) {
-    red[lane] = x;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = ICL_LP / 2; span > 0; span >>= 1) {
-        if (lane < span) red[lane] += red[lane + span];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float total = red[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return total;
-}
-
-// The same with max.
-inline float wg_slot_max(__local float* red, const int lane, const float x) {
-    red[lane] = x;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int span = ICL_LP / 2; span > 0; span >>= 1) {
-        if (lane < span) red[lane] = fmax(red[lane], red[lane + span]);
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float total = red[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return total;
-}
 
 // tables: the column space's (see the file above). partials: [tiles, WG_PART]; partStats: [tiles, 2] (loss sum,
 // errors). train = 0: forward and statistics only.
@@ -71,8 +44,11 @@ void tile_wg(__global const float* relevant, __global const float* irrelevant, _
         const int b = tile * ICL_TILE + r * ICL_PPG + slot;
         const bool live = b < batch;      // prompts past the batch run (uniform control flow) but count for nothing
         for (int j = lane; j < ICL_COLS; j += ICL_LP) {
-            const float z = wg_sample_column(Pu + j * WG_W, j, firstPrompt + (uint)b, relevant, irrelevant, q, tasks,
-                                             nTasks, nRelevant, nIrrelevant, alpha, K, seedLo, seedHi, step, stream);
+                int pattern, k;
+            float kappa, label;
+            const float z = icl_column_draw(j, firstPrompt + (uint)b, tasks, nTasks, nRelevant, nIrrelevant, alpha, K,
+                                            seedLo, seedHi, step, stream, &pattern, &k, &kappa, &label);
+            wg_write_column(Pu + j * WG_W, pattern, k, kappa, label, relevant, irrelevant, q, nRelevant);
             if (j == ICL_COLS - 1) zq[slot] = z;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
@@ -91,10 +67,10 @@ void tile_wg(__global const float* relevant, __global const float* irrelevant, _
             at[slot][t] = s;
             top = fmax(top, s);
         }
-        top = wg_slot_max(red[slot], lane, top);
+        top = icl_tree_max(red[slot], lane, ICL_LP, top);
         float part = 0.0f;
         for (int t = lane; t < ICL_L; t += ICL_LP) { const float e = exp(at[slot][t] - top); at[slot][t] = e; part += e; }
-        const float inv = 1.0f / wg_slot_sum(red[slot], lane, part);
+        const float inv = 1.0f / icl_tree_sum(red[slot], lane, ICL_LP, part);
         for (int t = lane; t < ICL_L; t += ICL_LP) at[slot][t] *= inv;
         barrier(CLK_LOCAL_MEM_FENCE);
         // c̃ = Σ_t attn_t c_t
@@ -117,7 +93,7 @@ void tile_wg(__global const float* relevant, __global const float* irrelevant, _
             }
             g[k] = s;
         }
-        const float F = wg_slot_sum(red[slot], lane, f);
+        const float F = icl_tree_sum(red[slot], lane, ICL_LP, f);
         const float z = zq[slot], margin = z * F;
         if (live) { lossSum += icl_hinge_loss(margin); errSum += icl_hinge_error(margin); }
         if (train) {                        // uniform: train is the same for the whole launch
@@ -144,7 +120,7 @@ void tile_wg(__global const float* relevant, __global const float* irrelevant, _
                 ds[slot][t] = s;
                 part += at[slot][t] * s;
             }
-            const float mean = wg_slot_sum(red[slot], lane, part);
+            const float mean = icl_tree_sum(red[slot], lane, ICL_LP, part);
             for (int t = lane; t < ICL_L; t += ICL_LP) ds[slot][t] = at[slot][t] * (ds[slot][t] - mean);
             barrier(CLK_LOCAL_MEM_FENCE);
             // dv = Σ_t ds_t c_t

@@ -17,16 +17,9 @@ inline int wg_entry(const int e, int* i, int* j) {
     return *j < ICL_D ? 1 : -1;
 }
 
-// Column j of prompt `prompt`: its d values into col (local memory); returns the query label for the query column.
-inline float wg_sample_column(__local float* col, const int j, const uint prompt, __global const float* relevant,
-                              __global const float* irrelevant, __global const float* q, __global const int* tasks,
-                              const int nTasks, const int nRelevant, const int nIrrelevant, const float alpha,
-                              const float K, const uint seedLo, const uint seedHi, const uint step, const uint stream) {
-    int pattern, k;
-    float kappa, label;
-    const float z = icl_column_draw(j, prompt, tasks, nTasks, nRelevant, nIrrelevant, alpha, K, seedLo, seedHi, step,
-                                    stream, &pattern, &k, &kappa, &label);
-    for (int t = 0; t < ICL_DX; ++t) col[t] = relevant[pattern * ICL_DX + t] + kappa * irrelevant[k * ICL_DX + t];
-    for (int t = 0; t < ICL_DY; ++t) col[ICL_DX + t] = label * q[t];
-    return z;
+// A drawn column (icl_column_draw) as its d values, into col (local memory).
+inline void wg_write_column(__local float* col, const int pattern, const int k, const float kappa, const float label,
+                            __global const float* relevant, __global const float* irrelevant, __global const float* q,
+                            const int nRelevant) {
+    ICL_DENSE_COLUMN(col, pattern, k, kappa, label, relevant, irrelevant, q)
 }

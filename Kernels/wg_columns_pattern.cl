@@ -19,19 +19,13 @@ inline int wg_entry(const int e, int* i, int* j) {
     return *i < ICL_M && *j < ICL_R ? 1 : -1;
 }
 
-// Column j of prompt `prompt`: its R coefficients into col (local memory); returns the query label for the query
-// column. relevant, irrelevant and q are not read: the coefficients are the draw itself.
-inline float wg_sample_column(__local float* col, const int j, const uint prompt, __global const float* relevant,
-                              __global const float* irrelevant, __global const float* q, __global const int* tasks,
-                              const int nTasks, const int nRelevant, const int nIrrelevant, const float alpha,
-                              const float K, const uint seedLo, const uint seedHi, const uint step, const uint stream) {
-    int pattern, k;
-    float kappa, label;
-    const float z = icl_column_draw(j, prompt, tasks, nTasks, nRelevant, nIrrelevant, alpha, K, seedLo, seedHi, step,
-                                    stream, &pattern, &k, &kappa, &label);
+// A drawn column (icl_column_draw) as its R coefficients, into col (local memory); relevant, irrelevant and q are
+// not read: the coefficients are the draw itself.
+inline void wg_write_column(__local float* col, const int pattern, const int k, const float kappa, const float label,
+                            __global const float* relevant, __global const float* irrelevant, __global const float* q,
+                            const int nRelevant) {
     for (int t = 0; t < ICL_R; ++t) col[t] = 0.0f;
     col[pattern] = 1.0f;
     col[nRelevant + k] = kappa;
     col[ICL_R - 1] = label;
-    return z;
 }

@@ -14,16 +14,7 @@ final class BenchTests: XCTestCase {
     var device: DeviceContext { DeviceContext(OpenCLTestDevice.context!) }
 
     /// The GPT-2-style model at the smallest shape the tests train (2 layers).
-    static var gpt2: Config {
-        var c = Config()
-        c.model = "gpt2"
-        c.width = 8
-        c.layers = 2
-        c.heads = 2
-        c.lTrain = 6
-        c.lTest = 6
-        return c
-    }
+    static var gpt2: Config { GPT2TrainerTests.config(steps: 10) }
 
     /// Launches per training step, as `Bench.train` counts them over its timed steps (one repeat, no minimum time).
     func launchesPerStep(_ config: Config, _ variant: VariantChoice, _ pipeline: Pipeline, batch: Int = 64) throws -> Double {
