@@ -12,8 +12,14 @@ bash scripts/setup.sh
 export POCL_CACHE_DIR="$PWD/.build/pocl-cache"
 mkdir -p "$POCL_CACHE_DIR"
 
+# A build's last line, or its whole log when it fails (a one-line tail hides the error).
+build() {
+  local log=$1; shift
+  if "$@" > "$log" 2>&1; then tail -n 1 "$log"; else cat "$log" >&2; echo "build failed: $*" >&2; exit 1; fi
+}
+
 echo "== swift test"
-swift build --build-tests 2>&1 | tail -n 1
+build .build/swift-build.log swift build --build-tests
 status=0
 swift test --skip-build --disable-swift-testing > .build/swift-test.log 2>&1 || status=$?
 grep -E "error:|Executed .* tests" .build/swift-test.log | tail -n 30
@@ -37,7 +43,7 @@ tmp=$(mktemp -d)
 rm -rf "$tmp"
 
 echo "== ICLKit as a library (Examples/TrainAndEvaluate: its own package on the root's ICLKit)"
-swift build --package-path Examples/TrainAndEvaluate 2>&1 | tail -n 1
+build .build/example-build.log swift build --package-path Examples/TrainAndEvaluate
 tmp=$(mktemp -d)
 swift run --skip-build --package-path Examples/TrainAndEvaluate TrainAndEvaluate "$tmp/example" 1000
 .build/debug/icl eval --checkpoint "$tmp/example/checkpoint.safetensors" --prompts 500
