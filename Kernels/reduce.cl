@@ -31,7 +31,7 @@ __kernel void weight_grads_wi(__global const float* prompts, __global const floa
 
 // GPU variant: 16×16 output tiles, the batch streamed through local memory in chunks of 16.
 // Global size [roundup(D,16), roundup(max(D,M),16), 4], local [16, 16, 1].
-#define ICL_TS 16
+// ICL_TS: the side of the square work-group, a -D from the host (ModelProgram.weightGradsTile).
 __kernel __attribute__((reqd_work_group_size(ICL_TS, ICL_TS, 1)))
 void weight_grads_wg(__global const float* prompts, __global const float* u, __global const float* dv,
                      __global const float* du, __global const float* c, __global const float* h,

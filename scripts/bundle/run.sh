@@ -239,7 +239,7 @@ skip_step() { wanted "$1" || return 0; printf '%s\tskipped\t-\t-\t%s\n' "$1" "$2
 CHECK_ARGS=(--variant both)
 if [ $QUICK = 1 ]; then
     CHECK_ARGS=(--variant gpu)
-    "$ICL" help check 2>/dev/null | grep -q -- '--quick' && CHECK_ARGS+=(--quick)
+    CHECK_ARGS+=(--quick)
 fi
 
 if [ $QUICK = 1 ]; then

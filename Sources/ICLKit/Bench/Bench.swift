@@ -124,7 +124,7 @@ public struct Bench {
         c.isGPT2 ? nil : ModelFlops(ModelShape(dX: c.dX, dY: c.dY, length: c.lTrain, m: c.m, attendQuery: c.attendQuery))
     }
 
-    /// The pipelines the model and variant can run.
+    /// The pipelines of the model (every one-layer pipeline has both kernel variants).
     public var runnablePipelines: [Pipeline] {
         config.isGPT2 ? [.gpt2] : Pipeline.oneLayer
     }

@@ -43,7 +43,7 @@ public final class ModelProgram {
     public static let sourceFiles = ["sampler.cl", "attention.cl", "mlp.cl", "hinge.cl", "reduce.cl", "sgd.cl"]
     /// Work-group size of the GPU-variant per-prompt kernels.
     public static let groupSize = 64
-    /// Side of weight_grads_wg's square work-group (ICL_TS in reduce.cl).
+    /// Side of weight_grads_wg's square work-group (passed to reduce.cl as ICL_TS).
     static let weightGradsTile = 16
 
     public let context: CLContext
@@ -56,7 +56,7 @@ public final class ModelProgram {
         self.context = context
         self.shape = shape
         self.variant = variant
-        let program = try shape.build(files: ModelProgram.sourceFiles).build(context)
+        let program = try shape.build(files: ModelProgram.sourceFiles, extra: ["ICL_TS": ModelProgram.weightGradsTile]).build(context)
         let suffix = variant == .cpu ? "_wi" : "_wg"
         sample = try program.kernel("sample_prompts")
         attentionForward = try program.kernel("attention_forward" + suffix)

@@ -45,9 +45,7 @@ public enum TileKernel: Hashable, Sendable {
             let kernel = try built.kernel("tile_wg")
             let limit = try context.groupLimit(of: kernel)
             if group.items <= limit { return (current, built, kernel) }
-            let next = try rechoose(limit)
-            guard next != current else { return (current, built, kernel) }
-            current = next
+            current = try rechoose(limit)   // a group of at most `limit` items, or a refusal
         }
     }
     /// Global and local sizes of a launch over `tiles` tiles.
