@@ -4,18 +4,18 @@ import ICLKit
 
 /// `icl probe --checkpoint FILE [--ood] [--length L] [--prompts N] [--set k=v] [--config FILE] [--json]`: the
 /// mechanism probes of PAPER.md §5 (attention on same-pattern contexts, projection norms, neuron alignment) for a
-/// checkpoint.
+/// one-layer checkpoint; for a GPT-2-style one, each layer's and each head's attention on same-pattern contexts (E8).
 enum ProbeCommand {
     static let probeFields: Set<String> = ["alphaTest", "lTest", "S1", "M1ood"]
 
     static let spec = CommandSpec(
         name: "probe",
-        summary: "the trained model's mechanism (PAPER.md §5): attention on same-pattern contexts, projection norms, neuron alignment",
+        summary: "the trained model's mechanism (PAPER.md §5): attention on same-pattern contexts (per layer and head for GPT-2), projection norms, neuron alignment",
         options: [
-            .valued("checkpoint", "FILE", "a one-layer checkpoint.safetensors (written by `icl train`)", required: true),
+            .valued("checkpoint", "FILE", "a checkpoint.safetensors of either model (written by `icl train`)", required: true),
             .flag("ood", "probe on out-of-domain prompts instead of unseen in-domain ones"),
             .valued("length", "L", "context length of the probe prompts (the config field lTest)",
-                    default: "the checkpoint's lTest", allowed: "≥ 1"),
+                    default: "the checkpoint's lTest", allowed: "≥ 1 (GPT-2-style: ≤ lTrain)"),
             .valued("prompts", "N", "fresh prompts to probe on", default: "256", allowed: "≥ 1"),
             .valued("set", "KEY=VALUE", "changes a field of the probe prompts in the checkpoint's config; --length wins",
                     default: "none", allowed: fieldList(probeFields), repeatable: true),
@@ -33,14 +33,22 @@ enum ProbeCommand {
     static func run(_ args: Arguments) throws {
         let path = try args.required("checkpoint")
         let prompts = try args.int("prompts", min: 1) ?? 256
-        let ckpt = try Checkpoint.read(path: path)
-        var config = try CommonOptions.evaluationConfig(args, checkpoint: ckpt.config, allowed: probeFields,
+        let saved = try AnyCheckpoint.read(path: path)
+        var config = try CommonOptions.evaluationConfig(args, checkpoint: saved.config, allowed: probeFields,
                                                          instead: ["evalPrompts": "--prompts"])
         if let l = try args.int("length", min: 1) { config.lTest = l }
         try config.validate()
         let bank = PatternBank(config: config)
         let domain: PromptSpec.Domain = args.has("ood") ? .outOfDomain : .inDomain
         let spec = PromptSpec.evaluation(config, bank: bank, domain: domain, stream: RNGStream.checkPrompts.rawValue)
+        let ckpt: Checkpoint
+        switch saved {
+        case .oneLayer(let c): ckpt = c
+        case .gpt2(let c):
+            try printGPT2(GPT2Probes.measure(c.weights, spec: spec, prompts: prompts), args: args, path: path, step: c.step,
+                          domain: domain, spec: spec, prompts: prompts)
+            return
+        }
         let p = Probes.measure(ckpt.weights, config: config, bank: bank, spec: spec, prompts: prompts)
         if args.has("json") {
             var rec = p.record
@@ -65,6 +73,31 @@ enum ProbeCommand {
             print(String(format: "  neuron %3d  a %+.3f  label %.3f at %5.1f°  feature %.3f at %5.1f°", n, p.a[n],
                          p.labelMagnitude[n], p.labelAngle[n] * 180 / .pi, p.featureMagnitude[n],
                          p.featureAngle[n] * 180 / .pi))
+        }
+    }
+
+    /// The GPT-2-style model's probe: every layer's attention on same-pattern contexts, the mean over heads and
+    /// each head (a layer with one head on the pattern and one at chance shows ≈0.7 as the mean).
+    static func printGPT2(_ p: GPT2AttentionProbe, args: Arguments, path: String, step: Int, domain: PromptSpec.Domain,
+                          spec: PromptSpec, prompts: Int) throws {
+        if args.has("json") {
+            var rec = p.record
+            rec["best_head_same_attention"] = p.bestHeadSameAttention
+            rec["checkpoint"] = path
+            rec["step"] = step
+            rec["domain"] = domain.rawValue
+            rec["length"] = spec.length
+            rec["alpha"] = Double("\(spec.alpha)") ?? 0
+            rec["prompts"] = prompts
+            Output.json(rec)
+            return
+        }
+        print(String(format: "%@ (GPT-2-style) at step %d, %d %@ prompts, α′ = %.2f, l = %d:", path, step, prompts,
+                     domain == .inDomain ? "unseen in-domain" : "OOD", spec.alpha, spec.length))
+        print("query's summed attention on contexts sharing its pattern, per layer (mean over heads) and per head:")
+        for (k, heads) in p.headSameAttention.enumerated() {
+            let each = heads.enumerated().map { String(format: "head %d %.3f", $0.offset + 1, $0.element) }
+            print(String(format: "  layer %d  mean %.3f  ", k + 1, p.sameAttention[k]) + each.joined(separator: "  "))
         }
     }
 }

@@ -80,6 +80,22 @@ final class GPT2TrainerTests: XCTestCase {
         let rec = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
         XCTAssertNotNil(rec["error"] as? Double)
 
+        // Probing: every layer and head, with the layer's mean the mean of its heads (text and JSON).
+        let probe = try CLI.run(["probe", "--checkpoint", ckpt, "--prompts", "16", "--json"])
+        XCTAssertEqual(probe.status, 0, probe.stderr)
+        let probed = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(probe.stdout.utf8)) as? [String: Any])
+        let perHead = try XCTUnwrap(probed["head_same_attention"] as? [[Double]])
+        let perLayer = try XCTUnwrap(probed["layer_same_attention"] as? [Double])
+        let shape = Self.config(steps: 3).gpt2Shape
+        XCTAssertEqual(perHead.map(\.count), Array(repeating: shape.heads, count: shape.layers))
+        for (heads, mean) in zip(perHead, perLayer) {
+            XCTAssertEqual(mean, heads.reduce(0, +) / Double(heads.count), accuracy: 1e-12)
+            XCTAssertTrue(heads.allSatisfy { $0 >= 0 && $0 <= 1 }, "\(heads)")
+        }
+        let text = try CLI.run(["probe", "--checkpoint", ckpt, "--prompts", "16", "--ood"])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("layer \(shape.layers)") && text.stdout.contains("head \(shape.heads)"), text.stdout)
+
         // Pruning: rate 0 is the identity; rate R zeroes ⌊R·4W⌋ neurons of each block, weights and moments.
         let same = try CLI.run(["prune", "--checkpoint", ckpt, "--rate", "0", "--out", dir + "/p0.safetensors"])
         XCTAssertEqual(same.status, 0, same.stderr)
@@ -97,7 +113,7 @@ final class GPT2TrainerTests: XCTestCase {
         }
 
         for (args, needles) in [
-            (["probe", "--checkpoint", ckpt], ["GPT-2"]),
+            (["probe", "--checkpoint", ckpt, "--length", "9"], ["lTrain = 6"]),
             (["prune", "--checkpoint", ckpt, "--rate", "1", "--out", dir + "/x.safetensors"], ["[0, 1)"]),
             (["prune", "--checkpoint", ckpt, "--rate", "0.2", "--by", "wo", "--out", dir + "/x.safetensors"], ["--by"]),
             (["eval", "--checkpoint", ckpt, "--device", "cpu-reference", "--length", "9"], ["lTrain = 6"]),

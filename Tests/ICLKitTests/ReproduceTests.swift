@@ -89,8 +89,8 @@ final class ReproduceTests: XCTestCase {
             ("T2", ["alpha", "n", "steps_needed_mean", "final_error_mean"], t.theoryAlphas.count),
             ("E1-gpt2", ["S1", "length", "n", "error_mean", "hinge_loss_mean"], 5 * t.gpt2Lengths.count),
             ("E2-gpt2", ["alpha", "domain", "length", "n", "error_mean"], 3 * 2 * t.gpt2Lengths.count),
-            ("E8", ["domain", "layer", "step", "n", "same_attention_mean", "same_attention_std"],
-             2 * Self.base.layers * (t.gpt2Steps / t.gpt2ProbeEvery + 1)),
+            ("E8", ["domain", "layer", "head", "step", "n", "same_attention_mean", "same_attention_std"],
+             2 * Self.base.layers * 2 * (t.gpt2Steps / t.gpt2ProbeEvery + 1)),
         ]
         for (name, columns, rows) in expected {
             let table = try csv(name)
@@ -100,6 +100,23 @@ final class ReproduceTests: XCTestCase {
             // Two seeds per point (random pruning: one draw per seed).
             let n = table.header.firstIndex(of: "n")!
             XCTAssertTrue(table.rows.allSatisfy { $0[n] == "2" }, "\(name).csv: every point averages both seeds")
+        }
+        // E8_heads: every head of every seed, one row each; E8's mean of heads is their mean and its best head one of them.
+        let heads = try csv("E8_heads"), e8 = try csv("E8")
+        let gpt2Probes = t.gpt2Steps / t.gpt2ProbeEvery + 1
+        XCTAssertEqual(heads.rows.count, 2 * 2 * Self.base.layers * Self.base.heads * gpt2Probes)
+        func column(_ table: (header: [String], rows: [[String]]), _ name: String) -> Int { table.header.firstIndex(of: name)! }
+        func value(_ table: (header: [String], rows: [[String]]), _ match: [String: String], _ v: String) -> [Double] {
+            table.rows.filter { r in match.allSatisfy { r[column(table, $0.key)] == $0.value } }.map { Double($0[column(table, v)]) ?? .nan }
+        }
+        let last = String(t.gpt2Steps)
+        for seedless in [["domain": "id", "layer": "1", "step": last]] {
+            let perHead = value(heads, seedless, "same_attention_mean")
+            XCTAssertEqual(perHead.count, 2 * Self.base.heads)
+            let mean = value(e8, seedless.merging(["head": "mean"]) { $1 }, "same_attention_mean")
+            XCTAssertEqual(mean.first ?? .nan, perHead.reduce(0, +) / Double(perHead.count), accuracy: 1e-5)
+            let best = value(e8, seedless.merging(["head": "best"]) { $1 }, "same_attention_mean")
+            XCTAssertGreaterThanOrEqual(best.first ?? .nan, (mean.first ?? .nan) - 1e-6, "the best head is at least the mean")
         }
         // Errors are probabilities; the E3 methods are ICL and the five baselines.
         let e1 = try csv("E1"), err = e1.header.firstIndex(of: "error_mean")!

@@ -1,14 +1,22 @@
 import ICLCore
 
-/// The GPT-2-style model's attention mechanism (PAPER.md §6, E8): for each block, the query token's
-/// attention (mean over heads and prompts) summed over the context tokens that share the query's relevant
-/// pattern. Measured on the host through the CPU reference.
+/// The GPT-2-style model's attention mechanism (PAPER.md §6, E8): for each block and head, the query token's
+/// attention (mean over prompts) summed over the context tokens that share the query's relevant pattern.
+/// Measured on the host through the CPU reference.
 public struct GPT2AttentionProbe: Sendable {
-    /// [layers]
-    public var sameAttention: [Double]
+    /// [layers][heads]: each head's summed attention on same-pattern contexts.
+    public var headSameAttention: [[Double]]
 
-    /// A JSON-ready record: `"layer_same_attention"` per layer.
-    public var record: [String: Any] { ["layer_same_attention": sameAttention] }
+    /// [layers]: the mean over heads. One head fully on same-pattern tokens and one at chance averages to
+    /// ≈0.7, so a claim about "a layer's attention" is judged on both this and `bestHeadSameAttention`.
+    public var sameAttention: [Double] { headSameAttention.map { $0.reduce(0, +) / Double(max(1, $0.count)) } }
+
+    /// [layers]: the largest head's value.
+    public var bestHeadSameAttention: [Double] { headSameAttention.map { $0.max() ?? .nan } }
+
+    /// A JSON-ready record: `"layer_same_attention"` (mean over heads) and `"head_same_attention"`
+    /// ([layers][heads]).
+    public var record: [String: Any] { ["layer_same_attention": sameAttention, "head_same_attention": headSameAttention] }
 }
 
 /// Attention probes of the GPT-2-style model, on the host through GPT2Reference.
@@ -19,7 +27,7 @@ public enum GPT2Probes {
         let batch = PromptSampler.sample(spec, step: 0, batch: count)
         let trace = GPT2Reference.forward(w, prompts: batch.prompts, batch: count, length: l)
         let x = batch.prompts.map(Double.init), relevant = spec.relevant.map(Double.init)
-        var same = [Double](repeating: 0, count: w.shape.layers)
+        var same = [[Double]](repeating: [Double](repeating: 0, count: H), count: w.shape.layers)
         for b in 0..<count {
             let base = b * n * d
             let pq = Probes.relevantPattern(x, base + l * d, dX: spec.dX, relevant: relevant, count: spec.nRelevant)
@@ -29,10 +37,10 @@ public enum GPT2Probes {
             for (k, block) in trace.blocks.enumerated() {
                 for h in 0..<H {
                     let row = ((b * H + h) * n + l) * n      // probs[b, h, query, ·]
-                    for s in 0..<l where shares[s] { same[k] += Double(block.attention.probs[row + s]) }
+                    for s in 0..<l where shares[s] { same[k][h] += Double(block.attention.probs[row + s]) }
                 }
             }
         }
-        return GPT2AttentionProbe(sameAttention: same.map { $0 / Double(count * H) })
+        return GPT2AttentionProbe(headSameAttention: same.map { $0.map { $0 / Double(count) } })
     }
 }
