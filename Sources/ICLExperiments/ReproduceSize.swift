@@ -39,10 +39,10 @@ public struct ReproduceSize: Sendable, Equatable, Codable {
     public var gpt2Lengths: [Int]
 
     public static let full = ReproduceSize(
-        name: "full", evalPrompts: 50_000, baselinePrompts: 2_000, lengths: Array(1...20),
+        name: "full", evalPrompts: 50_000, baselinePrompts: 20_000, lengths: Array(1...20),
         baselineLengths: Array(stride(from: 6, through: 20, by: 2)), probeEvery: 50,
         pruneRates: [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4], pruneLength: 8, randomDraws: 5,
-        theoryAlphas: [0.5, 0.6, 0.7, 0.8, 0.9, 1.0], theoryMaxLength: 60, lengthTarget: 0.02,
+        theoryAlphas: [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0], theoryMaxLength: 60, lengthTarget: 0.02,
         iterationsTarget: 0.05, iterationsEvalEvery: 10, iterationsEvalPrompts: 4_000,
         gpt2Steps: 2_000, gpt2Batch: 256, gpt2ProbeEvery: 50, gpt2EvalPrompts: 4_000,
         gpt2Lengths: [1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20])

@@ -118,6 +118,20 @@ final class ReproduceTests: XCTestCase {
             let best = value(e8, seedless.merging(["head": "best"]) { $1 }, "same_attention_mean")
             XCTAssertGreaterThanOrEqual(best.first ?? .nan, (mean.first ?? .nan) - 1e-6, "the best head is at least the mean")
         }
+        // T1/T2 keep each seed's value for the bootstrap of the slope.
+        for name in ["T1_seeds", "T2_seeds"] {
+            let table = try csv(name)
+            XCTAssertEqual(table.rows.count, 2 * t.theoryAlphas.count, name)
+            XCTAssertEqual(Set(table.rows.map { $0[column(table, "seed")] }), ["1", "2"], name)
+        }
+        // E3's paired differences: baseline − ICL on the same prompts, 0 for ICL itself.
+        let e3d = try csv("E3")
+        for r in e3d.rows {
+            let d = Double(r[column(e3d, "minus_icl_mean")]) ?? .nan
+            let match = ["alpha": r[column(e3d, "alpha")], "length": r[column(e3d, "length")], "method": BaselinesRecipe.icl]
+            let icl = value(e3d, match, "error_mean").first ?? .nan
+            XCTAssertEqual(d, (Double(r[column(e3d, "error_mean")]) ?? .nan) - icl, accuracy: 1e-5, "\(r)")
+        }
         // Errors are probabilities; the E3 methods are ICL and the five baselines.
         let e1 = try csv("E1"), err = e1.header.firstIndex(of: "error_mean")!
         XCTAssertTrue(e1.rows.allSatisfy { (Double($0[err]) ?? -1) >= 0 && (Double($0[err]) ?? 2) <= 1 })

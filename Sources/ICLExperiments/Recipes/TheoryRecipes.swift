@@ -31,11 +31,29 @@ func theorySeries(slope: Double, xs: [Double], ys: [Double]) -> PlotSeries {
                       y: grid.map { exp(my + slope * (log($0) - mx)) }, dashed: true)
 }
 
+/// A theory table's row for one seed: the seed as a key, and only the value the slope is fitted to.
+func perSeed(_ row: ResultRow, seed: Int, keep value: String) -> ResultRow {
+    ResultRow(keys: row.keys.merging(["seed": ResultRow.key(seed)]) { $1 }, values: [value: row.values[value] ?? .nan])
+}
+
+/// The 95% percentile-bootstrap interval, over seeds, of the log-log slope of `y` (per-seed table) against
+/// `x(alpha)`: each draw resamples the seeds, averages each α over the drawn seeds and refits.
+func slopeInterval(_ perSeed: AggregatedTable, y: String, x: (Double) -> Double) -> (text: String, contains: (Double) -> Bool) {
+    guard let ci = Bootstrap.interval(seeds: perSeed.seeds, statistic: { perSeed.slopeOverSeeds($0, group: "alpha", y: y, x: x) }) else {
+        return ("", { _ in false })
+    }
+    return (String(format: ", 95%% bootstrap interval [%.2f, %.2f] over %d seeds", ci.lo, ci.hi, perSeed.seeds.count),
+            { $0 >= ci.lo && $0 <= ci.hi })
+}
+
 /// Theory check 1: the test length needed for a target in-domain error scales like 1/α′ (log-log slope 1).
 public struct TestLengthTheoryRecipe: Recipe {
     public let name = "T1"
     public let title = "Test length needed vs 1/α′"
-    public var tables: [TableSpec] { [TableSpec("T1", keys: ["alpha"], values: ["inv_alpha", "length_needed"])] }
+    public var tables: [TableSpec] {
+        [TableSpec("T1", keys: ["alpha"], values: ["inv_alpha", "length_needed"]),
+         TableSpec("T1_seeds", keys: ["seed", "alpha"], values: ["length_needed"])]
+    }
 
     public func measure(seed: Int, lab: ReproduceLab) throws -> [String: [ResultRow]] {
         let model = try lab.model(lab.config(seed: seed))
@@ -50,7 +68,7 @@ public struct TestLengthTheoryRecipe: Recipe {
             rows.append(ResultRow(keys: ["alpha": ResultRow.key(alpha)],
                                   values: ["inv_alpha": 1 / Double(alpha), "length_needed": needed]))
         }
-        return ["T1": rows]
+        return ["T1": rows, "T1_seeds": rows.map { perSeed($0, seed: seed, keep: "length_needed") }]
     }
 
     public func report(_ t: [AggregatedTable], size: ReproduceSize) -> (figure: SVGFigure, claims: [Claim]) {
@@ -63,10 +81,14 @@ public struct TestLengthTheoryRecipe: Recipe {
                               xLabel: "1/α′", yLabel: "test length needed", xLog: true, yLog: true,
                               series: [points, fitSeries(fit, xs: points.x), theorySeries(slope: 1, xs: points.x, ys: points.y)])
         let note = missing.isEmpty ? "" : "; not reached by l = \(size.theoryMaxLength) at α′ = \(missing.joined(separator: ", "))"
+        let interval = slopeInterval(t[1], y: "length_needed") { 1 / $0 }
         return (SVGFigure(title: "T1 — " + title, panels: [panel]), [
             Claim("T1", "test length needed scales like 1/α′ (log-log slope)", paper: "slope 1 (theory, l_ts ≳ 1/α′)",
-                  ours: String(format: "slope %.2f over %d α′ values", fit.slope, fit.points) + note,
+                  ours: String(format: "slope %.2f over %d α′ values", fit.slope, fit.points) + interval.text + note,
                   held: abs(fit.slope - 1) <= 0.5),
+            Claim("T1", "the theory's slope 1 lies in the 95% bootstrap interval over seeds", paper: "slope 1",
+                  ours: interval.text.isEmpty ? "no interval (fewer than 2 seeds)" : String(format: "slope %.2f", fit.slope) + interval.text,
+                  held: interval.contains(1)),
         ])
     }
 }
@@ -75,7 +97,10 @@ public struct TestLengthTheoryRecipe: Recipe {
 public struct IterationsTheoryRecipe: Recipe {
     public let name = "T2"
     public let title = "Training iterations needed vs training α"
-    public var tables: [TableSpec] { [TableSpec("T2", keys: ["alpha"], values: ["steps_needed", "final_error"])] }
+    public var tables: [TableSpec] {
+        [TableSpec("T2", keys: ["alpha"], values: ["steps_needed", "final_error"]),
+         TableSpec("T2_seeds", keys: ["seed", "alpha"], values: ["steps_needed"])]
+    }
 
     public func measure(seed: Int, lab: ReproduceLab) throws -> [String: [ResultRow]] {
         var rows: [ResultRow] = []
@@ -93,7 +118,7 @@ public struct IterationsTheoryRecipe: Recipe {
             rows.append(ResultRow(keys: ["alpha": ResultRow.key(alpha)],
                                   values: ["steps_needed": needed, "final_error": evals.last?.error ?? .nan]))
         }
-        return ["T2": rows]
+        return ["T2": rows, "T2_seeds": rows.map { perSeed($0, seed: seed, keep: "steps_needed") }]
     }
 
     public func report(_ t: [AggregatedTable], size: ReproduceSize) -> (figure: SVGFigure, claims: [Claim]) {
@@ -105,10 +130,14 @@ public struct IterationsTheoryRecipe: Recipe {
                               xLabel: "training α", yLabel: "SGD steps needed", xLog: true, yLog: true,
                               series: [points, fitSeries(fit, xs: points.x), theorySeries(slope: -2.0 / 3, xs: points.x, ys: points.y)])
         let note = missing.isEmpty ? "" : "; not reached at α = \(missing.joined(separator: ", "))"
+        let interval = slopeInterval(t[1], y: "steps_needed") { $0 }
         return (SVGFigure(title: "T2 — " + title, panels: [panel]), [
             Claim("T2", "iterations needed scale like α^(−2/3) (log-log slope)", paper: "slope −0.67 (theory, T = Θ(α^(−2/3)))",
-                  ours: String(format: "slope %.2f over %d α values", fit.slope, fit.points) + note,
+                  ours: String(format: "slope %.2f over %d α values", fit.slope, fit.points) + interval.text + note,
                   held: abs(fit.slope + 2.0 / 3) <= 0.35),
+            Claim("T2", "the theory's slope −2/3 lies in the 95% bootstrap interval over seeds", paper: "slope −0.67",
+                  ours: interval.text.isEmpty ? "no interval (fewer than 2 seeds)" : String(format: "slope %.2f", fit.slope) + interval.text,
+                  held: interval.contains(-2.0 / 3)),
         ])
     }
 }
