@@ -126,6 +126,7 @@ enum Commands {
         (PruneCommand.spec, PruneCommand.run),
         (ProbeCommand.spec, ProbeCommand.run),
         (ReproduceCommand.spec, ReproduceCommand.run),
+        (SweepCommand.spec, SweepCommand.run),
         (CheckCommand.spec, CheckCommand.run),
         (BenchCommand.spec, BenchCommand.run),
     ]
