@@ -5,7 +5,9 @@
 #  3. interop: a checkpoint and a check dump are opened with the PyPI `safetensors` package;
 #  4. ICLKit as a library: Examples/TrainAndEvaluate builds against the root package, trains, evaluates and saves;
 #  5. two more OpenCL implementations (scripts/test-implementations.sh): Oclgrind (races, out-of-bounds, uninitialised
-#     reads, API misuse) and Mesa rusticl on llvmpipe (another compiler, GPU-like limits).
+#     reads, API misuse) and Mesa rusticl on llvmpipe (another compiler, GPU-like limits);
+#  6. `icl sweep` on a real scheduler (scripts/slurm-sweep.sh): a single-node SLURM cluster runs a sweep as an
+#     sbatch array of shards; merged, it must equal the unsharded run byte for byte.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -50,6 +52,8 @@ swift run --skip-build --package-path Examples/TrainAndEvaluate TrainAndEvaluate
 rm -rf "$tmp"
 echo "== oclgrind and rusticl (scripts/test-implementations.sh)"
 bash scripts/test-implementations.sh .build/debug/icl
+echo "== icl sweep as a SLURM array (scripts/slurm-sweep.sh)"
+bash scripts/slurm-sweep.sh --icl .build/debug/icl
 
 echo "all test stages passed (swift test: $swift_tests tests; ctest, interop and example checks above)"
 echo "tests: $swift_tests passed, 0 failed"
