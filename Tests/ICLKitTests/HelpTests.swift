@@ -25,7 +25,7 @@ final class HelpTests: XCTestCase {
             XCTAssertTrue(r.stderr.isEmpty, "\(args): \(r.stderr)")
         }
         XCTAssertEqual(Set(try listedCommands()),
-                       ["devices", "train", "eval", "prune", "probe", "reproduce", "check", "bench"])
+                       ["devices", "train", "eval", "prune", "probe", "reproduce", "sweep", "check", "bench"])
     }
 
     /// Every command's help: exit 0, nothing on stderr, the usage line, and every option with a one-line description
