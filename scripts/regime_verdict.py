@@ -110,6 +110,7 @@ def main():
     hits = [r for r in results if r["separated"]]
     top = max(results, key=lambda r: r["gap"])
     worst_rise = max(results, key=lambda r: r["rise"])
+    random_rise = max(results, key=lambda r: r["random"] - r["unpruned"])
     print(f"{len({(r['sweep'], r['point']) for r in results})} grid points, {len(results)} (point, l, R) cells, "
           f"{results[0]['seeds']} seeds each.")
     print(f"Cells where random pruning raises the OOD error above magnitude pruning's (outside the 95% interval) and to at least 1.5x unpruned, "
@@ -121,5 +122,8 @@ def main():
           f"{top['gap']:+.2e} ± {top['gap_ci95']:.1e} (unpruned {top['unpruned']:.4g}, magnitude {top['magnitude']:.4g}, random {top['random']:.4g}).")
     print(f"Largest rise of magnitude pruning over unpruned: {worst_rise['sweep']} {worst_rise['point']} l={worst_rise['length']} "
           f"R={worst_rise['rate']:g}: {worst_rise['rise']:+.2e} ± {worst_rise['rise_ci95']:.1e} (unpruned {worst_rise['unpruned']:.4g}).")
+    print(f"Largest rise of random pruning over unpruned: {random_rise['sweep']} {random_rise['point']} l={random_rise['length']} "
+          f"R={random_rise['rate']:g}: {random_rise['random'] - random_rise['unpruned']:+.2e} (unpruned {random_rise['unpruned']:.4g}, "
+          f"random {random_rise['random']:.4g}, magnitude {random_rise['magnitude']:.4g}).")
 
 main()

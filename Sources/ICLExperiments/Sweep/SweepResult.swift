@@ -82,8 +82,9 @@ public struct SweepResult {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Measure k's figure: a panel per metric, mean ± std over seeds. Along x: the measure's own varied column
-    /// (several l, or the pruning rate), else the first grid axis; one series per combination of the rest.
+    /// Measure k's figure: a panel per metric (and per test length when a measure varies both l and the pruning
+    /// rate), mean ± std over seeds. Along x: the measure's own varied column (several l, or the pruning rate),
+    /// else the first grid axis; one series per combination of the rest.
     public func figure(_ k: Int) -> SVGFigure {
         let m = measures[k], t = table(m)
         let x: String? = m.xColumn ?? study.axes.first?.field
@@ -95,13 +96,18 @@ public struct SweepResult {
             return r.number(x)
         }
         // The series: every combination of the other key columns that vary, in the order rows first appear.
-        let others = t.spec.keyColumns.filter { c in c != x && Set(t.rows.map { $0.key(c) }).count > 1 }
+        // Several test lengths beside another x (pruning at l = 4, 8, 12): a panel per length, not more series.
+        let lengths = Array(Set(t.rows.map { $0.key("length") })).sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }
+        let splitByLength = x != "length" && lengths.count > 1
+        let panelLengths: [String?] = splitByLength ? lengths : [nil]
+        let others = t.spec.keyColumns.filter { c in c != x && !(splitByLength && c == "length") && Set(t.rows.map { $0.key(c) }).count > 1 }
         var groups: [[String]] = []
         for r in t.rows where !groups.contains(others.map { r.key($0) }) { groups.append(others.map { r.key($0) }) }
-        let panels = m.metrics.compactMap { metric -> PlotPanel? in
-            guard t.rows.contains(where: { ($0.mean[metric] ?? .nan).isFinite }) else { return nil }
+        let panels = m.metrics.flatMap { metric in panelLengths.compactMap { length -> PlotPanel? in
+            let panelRows = t.rows.filter { r in length.map { r.key("length") == $0 } ?? true }
+            guard panelRows.contains(where: { ($0.mean[metric] ?? .nan).isFinite }) else { return nil }
             let series = groups.map { g -> PlotSeries in
-                let rs = t.rows.filter { r in zip(others, g).allSatisfy { r.key($0.0) == $0.1 } && r.mean[metric] != nil }
+                let rs = panelRows.filter { r in zip(others, g).allSatisfy { r.key($0.0) == $0.1 } && r.mean[metric] != nil }
                     .sorted { xValue($0) < xValue($1) }
                 let mean = rs.map { $0.mean[metric]! }, std = rs.map { $0.std[metric] ?? 0 }
                 let bands = rs.contains { $0.n > 1 }
@@ -114,10 +120,12 @@ public struct SweepResult {
             }
             var xLabel = x.map { $0 == "length" ? "context length l" : $0 == "rate" ? "pruning rate R" : $0 } ?? "(one point)"
             if categorical { xLabel += " (" + study.axes[0].values.enumerated().map { "\($0.offset + 1) = \($0.element)" }.joined(separator: ", ") + ")" }
-            return PlotPanel(title: metric.replacingOccurrences(of: "_", with: " "), xLabel: xLabel,
+            let title = metric.replacingOccurrences(of: "_", with: " ") + (length.map { " at l = " + $0 } ?? "")
+            return PlotPanel(title: title, xLabel: xLabel,
                              yLabel: metric.replacingOccurrences(of: "_", with: " ") + " (mean ± std over seeds)", series: series)
-        }
-        var figure = SVGFigure(title: "icl sweep — " + m.label, panels: panels, columns: min(panels.count, 2))
+        } }
+        var figure = SVGFigure(title: "icl sweep — " + m.label, panels: panels,
+                               columns: splitByLength ? lengths.count : min(panels.count, 2))
         // Room for the legend: about 30% of a panel's width holds a series name.
         let longest = panels.flatMap { $0.series.map(\.name.count) }.max() ?? 0
         figure.panelWidth = min(900, max(460, Double(longest) * 7 / 0.3))
