@@ -54,9 +54,12 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(p.rates.count, 9)
         XCTAssertEqual(p.rates[3], 0.15)   // not 0.15000000000000002
         XCTAssertEqual(p.domain, .outOfDomain, "pruning is measured out of domain unless told")
-        XCTAssertEqual(p.lengths, [8])
+        XCTAssertEqual(p.lengths(for: Config()), [8], "pruning at l = 8 unless told")
+        var short = Config()
+        short.lTest = 6
+        XCTAssertEqual(p.lengths(for: short), [6], "or at lTest where that is shorter")
         XCTAssertEqual(try SweepMeasure("eval").domain, .inDomain)
-        XCTAssertNil(try SweepMeasure("eval").lengths, "the model's lTest")
+        XCTAssertEqual(try SweepMeasure("eval").lengths(for: Config()), [20], "the model's lTest")
         for (text, needle) in [("evaluate ood", "must start with"), ("eval l=0", "l must be"), ("eval rates=0.1", "takes no 'rates'"),
                                ("prune rates=0.1", "methods first"), ("prune magnitude rates=1", "[0, 1)"),
                                ("prune smallest", "unknown pruning method"), ("eval alpha=2", "alpha"),
@@ -162,6 +165,27 @@ final class SweepTests: XCTestCase {
         for name in Self.files { XCTAssertEqual(try read(out, name), try read(Self.sweep, name), name) }
     }
 
+    /// The GPT-2-style model sweeps too: its pruning zeroes neurons, its probe reports each layer's heads, their
+    /// mean and the best one, and the metrics it lacks are left out of the summary.
+    func testGPT2Sweep() throws {
+        let out = CLI.tempDir()
+        let r = try CLI.run(["sweep", "--model", "gpt2", "--device", "cpu-reference", "--out", out, "--seeds", "1",
+                             "--set", "width=8 layers=2 heads=2 lTrain=6 lTest=6 batch=8 steps=6 warmup=2",
+                             "--grid", "adamLR=0.001,0.003", "--prompts", "40",
+                             "--measure", "prune magnitude,random rates=0,0.25", "--measure", "probe id"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try read(out, "sweep.csv").split(separator: "\n").dropFirst().map { ReproduceTests.cells(String($0)) }
+        // adamLR, seed, measure, domain, length, method, rate, layer, head, metric, value
+        let prune = rows.filter { $0[2].hasPrefix("prune") }
+        XCTAssertEqual(prune.count, 2 * 2 * 2 * 2, "2 points × 2 methods × 2 rates × 2 metrics")
+        XCTAssertTrue(prune.allSatisfy { $0[4] == "6" }, "pruned at lTest = 6, below the default l = 8")
+        let probe = rows.filter { $0[2].hasPrefix("probe") }
+        XCTAssertEqual(probe.count, 2 * 2 * 4, "2 points × 2 layers × (mean, best, head 1, head 2)")
+        XCTAssertEqual(Set(probe.map { $0[8] }), ["mean", "best", "1", "2"])
+        XCTAssertTrue(probe.allSatisfy { $0[9] == "same_attention" })
+        XCTAssertTrue(try read(out, "summary.md").contains("| adamLR | layer | head | n | same_attention |"))
+    }
+
     func testBadArgumentsExitTwo() throws {
         let out = CLI.tempDir()
         for (args, needles) in [
@@ -177,6 +201,7 @@ final class SweepTests: XCTestCase {
             (["sweep", "--merge", "--grid", "m=8", out + "/x"], ["--grid has no effect"]),
             (["sweep", "--merge", out + "/nothing"], ["no parts"]),
             (["sweep", "extra", "--measure", "eval"], ["takes no argument 'extra'"]),
+            (["sweep", "--model", "gpt2", "--set", "lTrain=6 lTest=6", "--measure", "eval l=10"], ["l ≤ lTrain = 6"]),
         ] as [([String], [String])] {
             assertCleanFailure(try CLI.run(args + ["--out", out]), status: 2, contains: needles)
         }

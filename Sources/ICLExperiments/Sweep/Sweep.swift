@@ -141,7 +141,10 @@ public enum Sweeper {
         guard Set(labels).count == labels.count else { throw UsageError("a --measure is given twice; give each once.") }
         let points = self.points(req.axes)
         // Every point's config is checked before anything trains.
-        for p in points { _ = try config(req.base, p, seed: 1) }
+        for p in points {
+            let c = try config(req.base, p, seed: 1)
+            for m in req.measures { try m.check(c) }
+        }
         try StudyRunner.makeFolder(req.outDir)
         let lock = try OutputLock(folder: req.outDir)
         defer { withExtendedLifetime(lock) {} }

@@ -14,7 +14,7 @@ public struct SweepMeasure: Sendable, Equatable {
     public var label: String
     public var kind: Kind
     public var domain: PromptSpec.Domain
-    /// Test lengths; nil for the model's lTest.
+    /// Test lengths; nil for the default (`lengths(for:)`).
     public var lengths: [Int]?
     public var S1: Float?
     public var alpha: Float?
@@ -41,7 +41,7 @@ public struct SweepMeasure: Sendable, Equatable {
         }
         self.kind = kind
         domain = kind == .prune ? .outOfDomain : .inDomain
-        lengths = kind == .prune ? [8] : nil
+        lengths = nil
         methods = []
         rates = []
         draws = 1
@@ -124,6 +124,20 @@ public struct SweepMeasure: Sendable, Equatable {
         }
     }
 
+    /// The test lengths measured on a model of `config`: the given ones, else the model's lTest, and for pruning
+    /// l = 8 (at l = 20 a trained model is at ≈ 0 error and pruning shows nothing), or lTest where that is shorter.
+    public func lengths(for config: Config) -> [Int] {
+        lengths ?? [kind == .prune ? min(8, config.lTest) : config.lTest]
+    }
+
+    /// Refuses a measure the model of `config` cannot take, before anything trains: the GPT-2-style model has
+    /// positions for l ≤ lTrain only.
+    func check(_ config: Config) throws {
+        if config.isGPT2, kind != .train, let l = lengths(for: config).max(), l > config.lTrain {
+            throw UsageError("--measure '\(label)' evaluates at l = \(l), but the GPT-2-style model has positions for l ≤ lTrain = \(config.lTrain) only; measure at shorter l or train with a larger lTrain.")
+        }
+    }
+
     /// The point columns of this measure's rows, in order.
     public var pointColumns: [String] {
         switch kind {
@@ -156,7 +170,7 @@ public struct SweepMeasure: Sendable, Equatable {
     func measure(_ model: TrainedModel, seed: Int, lab: ReproduceLab, promptCap: Int?) throws -> [ResultRow] {
         let config = model.config
         let count = min(prompts ?? config.evalPrompts, promptCap ?? Int.max)
-        let ls = lengths ?? [config.lTest]
+        let ls = lengths(for: config)
         let domainKey = domain == .inDomain ? "id" : "ood"
         switch kind {
         case .train:

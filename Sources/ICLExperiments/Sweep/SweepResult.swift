@@ -71,8 +71,9 @@ public struct SweepResult {
         let header = axisFields + ["measure"] + pointColumns + ["metric", "n", "mean", "std"]
         var lines = [header.map(csvCell).joined(separator: ",")]
         for m in measures {
-            for r in table(m).rows {
-                for metric in m.metrics where r.mean[metric] != nil {
+            let t = table(m)
+            for r in t.rows {
+                for metric in Self.present(m.metrics, in: t) where r.mean[metric] != nil {
                     let cells = axisFields.map { r.key($0) } + [m.label] + pointColumns.map { r.keys[$0] ?? "" }
                         + [metric, String(r.n), number(r.mean[metric]!), number(r.std[metric]!)]
                     lines.append(cells.map(csvCell).joined(separator: ","))
@@ -158,13 +159,13 @@ public struct SweepResult {
                   "Base config (each grid point sets its fields; seed k = 1…K replaces `seed`): `\(study.config)`.", "",
                   "Values are means ± sample standard deviations over seeds (and random-pruning draws); `sweep.csv` has every seed's value."]
         for (k, m) in measures.enumerated() {
-            let t = table(m)
+            let t = table(m), metrics = Self.present(m.metrics, in: t)
             let columns = t.spec.keyColumns.filter { c in Set(t.rows.map { $0.key(c) }).count > 1 || axisFields.contains(c) }
             md += ["", "## `\(m.label)`", "", "Figure: `\(Self.figureName(k))`.", "",
-                   "| " + (columns + ["n"] + m.metrics).joined(separator: " | ") + " |",
-                   "|" + String(repeating: "---|", count: columns.count + 1 + m.metrics.count)]
+                   "| " + (columns + ["n"] + metrics).joined(separator: " | ") + " |",
+                   "|" + String(repeating: "---|", count: columns.count + 1 + metrics.count)]
             for r in t.rows {
-                let cells = columns.map { r.key($0) } + [String(r.n)] + m.metrics.map { metric in
+                let cells = columns.map { r.key($0) } + [String(r.n)] + metrics.map { metric in
                     guard let mu = r.mean[metric], mu.isFinite else { return "" }
                     return String(format: "%.4g ± %.2g", mu, r.std[metric] ?? 0)
                 }
@@ -176,6 +177,11 @@ public struct SweepResult {
                "- " + figureNames.map { "`\($0)`" }.joined(separator: ", ") + ": one figure per measure, in the order above",
                "- `parts/`: each (grid point, seed)'s measurements; `models/`: the trained models"]
         return md.joined(separator: "\n") + "\n"
+    }
+
+    /// The metrics some row of `t` has a value of (a GPT-2 probe has only same_attention).
+    static func present(_ metrics: [String], in t: AggregatedTable) -> [String] {
+        metrics.filter { metric in t.rows.contains { ($0.mean[metric] ?? .nan).isFinite } }
     }
 
     /// Writes every file into `dir`, each atomically.
