@@ -90,4 +90,33 @@ final class PipelineLimitTests: XCTestCase {
             XCTAssertTrue(e?.message.contains("at most \(limit)") ?? false, "\($0)")
         }
     }
+
+    /// The GPT-2 engine's GPU-variant attention holds a head's slices and two T × T tables in local memory: at the
+    /// defaults (head width 32) prompts of up to 39 tokens fit 32 KiB, 40 are refused in one sentence before anything
+    /// is built.
+    func testGPT2AttentionFitsUpTo39TokensIn32KiB() throws {
+        let gpu = gpuLike()
+        XCTAssertNoThrow(try GPT2Program.requireLocalMemory(shape: GPT2Shape(), device: gpu), "the defaults: 21 tokens")
+        XCTAssertNoThrow(try GPT2Program.requireLocalMemory(shape: GPT2Shape(maxTokens: 39), device: gpu))
+        XCTAssertThrowsError(try GPT2Program.requireLocalMemory(shape: GPT2Shape(maxTokens: 40), device: gpu)) { error in
+            guard let e = error as? PipelineError else { return XCTFail("\(error)") }
+            XCTAssertEqual(e.reason, .localMemory)
+            XCTAssertEqual(e.message.filter { $0 == "." }.count, 1, "one sentence: \(e.message)")
+            for n in ["33280 bytes", "maxTokens = 40", "32768", "cpu variant"] { XCTAssertTrue(e.message.contains(n), "'\(n)' in: \(e.message)") }
+        }
+        // Static arrays count too: 640 bytes more and 39 tokens no longer fit.
+        XCTAssertThrowsError(try GPT2Program.requireLocalMemory(shape: GPT2Shape(maxTokens: 39), device: gpu, staticBytes: 640))
+    }
+
+    /// Every other GPU-variant GPT-2 kernel's local memory is its static arrays, as compiled on the test device: the
+    /// matmul's two 16 × 17 tiles and the reductions' 64 floats, far below any device's 32 KiB.
+    func testGPT2StaticLocalMemoryIsSmall() throws {
+        let program = try GPT2Program(context: OpenCLTestDevice.context!, shape: GPT2Shape(), variant: .gpu)
+        let tile = 2 * GPT2Program.tile * (GPT2Program.tile + 1) * 4
+        XCTAssertLessThanOrEqual(program.mmTiled!.localMemoryUsed, tile + 64, "gpt2_mm_wg: \(program.mmTiled!.localMemoryUsed)")
+        XCTAssertGreaterThan(program.mmTiled!.localMemoryUsed, 0, "the driver reports the static tiles (the query works)")
+        for k in [program.lnForward, program.lnBackward, program.lnGrads, program.head] {
+            XCTAssertLessThanOrEqual(k.localMemoryUsed, GPT2Program.groupSize * 4 + 64, "\(k.name): \(k.localMemoryUsed)")
+        }
+    }
 }

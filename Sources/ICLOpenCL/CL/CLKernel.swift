@@ -137,6 +137,15 @@ public final class CLKernel {
         return status == CL_SUCCESS ? size : handle.device.maxWorkGroupSize
     }
 
+    /// CL_KERNEL_LOCAL_MEM_SIZE: the local memory the kernel uses on its device, its static `__local` arrays plus the
+    /// local arguments set so far (before any are set: the static arrays alone). 0 where the driver does not say.
+    public var localMemoryUsed: Int {
+        var size: cl_ulong = 0
+        let status = clGetKernelWorkGroupInfo(kernel, handle.device.id, cl_kernel_work_group_info(CL_KERNEL_LOCAL_MEM_SIZE),
+                                              MemoryLayout<cl_ulong>.size, &size, nil)
+        return status == CL_SUCCESS ? Int(size) : 0
+    }
+
     /// Sets argument `index` unless it already holds these bytes; returns whether it called clSetKernelArg.
     @discardableResult
     private func setRaw(_ index: Int, size: Int, value: UnsafeRawPointer, what: @autoclosure () -> String) throws -> Bool {

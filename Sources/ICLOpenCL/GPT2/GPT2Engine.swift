@@ -45,16 +45,8 @@ public final class GPT2Engine: TrainingPipeline {
         self.variant = variant
         self.capacity = capacity
         self.training = training
+        if variant == .gpu { try GPT2Program.requireLocalMemory(shape: shape, device: context.device) }
         program = try GPT2Program(context: context, shape: shape, variant: variant, tuning: tuning)
-        if variant == .gpu {
-            let need = program.attentionLocalBytes(tokens: shape.maxTokens)
-            guard max(need.forward, need.backward) <= context.device.localMemSize else {
-                throw PipelineError(.localMemory, "the GPU-variant attention keeps a head's q, k, v, dout and two T×T tables in local "
-                                    + "memory: \(max(need.forward, need.backward)) bytes at maxTokens = \(shape.maxTokens), "
-                                    + "but '\(context.device.name)' has \(context.device.localMemSize); "
-                                    + "the cpu variant or shorter prompts fit.")
-            }
-        }
         workspace = try GPT2Workspace(context: context, shape: shape, capacity: capacity)
         if let training { try check(training.spec.spec, batch: training.batch) }
     }

@@ -169,13 +169,40 @@ public final class GPT2Program {
                 try kernel.requireGroupSize(GPT2Program.groupSize, of: what, in: context)
             }
             try mmTiled!.requireGroupSize(GPT2Program.tile * GPT2Program.tile, of: what, in: context)
+            // Static local arrays, as compiled: the attention's beside its per-prompt tables, the others alone.
+            for kernel in [lnForward, lnBackward, lnGrads, head, mmTiled!] where kernel.localMemoryUsed > context.device.localMemSize {
+                throw PipelineError(.localMemory, "\(what)'s kernel '\(kernel.name)' uses \(kernel.localMemoryUsed) bytes of local memory, but '\(context.device.name)' has \(context.device.localMemSize).")
+            }
+            try Self.requireLocalMemory(shape: shape, device: context.device,
+                                        staticBytes: max(attnForward.localMemoryUsed, attnBackward.localMemoryUsed))
         }
     }
 
     /// Local memory of the GPU-variant attention kernels for prompts of `tokens` tokens: (forward, backward) bytes.
     public func attentionLocalBytes(tokens T: Int) -> (forward: Int, backward: Int) {
+        Self.attentionLocalBytes(shape: shape, tokens: T)
+    }
+
+    /// The same for any shape: a head's q, k, v (and dout) slices of T × headDim floats and one (two) T × T tables.
+    public static func attentionLocalBytes(shape: GPT2Shape, tokens T: Int) -> (forward: Int, backward: Int) {
         let D = shape.headDim
         return ((3 * T * D + T * T) * 4, (4 * T * D + 2 * T * T) * 4)
+    }
+
+    /// The GPU variant's local memory, checked before anything is built or launched: the attention kernels hold a
+    /// head's slices and T × T tables for the longest prompt (maxTokens), beside their static arrays
+    /// (`staticBytes`: the compiled kernels' CL_KERNEL_LOCAL_MEM_SIZE, 0 where not known yet). Every other GPU-variant
+    /// kernel's local memory is static and small: the matmul's two TS × (TS + 1) tiles (2176 bytes at TS = 16) and the
+    /// reductions' GPT2_WG floats (256 bytes); the program's build checks those against the device as well.
+    public static func requireLocalMemory(shape: GPT2Shape, device: CLDeviceInfo, staticBytes: Int = 0) throws {
+        let need = attentionLocalBytes(shape: shape, tokens: shape.maxTokens)
+        let bytes = max(need.forward, need.backward) + staticBytes
+        guard bytes <= device.localMemSize else {
+            throw PipelineError(.localMemory, "the GPU-variant attention keeps a head's q, k, v, dout and two T×T tables in local "
+                                + "memory: \(bytes) bytes at maxTokens = \(shape.maxTokens), "
+                                + "but '\(device.name)' has \(device.localMemSize); "
+                                + "the cpu variant or shorter prompts fit.")
+        }
     }
 
     func up(_ x: Int, _ m: Int) -> Int { LaunchGeometry.roundUp(x, m) }
