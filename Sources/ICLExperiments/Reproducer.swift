@@ -65,13 +65,7 @@ public enum Reproducer {
     /// writes the CSVs, SVGs and summary.md.
     @discardableResult
     public static func merge(_ dirs: [String], outDir: String, log: @escaping (String) -> Void) throws -> [Claim] {
-        guard !dirs.isEmpty else { throw UsageError("merging needs the shard folders (the output folders of the shards).") }
-        try StudyRunner.makeFolder(outDir)
-        let lock = try OutputLock(folder: outDir)
-        defer { withExtendedLifetime(lock) {} }
-        let copied = try StudyRunner.copyParts(from: dirs, into: outDir)
-        log("merged \(copied) result parts from \(dirs.count) folder(s) into \(outDir)")
-        return try finish(outDir: outDir, log: log)
+        try StudyRunner.merge(dirs, outDir: outDir, log: log) { try finish(outDir: outDir, log: log) }
     }
 
     /// Aggregates every recipe found under `<out>/parts` into `<name>.csv`, `<name>.svg` and summary.md.

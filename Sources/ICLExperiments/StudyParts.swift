@@ -121,6 +121,18 @@ enum StudyRunner {
         }
     }
 
+    /// Copies the parts of every shard folder into `outDir` (locked meanwhile), then `finish`es the study there.
+    static func merge<Result>(_ dirs: [String], outDir: String, log: (String) -> Void,
+                              finish: () throws -> Result) throws -> Result {
+        guard !dirs.isEmpty else { throw UsageError("merging needs the shard folders (the output folders of the shards).") }
+        try makeFolder(outDir)
+        let lock = try OutputLock(folder: outDir)
+        defer { withExtendedLifetime(lock) {} }
+        let copied = try copyParts(from: dirs, into: outDir)
+        log("merged \(copied) result parts from \(dirs.count) folder(s) into \(outDir)")
+        return try finish()
+    }
+
     /// Copies the parts of every shard folder into `outDir` (which the caller has locked). Returns how many.
     static func copyParts(from dirs: [String], into outDir: String) throws -> Int {
         guard !dirs.isEmpty else { throw UsageError("merging needs the shard folders (the output folders of the shards).") }

@@ -51,14 +51,7 @@ enum ProbeCommand {
         }
         let p = Probes.measure(ckpt.weights, config: config, bank: bank, spec: spec, prompts: prompts)
         if args.has("json") {
-            var rec = p.record
-            rec["checkpoint"] = path
-            rec["step"] = ckpt.step
-            rec["domain"] = domain.rawValue
-            rec["length"] = spec.length
-            rec["alpha"] = Double("\(spec.alpha)") ?? 0
-            rec["prompts"] = prompts
-            Output.json(rec)
+            Output.json(record(p.record, path: path, step: ckpt.step, domain: domain, spec: spec, prompts: prompts))
             return
         }
         print(String(format: "%@ at step %d, %d %@ prompts, α′ = %.2f, l = %d:", path, ckpt.step, prompts,
@@ -76,6 +69,13 @@ enum ProbeCommand {
         }
     }
 
+    /// A probe's `--json` record with what was probed: the checkpoint, its step, the prompts' domain, l and α′.
+    static func record(_ probe: [String: Any], path: String, step: Int, domain: PromptSpec.Domain, spec: PromptSpec,
+                       prompts: Int) -> [String: Any] {
+        probe.merging(["checkpoint": path, "step": step, "domain": domain.rawValue, "length": spec.length,
+                       "alpha": Double("\(spec.alpha)") ?? 0, "prompts": prompts]) { $1 }
+    }
+
     /// The GPT-2-style model's probe: every layer's attention on same-pattern contexts, the mean over heads and
     /// each head (a layer with one head on the pattern and one at chance shows ≈0.7 as the mean).
     static func printGPT2(_ p: GPT2AttentionProbe, args: Arguments, path: String, step: Int, domain: PromptSpec.Domain,
@@ -83,13 +83,7 @@ enum ProbeCommand {
         if args.has("json") {
             var rec = p.record
             rec["best_head_same_attention"] = p.bestHeadSameAttention
-            rec["checkpoint"] = path
-            rec["step"] = step
-            rec["domain"] = domain.rawValue
-            rec["length"] = spec.length
-            rec["alpha"] = Double("\(spec.alpha)") ?? 0
-            rec["prompts"] = prompts
-            Output.json(rec)
+            Output.json(record(rec, path: path, step: step, domain: domain, spec: spec, prompts: prompts))
             return
         }
         print(String(format: "%@ (GPT-2-style) at step %d, %d %@ prompts, α′ = %.2f, l = %d:", path, step, prompts,

@@ -173,13 +173,7 @@ public enum Sweeper {
     /// the results.
     @discardableResult
     public static func merge(_ dirs: [String], outDir: String, log: @escaping (String) -> Void) throws -> SweepResult {
-        guard !dirs.isEmpty else { throw UsageError("merging needs the shard folders (the output folders of the shards).") }
-        try StudyRunner.makeFolder(outDir)
-        let lock = try OutputLock(folder: outDir)
-        defer { withExtendedLifetime(lock) {} }
-        let copied = try StudyRunner.copyParts(from: dirs, into: outDir)
-        log("merged \(copied) result parts from \(dirs.count) folder(s) into \(outDir)")
-        return try finish(outDir: outDir, log: log)
+        try StudyRunner.merge(dirs, outDir: outDir, log: log) { try finish(outDir: outDir, log: log) }
     }
 
     /// Reads every part under `<out>/parts`, checks they are one complete sweep, and writes its files.
