@@ -110,10 +110,12 @@ __kernel void fused_sample_dump(__global const float8* relP, __global const floa
                                 __global float* prompts, __global float* labels) {
     const int b = get_global_id(0);
     if (b >= batch) return;
-    float8 P[ICL_COLS * DV];
-    labels[b] = icl_sample_prompt8(P, firstPrompt + (uint)b, relP, irrP, qP, tasks, nTasks, nRelevant, nIrrelevant,
-                                   alpha, K, seedLo, seedHi, step, stream);
-    const float* Ps = (const float*)P;
+    float8 P[ICL_NP][ICL_COLS * DV];   // prompt b, then the ones after it that the sampler draws alongside
+    float z[ICL_NP];
+    icl_sample_prompts8(P, z, firstPrompt + (uint)b, relP, irrP, qP, tasks, nTasks, nRelevant, nIrrelevant, alpha, K,
+                        seedLo, seedHi, step, stream);
+    labels[b] = z[0];
+    const float* Ps = (const float*)P[0];
     for (int j = 0; j < ICL_COLS; ++j)
         for (int t = 0; t < ICL_D; ++t) prompts[((size_t)b * ICL_COLS + j) * ICL_D + t] = Ps[j * DPAD + t];
 }

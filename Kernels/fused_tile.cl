@@ -4,6 +4,49 @@
 // dC = Σ dg cᵀ in local memory: (D + M)·DV·32 bytes, which the host checks the device has.
 // derived: Aᵀ | C | Cᵀ as above. partials: per tile, dA [D, DV] then dC [M, DV]. partStats: [tiles, 2].
 // train = 0: forward and statistics only (inference).
+//
+// The shape of the work, as in pattern_tile.cl: ICL_NP prompts are in flight at once, so every row of Aᵀ, Cᵀ
+// and C is loaded once for all of them; ReLU's mask is a select, not a branch (a branch per neuron mispredicts);
+// the softmax runs on float8 vectors; and the outer products dA += dv p_qᵀ and dC += dg cᵀ are buffered for
+// FUSED_PEND prompts and then added row by row with the sums in registers (a read-modify-write of the tile's
+// sums per prompt would be bound by stores). The buffered terms are added in prompt order.
+#define FUSED_PEND 8
+#define LV ((ICL_L + 7) / 8)
+
+// Eight horizontal sums at once: lane i of the result is the sum of x[i]'s lanes, paired as icl_hsum8 pairs them.
+inline float8 fused_hsum8x8(const float8* x) {
+    float4 q[2];
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const float8 t0 = (float8)(x[4 * h].lo + x[4 * h].hi, x[4 * h + 1].lo + x[4 * h + 1].hi);
+        const float8 t1 = (float8)(x[4 * h + 2].lo + x[4 * h + 2].hi, x[4 * h + 3].lo + x[4 * h + 3].hi);
+        const float8 w = (float8)(t0.s0145 + t0.s2367, t1.s0145 + t1.s2367);
+        q[h] = w.even + w.odd;
+    }
+    return (float8)(q[0], q[1]);
+}
+
+// dA[i] += Σ_t dv_t[i] p_q,t and dC[n] += Σ_t dg_t[n] c_t over the `pend` buffered prompts, two rows at a time with
+// the sums in registers, the terms in prompt order (the same sums as adding prompt by prompt).
+inline void fused_flush_rows(__local float8* acc, const int rows, const float* coef, const int coefStride,
+                             const float8* vecs, const int pend) {
+    for (int i = 0; i < rows; i += 2) {
+        const int i1 = min(i + 1, rows - 1);
+        float8 s0[DV], s1[DV];
+        #pragma unroll
+        for (int k = 0; k < DV; ++k) { s0[k] = acc[i * DV + k]; s1[k] = acc[i1 * DV + k]; }
+        for (int t = 0; t < pend; ++t) {
+            const float x0 = coef[t * coefStride + i], x1 = coef[t * coefStride + i1];
+            #pragma unroll
+            for (int k = 0; k < DV; ++k) { s0[k] += x0 * vecs[t * DV + k]; s1[k] += x1 * vecs[t * DV + k]; }
+        }
+        #pragma unroll
+        for (int k = 0; k < DV; ++k) acc[i1 * DV + k] = s1[k];
+        #pragma unroll
+        for (int k = 0; k < DV; ++k) acc[i * DV + k] = s0[k];
+    }
+}
+
 __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void fused_tile(__global const float8* relP, __global const float8* irrP, __global const float8* qP,
                 __global const int* tasks, const int nTasks, const int nRelevant, const int nIrrelevant,
@@ -16,95 +59,193 @@ void fused_tile(__global const float8* relP, __global const float8* irrP, __glob
     __global const float8* At = derived + AT_OFF;
     __global const float8* C = derived + C_OFF;
     __global const float8* Ct = derived + CT_OFF;
-    __global const float* aPad = (__global const float*)(derived + A_OFF);
+    __global const float8* a8 = derived + A_OFF;
     __local float8 dA[ICL_D * DV], dC[ICL_M * DV];
     if (train) {
         for (int k = 0; k < ICL_D * DV; ++k) dA[k] = (float8)(0.0f);
         for (int k = 0; k < ICL_M * DV; ++k) dC[k] = (float8)(0.0f);
     }
     float lossSum = 0.0f, errSum = 0.0f;
-    float8 P[ICL_COLS * DV];
-    for (int b = b0; b < b1; ++b) {
-        // Sample the prompt into registers.
-        const float z = icl_sample_prompt8(P, firstPrompt + (uint)b, relP, irrP, qP, tasks, nTasks, nRelevant,
-                                           nIrrelevant, alpha, K, seedLo, seedHi, step, stream);
-        const float8* pq = P + (ICL_COLS - 1) * DV;
-        const float* pqs = (const float*)pq;
+    float8 P[ICL_NP][ICL_COLS * DV];
+    // Buffered outer-product terms: dv and p_q (for dA), dg and c (for dC) of the prompts not yet added.
+    float8 DVB[FUSED_PEND * DV], PQB[FUSED_PEND * DV], DGB[FUSED_PEND * MV], CB[FUSED_PEND * DV];
+    int pend = 0;
+    for (int b = b0; b < b1; b += ICL_NP) {
+        // Sample the prompts into registers; prompts past b1 are computed but count for nothing.
+        float z[ICL_NP];
+        icl_sample_prompts8(P, z, firstPrompt + (uint)b, relP, irrP, qP, tasks, nTasks, nRelevant, nIrrelevant, alpha,
+                            K, seedLo, seedHi, step, stream);
         // v = A p_q = Σ_j Aᵀ[j] p_q,j
-        float8 v[DV];
-        for (int k = 0; k < DV; ++k) v[k] = (float8)(0.0f);
+        float8 v[ICL_NP][DV];
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u)
+            #pragma unroll
+            for (int k = 0; k < DV; ++k) v[u][k] = (float8)(0.0f);
         for (int j = 0; j < ICL_D; ++j) {
-            const float x = pqs[j];
-            for (int k = 0; k < DV; ++k) v[k] += At[j * DV + k] * x;
-        }
-        // attn = softmax(P v), c = Σ attn_s p_s
-        float at[ICL_L];
-        float top = -INFINITY;
-        for (int s = 0; s < ICL_L; ++s) {
-            float8 acc = (float8)(0.0f);
-            for (int k = 0; k < DV; ++k) acc += P[s * DV + k] * v[k];
-            at[s] = icl_hsum8(acc);
-            top = fmax(top, at[s]);
-        }
-        float total = 0.0f;
-        for (int s = 0; s < ICL_L; ++s) { at[s] = exp(at[s] - top); total += at[s]; }
-        const float inv = 1.0f / total;
-        float8 c[DV];
-        for (int k = 0; k < DV; ++k) c[k] = (float8)(0.0f);
-        for (int s = 0; s < ICL_L; ++s) {
-            at[s] *= inv;
-            for (int k = 0; k < DV; ++k) c[k] += at[s] * P[s * DV + k];
-        }
-        // g = C c = Σ_j Cᵀ[j] c_j;  F = Σ a_n ReLU(g_n)
-        float8 g8[MV];
-        for (int k = 0; k < MV; ++k) g8[k] = (float8)(0.0f);
-        const float* cs = (const float*)c;
-        for (int j = 0; j < ICL_D; ++j) {
-            const float x = cs[j];
-            for (int k = 0; k < MV; ++k) g8[k] += Ct[j * MV + k] * x;
-        }
-        float8 f8 = (float8)(0.0f);
-        for (int k = 0; k < MV; ++k) f8 += vload8(k, aPad) * fmax(g8[k], (float8)(0.0f));
-        const float F = icl_hsum8(f8);
-        const float* g = (const float*)g8;
-        const float margin = z * F;
-        lossSum += icl_hinge_loss(margin);
-        errSum += icl_hinge_error(margin);
-        if (!train || !(margin < 1.0f)) continue;   // zero hinge gradient: nothing to back-propagate
-        // dg_n = dF a_n [g_n > 0];  dc = Cᵀ dg;  dC += dg cᵀ
-        const float dF = -z / (float)batch;
-        float8 dc[DV];
-        for (int k = 0; k < DV; ++k) dc[k] = (float8)(0.0f);
-        for (int n = 0; n < ICL_M; ++n) {
-            if (!(g[n] > 0.0f)) continue;
-            const float dg = dF * aPad[n];
+            float x[ICL_NP];
+            #pragma unroll
+            for (int u = 0; u < ICL_NP; ++u) x[u] = ((const float*)(P[u] + (ICL_COLS - 1) * DV))[j];
+            #pragma unroll
             for (int k = 0; k < DV; ++k) {
-                dc[k] += dg * C[n * DV + k];
-                dC[n * DV + k] += dg * c[k];
+                const float8 row = At[j * DV + k];
+                #pragma unroll
+                for (int u = 0; u < ICL_NP; ++u) v[u][k] += row * x[u];
+            }
+        }
+        // Scores s_i = p_i · v, eight at a time; softmax on float8 vectors; c = Σ attn_s p_s.
+        float8 at8[ICL_NP][LV];
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            for (int s0 = 0; s0 < 8 * LV; s0 += 8) {
+                float8 acc[8];
+                #pragma unroll
+                for (int i = 0; i < 8; ++i) {
+                    acc[i] = (float8)(0.0f);
+                    const int s = min(s0 + i, ICL_L - 1);
+                    #pragma unroll
+                    for (int k = 0; k < DV; ++k) acc[i] += P[u][s * DV + k] * v[u][k];
+                }
+                at8[u][s0 / 8] = fused_hsum8x8(acc);
+            }
+            float* sc = (float*)at8[u];
+            for (int s = ICL_L; s < 8 * LV; ++s) sc[s] = -INFINITY;
+            float8 top8 = at8[u][0];
+            for (int k = 1; k < LV; ++k) top8 = fmax(top8, at8[u][k]);
+            const float4 t4 = fmax(top8.lo, top8.hi);
+            const float2 t2 = fmax(t4.lo, t4.hi);
+            const float top = fmax(t2.x, t2.y);
+            float8 tot8 = (float8)(0.0f);
+            #pragma unroll
+            for (int k = 0; k < LV; ++k) { at8[u][k] = exp(at8[u][k] - top); tot8 += at8[u][k]; }
+            const float inv = 1.0f / icl_hsum8(tot8);
+            #pragma unroll
+            for (int k = 0; k < LV; ++k) at8[u][k] *= inv;   // zero past ICL_L
+        }
+        float8 c[ICL_NP][DV];
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u)
+            #pragma unroll
+            for (int k = 0; k < DV; ++k) c[u][k] = (float8)(0.0f);
+        for (int s = 0; s < ICL_L; ++s) {
+            #pragma unroll
+            for (int u = 0; u < ICL_NP; ++u) {
+                const float w = ((const float*)at8[u])[s];
+                #pragma unroll
+                for (int k = 0; k < DV; ++k) c[u][k] += w * P[u][s * DV + k];
+            }
+        }
+        // g = C c = Σ_j Cᵀ[j] c_j, each row of Cᵀ loaded once for all prompts;  F = Σ a_n ReLU(g_n)
+        float8 g8[ICL_NP][MV];
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u)
+            #pragma unroll
+            for (int k = 0; k < MV; ++k) g8[u][k] = (float8)(0.0f);
+        for (int j = 0; j < ICL_D; ++j) {
+            float x[ICL_NP];
+            #pragma unroll
+            for (int u = 0; u < ICL_NP; ++u) x[u] = ((const float*)c[u])[j];
+            #pragma unroll
+            for (int k = 0; k < MV; ++k) {
+                const float8 row = Ct[j * MV + k];
+                #pragma unroll
+                for (int u = 0; u < ICL_NP; ++u) g8[u][k] += row * x[u];
+            }
+        }
+        int back[ICL_NP];
+        int anyBack = 0;
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            float8 f8 = (float8)(0.0f);
+            #pragma unroll
+            for (int k = 0; k < MV; ++k) f8 += a8[k] * fmax(g8[u][k], (float8)(0.0f));
+            const float margin = z[u] * icl_hsum8(f8);
+            const int live = b + u < b1;
+            if (live) {
+                lossSum += icl_hinge_loss(margin);
+                errSum += icl_hinge_error(margin);
+            }
+            back[u] = train && live && margin < 1.0f;   // else a zero hinge gradient: nothing to back-propagate
+            anyBack |= back[u];
+        }
+        if (!anyBack) continue;
+        // dg_n = dF a_n [g_n > 0] (zero for a prompt that does not back-propagate);  dc = Cᵀ dg
+        float8 dg8[ICL_NP][MV];
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            const float dF = back[u] ? -z[u] / (float)batch : 0.0f;
+            #pragma unroll
+            for (int k = 0; k < MV; ++k) dg8[u][k] = select((float8)(0.0f), dF * a8[k], g8[u][k] > (float8)(0.0f));
+        }
+        float8 dc[ICL_NP][DV];
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u)
+            #pragma unroll
+            for (int k = 0; k < DV; ++k) dc[u][k] = (float8)(0.0f);
+        for (int n = 0; n < ICL_M; ++n) {
+            float x[ICL_NP];
+            #pragma unroll
+            for (int u = 0; u < ICL_NP; ++u) x[u] = ((const float*)dg8[u])[n];
+            #pragma unroll
+            for (int k = 0; k < DV; ++k) {
+                const float8 row = C[n * DV + k];
+                #pragma unroll
+                for (int u = 0; u < ICL_NP; ++u) dc[u][k] += x[u] * row;
             }
         }
         // dattn_s = p_s · dc;  ds_s = attn_s (dattn_s − Σ attn dattn);  dv = Σ ds_s p_s
-        float da[ICL_L];
-        float mean = 0.0f;
-        for (int s = 0; s < ICL_L; ++s) {
-            float8 acc = (float8)(0.0f);
-            for (int k = 0; k < DV; ++k) acc += P[s * DV + k] * dc[k];
-            da[s] = icl_hsum8(acc);
-            mean += at[s] * da[s];
+        float8 dv[ICL_NP][DV];
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            float8 da8[LV];
+            for (int s0 = 0; s0 < 8 * LV; s0 += 8) {
+                float8 acc[8];
+                #pragma unroll
+                for (int i = 0; i < 8; ++i) {
+                    acc[i] = (float8)(0.0f);
+                    const int s = min(s0 + i, ICL_L - 1);
+                    #pragma unroll
+                    for (int k = 0; k < DV; ++k) acc[i] += P[u][s * DV + k] * dc[u][k];
+                }
+                da8[s0 / 8] = fused_hsum8x8(acc);
+            }
+            float8 mean8 = (float8)(0.0f);
+            #pragma unroll
+            for (int k = 0; k < LV; ++k) mean8 += at8[u][k] * da8[k];   // attn is zero past ICL_L
+            const float mean = icl_hsum8(mean8);
+            #pragma unroll
+            for (int k = 0; k < LV; ++k) da8[k] = at8[u][k] * (da8[k] - mean);   // ds, zero past ICL_L
+            #pragma unroll
+            for (int k = 0; k < DV; ++k) dv[u][k] = (float8)(0.0f);
+            for (int s = 0; s < ICL_L; ++s) {
+                const float ds = ((const float*)da8)[s];
+                #pragma unroll
+                for (int k = 0; k < DV; ++k) dv[u][k] += ds * P[u][s * DV + k];
+            }
         }
-        float8 dv[DV];
-        for (int k = 0; k < DV; ++k) dv[k] = (float8)(0.0f);
-        for (int s = 0; s < ICL_L; ++s) {
-            const float ds = at[s] * (da[s] - mean);
-            for (int k = 0; k < DV; ++k) dv[k] += ds * P[s * DV + k];
+        // Buffer dA += dv p_qᵀ and dC += dg cᵀ; add them into the tile's sums every FUSED_PEND prompts.
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            if (!back[u]) continue;
+            #pragma unroll
+            for (int k = 0; k < DV; ++k) {
+                DVB[pend * DV + k] = dv[u][k];
+                PQB[pend * DV + k] = P[u][(ICL_COLS - 1) * DV + k];
+                CB[pend * DV + k] = c[u][k];
+            }
+            #pragma unroll
+            for (int k = 0; k < MV; ++k) DGB[pend * MV + k] = dg8[u][k];
+            if (++pend == FUSED_PEND) {
+                fused_flush_rows(dA, ICL_D, (const float*)DVB, 8 * DV, PQB, pend);
+                fused_flush_rows(dC, ICL_M, (const float*)DGB, 8 * MV, CB, pend);
+                pend = 0;
+            }
         }
-        // dA += dv p_qᵀ
-        float dvs[DPAD];
-        for (int k = 0; k < DV; ++k) vstore8(dv[k], k, dvs);
-        for (int i = 0; i < ICL_D; ++i)
-            for (int k = 0; k < DV; ++k) dA[i * DV + k] += dvs[i] * pq[k];
     }
     if (train) {
+        if (pend > 0) {
+            fused_flush_rows(dA, ICL_D, (const float*)DVB, 8 * DV, PQB, pend);
+            fused_flush_rows(dC, ICL_M, (const float*)DGB, 8 * MV, CB, pend);
+        }
         __global float8* out = partials + (size_t)tile * PART8;
         for (int k = 0; k < ICL_D * DV; ++k) out[k] = dA[k];
         for (int k = 0; k < ICL_M * DV; ++k) out[ICL_D * DV + k] = dC[k];
@@ -112,4 +253,3 @@ void fused_tile(__global const float8* relP, __global const float8* irrP, __glob
     partStats[2 * tile] = lossSum;
     partStats[2 * tile + 1] = errSum;
 }
-

@@ -113,17 +113,6 @@ inline void icl_philox8_round(ulong8* x0, ulong8* x1, ulong8* x2, ulong8* x3, co
     *x3 = p0;
 }
 
-inline void icl_philox8(uint8 x0s, uint x1s, uint x2s, uint x3s, uint k0, uint k1,
-                        uint8* r0, uint8* r1, uint8* r2, uint8* r3) {
-    ulong8 x0 = ICL_TO_ULONG8(x0s), x1 = (ulong8)(x1s), x2 = (ulong8)(x2s), x3 = (ulong8)(x3s);
-    for (int round = 0; round < 10; ++round) {
-        icl_philox8_round(&x0, &x1, &x2, &x3, k0, k1);
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
-    }
-    *r0 = ICL_TO_UINT8(x0); *r1 = ICL_TO_UINT8(x1); *r2 = ICL_TO_UINT8(x2); *r3 = ICL_TO_UINT8(x3);
-}
-
 // Prompts the pattern-space sampler draws per call (their Philox rounds interleave).
 #ifndef ICL_NP
 #define ICL_NP 2
@@ -219,42 +208,38 @@ inline __attribute__((always_inline)) void icl_sample_coefficients(int (*pat)[IC
 }
 
 #ifdef ICL_DV
-// A whole prompt into registers, eight columns' random words per Philox call, rows as ICL_DV float8s
-// (for the fused kernel). Bit-identical to icl_sample_column: the same words, the same roundings, and
-// the label slots selected rather than added so signed zeros match too.
-// relP: [nRelevant, DV] and irrP: [nIrrelevant, DV] hold the patterns zero-padded to DV·8; qP: [DV] holds
-// q at lanes DX..D−1. Returns the query label z.
-inline float icl_sample_prompt8(float8* P, const uint prompt,
+// ICL_NP whole prompts (firstPrompt, firstPrompt + 1, …) into registers, rows as ICL_DV float8s (for the fused
+// kernel): the pattern-space sampler's coefficients, then each column μ_pattern + κ ν_k, or label · q in the label
+// slots. Bit-identical to icl_sample_column: the same words, the same roundings, and the label slots selected rather
+// than added so signed zeros match too. relP: [nRelevant, DV] and irrP: [nIrrelevant, DV] hold the patterns
+// zero-padded to DV·8; qP: [DV] holds q at lanes DX..D−1. z[u] receives prompt u's query label.
+inline __attribute__((always_inline)) void icl_sample_prompts8(float8 (*P)[ICL_COLS * ICL_DV], float* z, const uint firstPrompt,
                                 __global const float8* relP, __global const float8* irrP, __global const float8* qP,
                                 __global const int* tasks, const int nTasks, const int nRelevant, const int nIrrelevant,
                                 const float alpha, const float K, const uint seedLo, const uint seedHi,
                                 const uint step, const uint stream) {
-    int pa, pb, queryIsA;
-    icl_prompt_head(prompt, tasks, nTasks, seedLo, seedHi, step, stream, &pa, &pb, &queryIsA);
+    int pat[ICL_NP][ICL_COLS8], irr[ICL_NP][ICL_COLS8], pa[ICL_NP], pb[ICL_NP];
+    float kap[ICL_NP][ICL_COLS8], yv[ICL_NP][ICL_COLS8];
+    icl_sample_coefficients(pat, irr, kap, yv, pa, pb, z, firstPrompt, tasks, nTasks, nRelevant, nIrrelevant, alpha,
+                            K, seedLo, seedHi, step, stream);
     int8 isLabel[ICL_DV];
+    #pragma unroll
     for (int c = 0; c < ICL_DV; ++c) {
         const int8 t = (int8)(8 * c) + (int8)(0, 1, 2, 3, 4, 5, 6, 7);
         isLabel[c] = (t >= (int8)(ICL_DX)) & (t < (int8)(ICL_D));
     }
-    for (int j0 = 0; j0 < ICL_COLS; j0 += 8) {
-        uint8 r0, r1, r2, r3;
-        icl_philox8((uint8)((uint)j0) + (uint8)(0, 1, 2, 3, 4, 5, 6, 7), prompt, step, stream, seedLo, seedHi,
-                    &r0, &r1, &r2, &r3);
-        uint w0[8], w1[8], w2[8], w3[8];
-        vstore8(r0, 0, w0); vstore8(r1, 0, w1); vstore8(r2, 0, w2); vstore8(r3, 0, w3);
-        for (int lane = 0; lane < 8 && j0 + lane < ICL_COLS; ++lane) {
-            const int j = j0 + lane;
-            int pattern;
-            const float label = icl_column_pattern(w0[lane], w3[lane], j, pa, pb, queryIsA, nRelevant, alpha, &pattern);
-            const int k = icl_below(w1[lane], nIrrelevant);
-            const float kappa = K * (2.0f * icl_unit(w2[lane]) - 1.0f);
+    for (int j = 0; j < ICL_COLS; ++j) {
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) {
+            const int pattern = pat[u][j], k = irr[u][j];
+            const float kappa = kap[u][j], label = yv[u][j];
+            #pragma unroll
             for (int c = 0; c < ICL_DV; ++c) {
                 const float8 x = relP[pattern * ICL_DV + c] + kappa * irrP[k * ICL_DV + c];
-                P[j * ICL_DV + c] = select(x, label * qP[c], isLabel[c]);
+                P[u][j * ICL_DV + c] = select(x, label * qP[c], isLabel[c]);
             }
         }
     }
-    return queryIsA ? 1.0f : -1.0f;
 }
 #endif
 
