@@ -25,30 +25,39 @@
 // Partial gradients per tile: dA [D, DV] then dC [M, DV].
 #define PART8 ((ICL_D + ICL_M) * DV)
 
-// Work-item per float of the derived buffer: Aᵀ [D, DPAD] (Aᵀ[j][i] = A[i][j] = Σ_k W_K[k,i] W_Q[k,j]),
-// C [M, DPAD] (C[n][j] = Σ_k W_O[n,k] W_V[k,j]), Cᵀ [D, MPAD], then a [MPAD]; padding lanes are zero.
-__kernel void fused_precompute(__global const float* params, __global const float* a, __global float* derived) {
+// Work-item per float8 chunk of Aᵀ [D, DV] (Aᵀ[j][i] = A[i][j] = Σ_k W_K[k,i] W_Q[k,j]) and of C [M, DV]
+// (C[n][j] = Σ_k W_O[n,k] W_V[k,j]), then one per chunk of a [MV]. Each C chunk also writes its eight values into
+// Cᵀ [D, MV], so C and Cᵀ hold the same numbers; the last neuron's chunks zero Cᵀ's padding lanes. Padding is zero.
+#define PRECOMPUTE_ITEMS ((ICL_D + ICL_M) * DV + MV)
+__kernel void fused_precompute(__global const float* params, __global const float* a, __global float8* derived) {
     const int gid = get_global_id(0);
-    if (gid >= DERIVED8 * 8) return;
+    if (gid >= PRECOMPUTE_ITEMS) return;
     __global const float* WQ = WQ_OF(params);
     __global const float* WK = WK_OF(params);
     __global const float* WV = WV_OF(params);
     __global const float* WO = WO_OF(params);
-    float acc = 0.0f;
-    if (gid < C_OFF * 8) {
-        const int j = gid / DPAD, i = gid % DPAD;
-        if (i < ICL_D) for (int k = 0; k < ICL_D; ++k) acc += WK[k * ICL_D + i] * WQ[k * ICL_D + j];
-    } else if (gid < CT_OFF * 8) {
-        const int n = (gid - C_OFF * 8) / DPAD, j = (gid - C_OFF * 8) % DPAD;
-        if (j < ICL_D) for (int k = 0; k < ICL_D; ++k) acc += WO[n * ICL_D + k] * WV[k * ICL_D + j];
-    } else if (gid < A_OFF * 8) {
-        const int j = (gid - CT_OFF * 8) / MPAD, n = (gid - CT_OFF * 8) % MPAD;
-        if (n < ICL_M) for (int k = 0; k < ICL_D; ++k) acc += WO[n * ICL_D + k] * WV[k * ICL_D + j];
+    float8 acc = (float8)(0.0f);
+    if (gid < ICL_D * DV) {
+        const int j = gid / DV, c = gid % DV;
+        for (int k = 0; k < ICL_D; ++k) acc += icl_row8(WK, k, c) * WQ[k * ICL_D + j];
+        derived[AT_OFF + gid] = acc;
+    } else if (gid < (ICL_D + ICL_M) * DV) {
+        const int e = gid - ICL_D * DV, n = e / DV, c = e % DV;
+        for (int k = 0; k < ICL_D; ++k) acc += WO[n * ICL_D + k] * icl_row8(WV, k, c);
+        derived[C_OFF + e] = acc;
+        __global float* Cts = (__global float*)(derived + CT_OFF);
+        float v[8];
+        vstore8(acc, 0, v);
+        for (int l = 0; l < 8 && 8 * c + l < ICL_D; ++l) {
+            Cts[(8 * c + l) * MPAD + n] = v[l];
+            if (n == ICL_M - 1) for (int p = ICL_M; p < MPAD; ++p) Cts[(8 * c + l) * MPAD + p] = 0.0f;
+        }
     } else {
-        const int n = gid - A_OFF * 8;
-        acc = n < ICL_M ? a[n] : 0.0f;
+        const int k = gid - (ICL_D + ICL_M) * DV;
+        float v[8];
+        for (int l = 0; l < 8; ++l) v[l] = 8 * k + l < ICL_M ? a[8 * k + l] : 0.0f;
+        derived[A_OFF + k] = vload8(0, v);
     }
-    derived[gid] = acc;
 }
 
 // Work-item per float8 of dA | dC: the sum over tiles in tile order. Work-item 0 also sums the statistics:
@@ -70,35 +79,50 @@ __kernel void fused_reduce(__global const float8* partials, __global const float
     }
 }
 
-// Work-item per parameter: its gradient from dA / dC, then W_new = W_old − η ∇W (W_O rows masked).
-// dAC rows are DPAD floats wide: dA [D, DPAD] then dC [M, DPAD].
+// Work-item per float8 chunk of a parameter row: its gradient from dA / dC, then W_new = W_old − η ∇W (W_O rows
+// masked). dAC rows are DV float8s: dA [D, DV] then dC [M, DV].
+//   dW_Q[r,j] = Σ_i W_K[r,i] dA[i,j]     dW_K[r,i] = Σ_j W_Q[r,j] dA[i,j]
+//   dW_V[r,j] = Σ_n W_O[n,r] dC[n,j]     dW_O[n,r] = Σ_j dC[n,j] W_V[r,j]
+#define GRAD_ITEMS ((3 * ICL_D + ICL_M) * DV)
 __kernel void fused_grads_sgd(__global const float* oldParams, __global float* newParams, __global float* grads,
-                              __global const float* dAC, __global const float* mask, const float lr) {
-    const int k = get_global_id(0);
-    if (k >= ICL_NPARAMS) return;
+                              __global const float8* dAC, __global const float* mask, const float lr) {
+    const int gid = get_global_id(0);
+    if (gid >= GRAD_ITEMS) return;
     __global const float* WQ = WQ_OF(oldParams);
     __global const float* WK = WK_OF(oldParams);
     __global const float* WV = WV_OF(oldParams);
     __global const float* WO = WO_OF(oldParams);
-    __global const float* dA = dAC;
-    __global const float* dC = dAC + ICL_D * DPAD;
-    float grad = 0.0f;
-    if (k < ICL_DD) {                       // dW_Q[r,j] = Σ_i W_K[r,i] dA[i,j]
-        const int r = k / ICL_D, j = k % ICL_D;
-        for (int i = 0; i < ICL_D; ++i) grad += WK[r * ICL_D + i] * dA[i * DPAD + j];
-    } else if (k < 2 * ICL_DD) {            // dW_K[r,i] = Σ_j W_Q[r,j] dA[i,j]
-        const int r = (k - ICL_DD) / ICL_D, i = (k - ICL_DD) % ICL_D;
-        for (int j = 0; j < ICL_D; ++j) grad += WQ[r * ICL_D + j] * dA[i * DPAD + j];
-    } else if (k < 3 * ICL_DD) {            // dW_V[r,j] = Σ_n W_O[n,r] dC[n,j]
-        const int r = (k - 2 * ICL_DD) / ICL_D, j = (k - 2 * ICL_DD) % ICL_D;
-        for (int n = 0; n < ICL_M; ++n) grad += WO[n * ICL_D + r] * dC[n * DPAD + j];
-    } else {                                // dW_O[n,r] = Σ_j dC[n,j] W_V[r,j]
-        const int n = (k - 3 * ICL_DD) / ICL_D, r = (k - 3 * ICL_DD) % ICL_D;
-        for (int j = 0; j < ICL_D; ++j) grad += dC[n * DPAD + j] * WV[r * ICL_D + j];
+    __global const float8* dA = dAC;
+    __global const float8* dC = dAC + ICL_D * DV;
+    const int row = gid / DV, c = gid % DV;   // row of the stacked [3D + M, D] parameters, and its chunk
+    float8 grad = (float8)(0.0f);
+    if (row < ICL_D) {
+        for (int i = 0; i < ICL_D; ++i) grad += WK[row * ICL_D + i] * dA[i * DV + c];
+    } else if (row < 2 * ICL_D) {
+        const int r = row - ICL_D;
+        float sums[8];
+        for (int l = 0; l < 8; ++l) {   // i = 8c + l
+            float8 acc = (float8)(0.0f);
+            if (8 * c + l < ICL_D) for (int k = 0; k < DV; ++k) acc += icl_row8(WQ, r, k) * dA[(8 * c + l) * DV + k];
+            sums[l] = icl_hsum8(acc);
+        }
+        grad = vload8(0, sums);
+    } else if (row < 3 * ICL_D) {
+        const int r = row - 2 * ICL_D;
+        for (int n = 0; n < ICL_M; ++n) grad += WO[n * ICL_D + r] * dC[n * DV + c];
+    } else {
+        const int n = row - 3 * ICL_D;
+        float sums[8];
+        for (int l = 0; l < 8; ++l) {   // r = 8c + l
+            float8 acc = (float8)(0.0f);
+            if (8 * c + l < ICL_D) for (int k = 0; k < DV; ++k) acc += dC[n * DV + k] * icl_row8(WV, 8 * c + l, k);
+            sums[l] = icl_hsum8(acc);
+        }
+        grad = vload8(0, sums);
     }
-    grads[k] = grad;
-    const float updated = oldParams[k] - lr * grad;
-    newParams[k] = k < 3 * ICL_DD ? updated : mask[(k - 3 * ICL_DD) / ICL_D] * updated;
+    icl_store_row8(grads, row, c, grad);
+    const float8 updated = icl_row8(oldParams, row, c) - lr * grad;
+    icl_store_row8(newParams, row, c, row < 3 * ICL_D ? updated : mask[row - 3 * ICL_D] * updated);
 }
 
 // Check hook: one work-item per prompt writes the fused sampler's prompt [COLS, D] and label, so the

@@ -20,6 +20,10 @@ public final class FusedProgram {
     public var paddedWidth: Int { 8 * chunks }
     /// Floats of Aᵀ | C | Cᵀ | a, as fused_precompute writes them.
     public var derivedCount: Int { 8 * (shape.d * chunks + shape.m * chunks + shape.d * neuronChunks + neuronChunks) }
+    /// Work-items of fused_precompute (a float8 chunk of Aᵀ, C or a each) and of fused_grads_sgd (a chunk of a
+    /// parameter row each).
+    var precomputeItems: Int { (shape.d + shape.m) * chunks + neuronChunks }
+    var gradientItems: Int { (3 * shape.d + shape.m) * chunks }
     /// Floats of dA | dC: (d + m) padded rows.
     public var partialCount: Int { (shape.d + shape.m) * paddedWidth }
 
@@ -72,7 +76,7 @@ public final class FusedProgram {
     @discardableResult
     public func launchPrecompute(params: CLMemory, a: CLMemory, ws: FusedWorkspace, timed: Bool = false) throws -> CLEvent? {
         try precompute.set(args: [params, a, ws.derived])
-        return try precompute.launch(global: [derivedCount], local: nil, timed: timed)
+        return try precompute.launch(global: [precomputeItems], local: nil, timed: timed)
     }
 
     /// Samples, runs and (when `train`) back-propagates `batch` prompts; partials land in the workspace.
@@ -112,7 +116,7 @@ public final class FusedProgram {
     public func launchGradsSGD(old: CLMemory, new: CLMemory, grads: CLMemory, mask: CLMemory, lr: Float,
                                ws: FusedWorkspace, timed: Bool = false) throws -> CLEvent? {
         try gradsSGD.set(args: [old, new, grads, ws.gradientsAC, mask, lr])
-        return try gradsSGD.launch(global: [shape.parameterCount], local: nil, timed: timed)
+        return try gradsSGD.launch(global: [gradientItems], local: nil, timed: timed)
     }
 }
 
