@@ -92,7 +92,7 @@ void fused_tile(__global const float8* relP, __global const float8* irrP, __glob
                 for (int u = 0; u < ICL_NP; ++u) v[u][k] += row * x[u];
             }
         }
-        // Scores s_i = p_i · v, eight at a time; softmax on float8 vectors; c = Σ attn_s p_s.
+        // Scores s_i = p_i · v, eight at a time; softmax on float8 vectors.
         float8 at8[ICL_NP][LV];
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u) {
@@ -121,6 +121,7 @@ void fused_tile(__global const float8* relP, __global const float8* irrP, __glob
             #pragma unroll
             for (int k = 0; k < LV; ++k) at8[u][k] *= inv;   // zero past ICL_L
         }
+        // c = Σ_s attn_s p_s
         float8 c[ICL_NP][DV];
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u)
