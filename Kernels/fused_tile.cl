@@ -96,14 +96,15 @@ void fused_tile(__global const float8* relP, __global const float8* irrP, __glob
         float8 at8[ICL_NP][LV];
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u) {
+            #pragma unroll
             for (int s0 = 0; s0 < 8 * LV; s0 += 8) {
                 float8 acc[8];
                 #pragma unroll
                 for (int i = 0; i < 8; ++i) {
                     acc[i] = (float8)(0.0f);
-                    const int s = min(s0 + i, ICL_L - 1);
-                    #pragma unroll
-                    for (int k = 0; k < DV; ++k) acc[i] += P[u][s * DV + k] * v[u][k];
+                    if (s0 + i < ICL_L)
+                        #pragma unroll
+                        for (int k = 0; k < DV; ++k) acc[i] += P[u][(s0 + i) * DV + k] * v[u][k];
                 }
                 at8[u][s0 / 8] = fused_hsum8x8(acc);
             }
@@ -198,14 +199,15 @@ void fused_tile(__global const float8* relP, __global const float8* irrP, __glob
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u) {
             float8 da8[LV];
+            #pragma unroll
             for (int s0 = 0; s0 < 8 * LV; s0 += 8) {
                 float8 acc[8];
                 #pragma unroll
                 for (int i = 0; i < 8; ++i) {
                     acc[i] = (float8)(0.0f);
-                    const int s = min(s0 + i, ICL_L - 1);
-                    #pragma unroll
-                    for (int k = 0; k < DV; ++k) acc[i] += P[u][s * DV + k] * dc[u][k];
+                    if (s0 + i < ICL_L)
+                        #pragma unroll
+                        for (int k = 0; k < DV; ++k) acc[i] += P[u][(s0 + i) * DV + k] * dc[u][k];
                 }
                 da8[s0 / 8] = fused_hsum8x8(acc);
             }
