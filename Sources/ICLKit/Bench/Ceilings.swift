@@ -37,14 +37,18 @@ public struct Ceilings: Sendable {
     /// Runs each probe several times; keeps the best (a ceiling is the best the device showed).
     static func measure(context: CLContext, repeats: Int = 5) throws -> Ceilings {
         let program = try ProgramBuild(files: ["ceilings.cl"], defines: ["ICL_PEAK_ITERS": peakIterations]).build(context)
-        let peak = try program.kernel("icl_peak_fma")
+        // Two shapes of the same FMA chains: float16 per work-item (CPUs vectorise within a work-item) and float per
+        // work-item, 16 times as many (GPUs and llvmpipe vectorise across work-items); the ceiling is the faster.
         let items = max(1024, context.device.computeUnits * 1024)
-        let out = try context.buffer(Float.self, count: items, label: "peak probe output")
-        try peak.set(args: [out, Float(1)])
         var best = 0.0
-        for r in 0...repeats {
-            let t = try Timing.seconds(context: context) { try peak.launch(global: [items], local: nil, timed: true) }
-            if r > 0 { best = max(best, Double(items) * 2 * 16 * 8 * Double(peakIterations) / t / 1e9) }
+        for (name, count, lanes) in [("icl_peak_fma", items, 16), ("icl_peak_fma_scalar", 16 * items, 1)] {
+            let peak = try program.kernel(name)
+            let out = try context.buffer(Float.self, count: count, label: "peak probe output")
+            try peak.set(args: [out, Float(1)])
+            for r in 0...repeats {
+                let t = try Timing.seconds(context: context) { try peak.launch(global: [count], local: nil, timed: true) }
+                if r > 0 { best = max(best, Double(count) * 2 * Double(lanes) * 8 * Double(peakIterations) / t / 1e9) }
+            }
         }
         let copy = try program.kernel("icl_copy_bandwidth")
         let n = 8 << 20   // float4s: 128 MiB each way
