@@ -26,6 +26,22 @@ inline float8 fused_hsum8x8(const float8* x) {
     return (float8)(q[0], q[1]);
 }
 
+// out[s] = p_s · w for the ICL_L attended columns of a prompt (LV float8s, zero past ICL_L), eight at a time.
+inline __attribute__((always_inline)) void fused_column_dots(float8* out, const float8* P, const float8* w) {
+    #pragma unroll
+    for (int s0 = 0; s0 < 8 * LV; s0 += 8) {
+        float8 acc[8];
+        #pragma unroll
+        for (int i = 0; i < 8; ++i) {
+            acc[i] = (float8)(0.0f);
+            if (s0 + i < ICL_L)
+                #pragma unroll
+                for (int k = 0; k < DV; ++k) acc[i] += P[(s0 + i) * DV + k] * w[k];
+        }
+        out[s0 / 8] = fused_hsum8x8(acc);
+    }
+}
+
 // dA[i] += Σ_t dv_t[i] p_q,t and dC[n] += Σ_t dg_t[n] c_t over the `pend` buffered prompts, two rows at a time with
 // the sums in registers, the terms in prompt order (the same sums as adding prompt by prompt).
 inline void fused_flush_rows(__local float8* acc, const int rows, const float* coef, const int coefStride,
@@ -96,31 +112,8 @@ void fused_tile(__global const float8* relP, __global const float8* irrP, __glob
         float8 at8[ICL_NP][LV];
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u) {
-            #pragma unroll
-            for (int s0 = 0; s0 < 8 * LV; s0 += 8) {
-                float8 acc[8];
-                #pragma unroll
-                for (int i = 0; i < 8; ++i) {
-                    acc[i] = (float8)(0.0f);
-                    if (s0 + i < ICL_L)
-                        #pragma unroll
-                        for (int k = 0; k < DV; ++k) acc[i] += P[u][(s0 + i) * DV + k] * v[u][k];
-                }
-                at8[u][s0 / 8] = fused_hsum8x8(acc);
-            }
-            float* sc = (float*)at8[u];
-            for (int s = ICL_L; s < 8 * LV; ++s) sc[s] = -INFINITY;
-            float8 top8 = at8[u][0];
-            for (int k = 1; k < LV; ++k) top8 = fmax(top8, at8[u][k]);
-            const float4 t4 = fmax(top8.lo, top8.hi);
-            const float2 t2 = fmax(t4.lo, t4.hi);
-            const float top = fmax(t2.x, t2.y);
-            float8 tot8 = (float8)(0.0f);
-            #pragma unroll
-            for (int k = 0; k < LV; ++k) { at8[u][k] = exp(at8[u][k] - top); tot8 += at8[u][k]; }
-            const float inv = 1.0f / icl_hsum8(tot8);
-            #pragma unroll
-            for (int k = 0; k < LV; ++k) at8[u][k] *= inv;   // zero past ICL_L
+            fused_column_dots(at8[u], P[u], v[u]);
+            icl_tile_softmax(at8[u]);   // zero past ICL_L
         }
         // c = Σ_s attn_s p_s
         float8 c[ICL_NP][DV];
@@ -136,48 +129,15 @@ void fused_tile(__global const float8* relP, __global const float8* irrP, __glob
                 for (int k = 0; k < DV; ++k) c[u][k] += w * P[u][s * DV + k];
             }
         }
-        // g = C c = Σ_j Cᵀ[j] c_j, each row of Cᵀ loaded once for all prompts;  F = Σ a_n ReLU(g_n)
+        // g = C c = Σ_j Cᵀ[j] c_j, each row of Cᵀ loaded once for all prompts;  F = Σ a_n ReLU(g_n) and the hinge
         float8 g8[ICL_NP][MV];
-        #pragma unroll
-        for (int u = 0; u < ICL_NP; ++u)
-            #pragma unroll
-            for (int k = 0; k < MV; ++k) g8[u][k] = (float8)(0.0f);
-        for (int j = 0; j < ICL_D; ++j) {
-            float x[ICL_NP];
-            #pragma unroll
-            for (int u = 0; u < ICL_NP; ++u) x[u] = ((const float*)c[u])[j];
-            #pragma unroll
-            for (int k = 0; k < MV; ++k) {
-                const float8 row = Ct[j * MV + k];
-                #pragma unroll
-                for (int u = 0; u < ICL_NP; ++u) g8[u][k] += row * x[u];
-            }
-        }
+        icl_tile_rows_times(g8, Ct, ICL_D, (const float*)c, 8 * DV);
         int back[ICL_NP];
-        int anyBack = 0;
-        #pragma unroll
-        for (int u = 0; u < ICL_NP; ++u) {
-            float8 f8 = (float8)(0.0f);
-            #pragma unroll
-            for (int k = 0; k < MV; ++k) f8 += a8[k] * fmax(g8[u][k], (float8)(0.0f));
-            const float margin = z[u] * icl_hsum8(f8);
-            const int live = b + u < b1;
-            if (live) {
-                lossSum += icl_hinge_loss(margin);
-                errSum += icl_hinge_error(margin);
-            }
-            back[u] = train && live && margin < 1.0f;   // else a zero hinge gradient: nothing to back-propagate
-            anyBack |= back[u];
-        }
+        const int anyBack = icl_tile_hinge(g8, a8, z, b, b1, train, &lossSum, &errSum, back);
         if (!anyBack) continue;
         // dg_n = dF a_n [g_n > 0] (zero for a prompt that does not back-propagate);  dc = Cᵀ dg
         float8 dg8[ICL_NP][MV];
-        #pragma unroll
-        for (int u = 0; u < ICL_NP; ++u) {
-            const float dF = back[u] ? -z[u] / (float)batch : 0.0f;
-            #pragma unroll
-            for (int k = 0; k < MV; ++k) dg8[u][k] = select((float8)(0.0f), dF * a8[k], g8[u][k] > (float8)(0.0f));
-        }
+        icl_tile_relu_grads(dg8, g8, a8, z, back, batch);
         float8 dc[ICL_NP][DV];
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u)
@@ -199,18 +159,7 @@ void fused_tile(__global const float8* relP, __global const float8* irrP, __glob
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u) {
             float8 da8[LV];
-            #pragma unroll
-            for (int s0 = 0; s0 < 8 * LV; s0 += 8) {
-                float8 acc[8];
-                #pragma unroll
-                for (int i = 0; i < 8; ++i) {
-                    acc[i] = (float8)(0.0f);
-                    if (s0 + i < ICL_L)
-                        #pragma unroll
-                        for (int k = 0; k < DV; ++k) acc[i] += P[u][(s0 + i) * DV + k] * dc[u][k];
-                }
-                da8[s0 / 8] = fused_hsum8x8(acc);
-            }
+            fused_column_dots(da8, P[u], dc[u]);
             float8 mean8 = (float8)(0.0f);
             #pragma unroll
             for (int k = 0; k < LV; ++k) mean8 += at8[u][k] * da8[k];   // attn is zero past ICL_L

@@ -109,70 +109,29 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             #pragma unroll
             for (int k = 0; k < RC; ++k) Aq8[u][k] = AtT[pq[u] * RV + k] + kapq[u] * AtT[kq[u] * RV + k];
         }
-        // Scores, then the softmax on float8 vectors (the vector exp is far cheaper than ICL_L scalar calls).
+        // Scores, then the softmax on float8 vectors.
         float8 sc8[ICL_NP][LV];
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u) pattern_scores(sc8[u], Aq8[u], pat[u], irr[u], kap[u], yv[u], nRelevant);
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u) {
-            float* sc = (float*)sc8[u];
-            for (int s = ICL_L; s < 8 * LV; ++s) sc[s] = -INFINITY;
-            float8 top8 = sc8[u][0];
-            for (int k = 1; k < LV; ++k) top8 = fmax(top8, sc8[u][k]);
-            const float4 t4 = fmax(top8.lo, top8.hi);
-            const float2 t2 = fmax(t4.lo, t4.hi);
-            const float top = fmax(t2.x, t2.y);
-            float8 tot8 = (float8)(0.0f);
+            icl_tile_softmax(sc8[u]);
             #pragma unroll
-            for (int k = 0; k < LV; ++k) { sc8[u][k] = exp(sc8[u][k] - top); tot8 += sc8[u][k]; }
-            const float inv = 1.0f / icl_hsum8(tot8);
-            #pragma unroll
-            for (int k = 0; k < LV; ++k) { sc8[u][k] *= inv; vstore8(sc8[u][k], k, at[u]); }   // zero past ICL_L
+            for (int k = 0; k < LV; ++k) vstore8(sc8[u][k], k, at[u]);   // zero past ICL_L
         }
         // c̃ = Σ_i attn_i c_i.
         pattern_coefficient_sums(cp8, at, pat, irr, kap, yv, pa, pb, nRelevant);
-        // g = C̃ c̃ (the zero coefficients too: skipping them mispredicts), each row of C̃ loaded once for all
-        // prompts;  F = Σ a_n ReLU(g_n)
+        // g = C̃ c̃, each row of C̃ loaded once for all prompts;  F = Σ a_n ReLU(g_n) and the hinge
         float8 g8[ICL_NP][MV];
-        #pragma unroll
-        for (int u = 0; u < ICL_NP; ++u)
-            #pragma unroll
-            for (int k = 0; k < MV; ++k) g8[u][k] = (float8)(0.0f);
-        for (int r = 0; r < R; ++r) {
-            float x[ICL_NP];
-            #pragma unroll
-            for (int u = 0; u < ICL_NP; ++u) x[u] = ((const float*)cp8[u])[r];
-            #pragma unroll
-            for (int k = 0; k < MV; ++k) {
-                const float8 row = Ct[r * MV + k];
-                #pragma unroll
-                for (int u = 0; u < ICL_NP; ++u) g8[u][k] += row * x[u];
-            }
-        }
+        icl_tile_rows_times(g8, Ct, R, (const float*)cp8, 8 * (RV + LV));
         int back[ICL_NP];
-        int anyBack = 0;
-        #pragma unroll
-        for (int u = 0; u < ICL_NP; ++u) {
-            float8 f8 = (float8)(0.0f);
-            #pragma unroll
-            for (int k = 0; k < MV; ++k) f8 += a8[k] * fmax(g8[u][k], (float8)(0.0f));
-            const float margin = z[u] * icl_hsum8(f8);
-            const int live = b + u < b1;
-            if (live) {
-                lossSum += icl_hinge_loss(margin);
-                errSum += icl_hinge_error(margin);
-            }
-            back[u] = train && live && margin < 1.0f;
-            anyBack |= back[u];
-        }
+        const int anyBack = icl_tile_hinge(g8, a8, z, b, b1, train, &lossSum, &errSum, back);
         if (!anyBack) continue;
         // dg = dF a ⊙ [g > 0] (zero for a prompt that does not backpropagate); dC̃ += dg c̃ᵀ, buffered.
         float8 dg8[ICL_NP][MV];
+        icl_tile_relu_grads(dg8, g8, a8, z, back, batch);
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u) {
-            const float dF = back[u] ? -z[u] / (float)batch : 0.0f;
-            #pragma unroll
-            for (int k = 0; k < MV; ++k) dg8[u][k] = select((float8)(0.0f), dF * a8[k], g8[u][k] > (float8)(0.0f));
             if (back[u]) {
                 #pragma unroll
                 for (int k = 0; k < MV; ++k) DG[pend * MV + k] = dg8[u][k];

@@ -31,10 +31,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def program_files(pipeline, path):
     """The kernel files of the pipeline's CPU-variant program, in ProgramBuild's order."""
     if pipeline == "fused":
-        return ["common.cl", "onelayer.cl", "sampler.cl", "fused.cl", "fused_tile.cl"], "fused_tile"
+        return ["common.cl", "onelayer.cl", "sampler.cl", "fused.cl", "tile_cpu.cl", "fused_tile.cl"], "fused_tile"
     reads = ["pattern_reads_portable.cl"] if path == "portable" else [f"pattern_lookup_{path}.cl", "pattern_reads_vector.cl"]
     return (["common.cl", "onelayer.cl", "sampler.cl", "pattern_common.cl", "pattern_tables.cl"] + reads
-            + ["pattern_tile.cl", "pattern_reduce.cl", "pattern_grads.cl"]), "pattern_tile"
+            + ["tile_cpu.cl", "pattern_tile.cl", "pattern_reduce.cl", "pattern_grads.cl"]), "pattern_tile"
 
 
 def line_owners(files, kernel_dir, kernel_file):

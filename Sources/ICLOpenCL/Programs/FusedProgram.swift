@@ -5,7 +5,7 @@ import ICLCore
 public final class FusedProgram {
     /// The kernel files of a tile kernel, in order.
     public static func sourceFiles(_ tileKernel: TileKernel) -> [String] {
-        ["sampler.cl", "fused.cl"] + tileKernel.files(cpu: ["fused_tile.cl"], columns: "wg_columns_dense.cl")
+        ["sampler.cl", "fused.cl"] + tileKernel.files(cpu: ["tile_cpu.cl", "fused_tile.cl"], columns: "wg_columns_dense.cl")
     }
     /// How the tile kernel runs, and its prompts per tile.
     public let tileKernel: TileKernel

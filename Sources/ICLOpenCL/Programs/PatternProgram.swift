@@ -8,7 +8,7 @@ public final class PatternProgram {
     /// The kernel files, in order, with the tile kernel of `tileKernel` (the CPU variant's table reads for `path`).
     public static func sourceFiles(_ tileKernel: TileKernel, path: DevicePath) -> [String] {
         ["sampler.cl", "pattern_common.cl", "pattern_tables.cl"]
-            + tileKernel.files(cpu: path.patternReadsFiles + ["pattern_tile.cl"], columns: "wg_columns_pattern.cl")
+            + tileKernel.files(cpu: path.patternReadsFiles + ["tile_cpu.cl", "pattern_tile.cl"], columns: "wg_columns_pattern.cl")
             + ["pattern_reduce.cl", "pattern_grads.cl"]
     }
     /// Largest basis (nRelevant + nIrrelevant + 1) the tables are sized for.

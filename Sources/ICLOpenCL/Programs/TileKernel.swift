@@ -2,7 +2,7 @@ import ICLCore
 
 /// How a fused pipeline's tile kernel runs (the dense `fused` and the pattern-space `pattern` pipelines share it):
 /// - `perItem`: the CPU variant, one work-item (a work-group of 1) per tile of `tile` prompts, its partial
-///   gradients in local memory (`fused_tile.cl`, `pattern_tile.cl`);
+///   gradients in local memory (`fused_tile.cl`, `pattern_tile.cl`, with the steps they share in `tile_cpu.cl`);
 /// - `perGroup`: the GPU variant, one work-group per tile (`tile_wg.cl`), `lanes` work-items per prompt and
 ///   `inFlight` prompts at a time, its partial gradients spread over the group's registers.
 public enum TileKernel: Hashable, Sendable {

@@ -1,0 +1,76 @@
+// Steps the CPU-variant tile kernels (fused_tile.cl, pattern_tile.cl) share, for their ICL_NP prompts in flight.
+// Requires ICL_NP (sampler.cl) and ICL_MV.
+
+// g[u] = Σ_r rows[r] x_u[r] over r < n, where x_u[r] = x[u · xStride + r] and rows[r] is ICL_MV float8s: each row is
+// loaded once for all the prompts. The zero coefficients are multiplied too (skipping them mispredicts).
+inline __attribute__((always_inline)) void icl_tile_rows_times(float8 (*g8)[ICL_MV], __global const float8* rows,
+                                                               const int n, const float* x, const int xStride) {
+    #pragma unroll
+    for (int u = 0; u < ICL_NP; ++u)
+        #pragma unroll
+        for (int k = 0; k < ICL_MV; ++k) g8[u][k] = (float8)(0.0f);
+    for (int r = 0; r < n; ++r) {
+        float xr[ICL_NP];
+        #pragma unroll
+        for (int u = 0; u < ICL_NP; ++u) xr[u] = x[u * xStride + r];
+        #pragma unroll
+        for (int k = 0; k < ICL_MV; ++k) {
+            const float8 row = rows[r * ICL_MV + k];
+            #pragma unroll
+            for (int u = 0; u < ICL_NP; ++u) g8[u][k] += row * xr[u];
+        }
+    }
+}
+
+// F = Σ a_n ReLU(g_n) and the hinge of each prompt with label z[u]: prompts b + u below b1 add their loss and error to
+// the sums; back[u] says whether prompt u back-propagates (training, live, margin below 1). Returns whether any does.
+inline __attribute__((always_inline)) int icl_tile_hinge(float8 (*g8)[ICL_MV], __global const float8* a8, const float* z,
+                                                         const int b, const int b1, const int train, float* lossSum,
+                                                         float* errSum, int* back) {
+    int anyBack = 0;
+    #pragma unroll
+    for (int u = 0; u < ICL_NP; ++u) {
+        float8 f8 = (float8)(0.0f);
+        #pragma unroll
+        for (int k = 0; k < ICL_MV; ++k) f8 += a8[k] * fmax(g8[u][k], (float8)(0.0f));
+        const float margin = z[u] * icl_hsum8(f8);
+        const int live = b + u < b1;
+        if (live) {
+            *lossSum += icl_hinge_loss(margin);
+            *errSum += icl_hinge_error(margin);
+        }
+        back[u] = train && live && margin < 1.0f;   // else a zero hinge gradient: nothing to back-propagate
+        anyBack |= back[u];
+    }
+    return anyBack;
+}
+
+// The softmax of a prompt's ICL_L scores in place, on float8 vectors (the vector exp is far cheaper than ICL_L scalar
+// calls); the lanes past ICL_L become 0.
+inline __attribute__((always_inline)) void icl_tile_softmax(float8* sc8) {
+    float* sc = (float*)sc8;
+    for (int s = ICL_L; s < 8 * ((ICL_L + 7) / 8); ++s) sc[s] = -INFINITY;
+    float8 top8 = sc8[0];
+    for (int k = 1; k < (ICL_L + 7) / 8; ++k) top8 = fmax(top8, sc8[k]);
+    const float4 t4 = fmax(top8.lo, top8.hi);
+    const float2 t2 = fmax(t4.lo, t4.hi);
+    const float top = fmax(t2.x, t2.y);
+    float8 tot8 = (float8)(0.0f);
+    #pragma unroll
+    for (int k = 0; k < (ICL_L + 7) / 8; ++k) { sc8[k] = exp(sc8[k] - top); tot8 += sc8[k]; }
+    const float inv = 1.0f / icl_hsum8(tot8);
+    #pragma unroll
+    for (int k = 0; k < (ICL_L + 7) / 8; ++k) sc8[k] *= inv;
+}
+
+// dg = dF a ⊙ [g > 0] with dF = −z/B for each prompt that back-propagates, and 0 for the others.
+inline __attribute__((always_inline)) void icl_tile_relu_grads(float8 (*dg8)[ICL_MV], float8 (*g8)[ICL_MV],
+                                                               __global const float8* a8, const float* z,
+                                                               const int* back, const int batch) {
+    #pragma unroll
+    for (int u = 0; u < ICL_NP; ++u) {
+        const float dF = back[u] ? -z[u] / (float)batch : 0.0f;
+        #pragma unroll
+        for (int k = 0; k < ICL_MV; ++k) dg8[u][k] = select((float8)(0.0f), dF * a8[k], g8[u][k] > (float8)(0.0f));
+    }
+}
