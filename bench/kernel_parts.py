@@ -10,7 +10,8 @@ by the function the line is in. Prints each part's share of the kernel's samples
 that each kernel of the pipeline takes.
 
     python3 bench/kernel_parts.py --pipeline fused                 # d = 40, l = 20, m = 64, B = 1024
-    python3 bench/kernel_parts.py --pipeline pattern --path avx2   # the pattern tile on its avx2 path
+    python3 bench/kernel_parts.py --pipeline pattern               # the pattern tile on the device's best path
+    python3 bench/kernel_parts.py --pipeline pattern --portable    # ... on the portable path
 
 Needs perf (Debian's linux-perf) and objdump (binutils). Numbers are of the machine it runs on; say which.
 """
@@ -43,17 +44,20 @@ def line_owners(files, kernel_dir, kernel_file):
     for name in files:
         text = open(os.path.join(kernel_dir, name), encoding="utf-8").read()
         part = f"{name}: top level"
+        previous = ""
         for line in text.split("\n"):
             if name == kernel_file:
                 m = re.match(r"^ {4,}// (.*)", line)
-                if m:
+                if m and not re.match(r"^\s*//", previous):   # a comment's first line names the block
                     part = m.group(1)[:60]
                 elif re.match(r"^(__kernel|inline|void)", line):
-                    part = f"{name}: " + (re.search(r"(\w+)\s*\(", line) or re.search(r"(\w+)", line)).group(1)
+                    bare = re.sub(r"__attribute__\s*\(\(.*?\)\)", "", line)
+                    part = f"{name}: " + (re.search(r"(\w+)\s*\(", bare) or re.search(r"(\w+)", bare)).group(1)
             else:
                 m = re.match(r"^(?:__kernel\s+)?(?:inline\s+)?(?:__attribute__\(\(.*?\)\)\s+)?[\w ]+?\s\**(\w+)\s*\(", line)
                 if m and not line.startswith(" ") and not line.startswith("#"):
                     part = f"{name}: {m.group(1)}"
+            previous = line
             owners.append((name, part))
     return owners
 
@@ -110,8 +114,8 @@ def symbols(so):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pipeline", choices=["fused", "pattern"], default="fused")
-    ap.add_argument("--path", choices=["avx512", "avx2", "portable"], help="the pattern tile's table reads "
-                    "(default: the device's best, as `icl devices` names it); the fused pipeline has none")
+    ap.add_argument("--portable", action="store_true", help="the pattern tile's portable table reads "
+                    "(ICL_PORTABLE_KERNELS=1) instead of the device's best path; the fused pipeline has no paths")
     ap.add_argument("--batch", type=int, default=1024)
     ap.add_argument("--icl", default=os.path.join(ROOT, ".build/release/icl"))
     ap.add_argument("--kernel-dir", default=os.path.join(ROOT, "Kernels"))
@@ -125,15 +129,14 @@ def main():
     work = tempfile.mkdtemp(prefix="kernel-parts-")
     env = dict(os.environ, POCL_EXTRA_BUILD_FLAGS="-g", POCL_CACHE_DIR=os.path.join(work, "pocl"),
                ICL_CACHE_DIR="off", ICL_KERNEL_DIR=a.kernel_dir)
-    path = a.path
+    path = "portable"
     if a.pipeline == "pattern":
-        env["ICL_PORTABLE_KERNELS"] = "1" if path == "portable" else ""
-        if path is None:
+        if a.portable:
+            env["ICL_PORTABLE_KERNELS"] = "1"
+        else:
             devices = subprocess.run([a.icl, "devices"], capture_output=True, text=True, env=env).stdout
             m = re.search(r"(avx512|avx2|portable) path", devices)
             path = m.group(1) if m else "portable"
-        if path == "avx2":
-            env["ICL_PATH"] = "avx2"
     files, kernel = program_files(a.pipeline, path)
     perf_data = os.path.join(work, "perf.data")
     cmd = [a.icl, "bench", "--batch", str(a.batch), "--pipelines", a.pipeline, "--no-reference", "--prune-rates", "0",
