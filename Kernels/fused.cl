@@ -21,7 +21,6 @@
 #define C_OFF (ICL_D * DV)
 #define CT_OFF (ICL_D * DV + ICL_M * DV)
 #define A_OFF (ICL_D * DV + ICL_M * DV + ICL_D * MV)
-#define DERIVED8 (A_OFF + MV)
 // Partial gradients per tile: dA [D, DV] then dC [M, DV].
 #define PART8 ((ICL_D + ICL_M) * DV)
 

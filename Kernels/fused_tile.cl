@@ -13,28 +13,20 @@
 #define FUSED_PEND 8
 #define LV ((ICL_L + 7) / 8)
 
-// Eight horizontal sums: lane i of the result is the sum of x[i]'s lanes. (A version that paired the lanes of
-// several vectors with swizzles measured no faster, and crashes Oclgrind 21.10's --uninitialized plugin at -O0.)
-inline float8 fused_hsum8x8(const float8* x) {
-    float r[8];
-    #pragma unroll
-    for (int i = 0; i < 8; ++i) r[i] = icl_hsum8(x[i]);
-    return vload8(0, r);
-}
-
 // out[s] = p_s · w for the ICL_L attended columns of a prompt (LV float8s, zero past ICL_L), eight at a time.
 inline __attribute__((always_inline)) void fused_column_dots(float8* out, const float8* P, const float8* w) {
     #pragma unroll
     for (int s0 = 0; s0 < 8 * LV; s0 += 8) {
-        float8 acc[8];
+        float sums[8];
         #pragma unroll
         for (int i = 0; i < 8; ++i) {
-            acc[i] = (float8)(0.0f);
+            float8 acc = (float8)(0.0f);
             if (s0 + i < ICL_L)
                 #pragma unroll
-                for (int k = 0; k < DV; ++k) acc[i] += P[(s0 + i) * DV + k] * w[k];
+                for (int k = 0; k < DV; ++k) acc += P[(s0 + i) * DV + k] * w[k];
+            sums[i] = icl_hsum8(acc);
         }
-        out[s0 / 8] = fused_hsum8x8(acc);
+        out[s0 / 8] = vload8(0, sums);
     }
 }
 
@@ -89,21 +81,7 @@ void fused_tile(__global const float8* relP, __global const float8* irrP, __glob
                             K, seedLo, seedHi, step, stream);
         // v = A p_q = Σ_j Aᵀ[j] p_q,j
         float8 v[ICL_NP][DV];
-        #pragma unroll
-        for (int u = 0; u < ICL_NP; ++u)
-            #pragma unroll
-            for (int k = 0; k < DV; ++k) v[u][k] = (float8)(0.0f);
-        for (int j = 0; j < ICL_D; ++j) {
-            float x[ICL_NP];
-            #pragma unroll
-            for (int u = 0; u < ICL_NP; ++u) x[u] = ((const float*)(P[u] + (ICL_COLS - 1) * DV))[j];
-            #pragma unroll
-            for (int k = 0; k < DV; ++k) {
-                const float8 row = At[j * DV + k];
-                #pragma unroll
-                for (int u = 0; u < ICL_NP; ++u) v[u][k] += row * x[u];
-            }
-        }
+        icl_tile_rows_times_d(v, At, ICL_D, (const float*)(P[0] + (ICL_COLS - 1) * DV), 8 * ICL_COLS * DV);
         // Scores s_i = p_i · v, eight at a time; softmax on float8 vectors.
         float8 at8[ICL_NP][LV];
         #pragma unroll
@@ -135,21 +113,7 @@ void fused_tile(__global const float8* relP, __global const float8* irrP, __glob
         float8 dg8[ICL_NP][MV];
         icl_tile_relu_grads(dg8, g8, a8, z, back, batch);
         float8 dc[ICL_NP][DV];
-        #pragma unroll
-        for (int u = 0; u < ICL_NP; ++u)
-            #pragma unroll
-            for (int k = 0; k < DV; ++k) dc[u][k] = (float8)(0.0f);
-        for (int n = 0; n < ICL_M; ++n) {
-            float x[ICL_NP];
-            #pragma unroll
-            for (int u = 0; u < ICL_NP; ++u) x[u] = ((const float*)dg8[u])[n];
-            #pragma unroll
-            for (int k = 0; k < DV; ++k) {
-                const float8 row = C[n * DV + k];
-                #pragma unroll
-                for (int u = 0; u < ICL_NP; ++u) dc[u][k] += x[u] * row;
-            }
-        }
+        icl_tile_rows_times_d(dc, C, ICL_M, (const float*)dg8, 8 * MV);
         // dattn_s = p_s · dc;  ds_s = attn_s (dattn_s − Σ attn dattn);  dv = Σ ds_s p_s
         float8 dv[ICL_NP][DV];
         #pragma unroll

@@ -1,26 +1,26 @@
 // Steps the CPU-variant tile kernels (fused_tile.cl, pattern_tile.cl) share, for their ICL_NP prompts in flight.
-// Requires ICL_NP (sampler.cl) and ICL_MV.
+// Requires ICL_NP (sampler.cl), ICL_MV and ICL_DV.
 
-// g[u] = Σ_r rows[r] x_u[r] over r < n, where x_u[r] = x[u · xStride + r] and rows[r] is ICL_MV float8s: each row is
-// loaded once for all the prompts. The zero coefficients are multiplied too (skipping them mispredicts).
-inline __attribute__((always_inline)) void icl_tile_rows_times(float8 (*g8)[ICL_MV], __global const float8* rows,
-                                                               const int n, const float* x, const int xStride) {
-    #pragma unroll
-    for (int u = 0; u < ICL_NP; ++u)
-        #pragma unroll
-        for (int k = 0; k < ICL_MV; ++k) g8[u][k] = (float8)(0.0f);
-    for (int r = 0; r < n; ++r) {
-        float xr[ICL_NP];
-        #pragma unroll
-        for (int u = 0; u < ICL_NP; ++u) xr[u] = x[u * xStride + r];
-        #pragma unroll
-        for (int k = 0; k < ICL_MV; ++k) {
-            const float8 row = rows[r * ICL_MV + k];
-            #pragma unroll
-            for (int u = 0; u < ICL_NP; ++u) g8[u][k] += row * xr[u];
-        }
-    }
+// g[u] = Σ_r rows[r] x_u[r] over r < n, where x_u[r] = x[u · xStride + r] and rows[r] is W float8s: each row is
+// loaded once for all the prompts. The zero coefficients are multiplied too (skipping them mispredicts). One body for
+// rows ICL_MV wide (icl_tile_rows_times: g = C c, and the pattern tile's g = C̃ c̃) and ICL_DV wide
+// (icl_tile_rows_times_d: the fused tile's v = A p_q and dc = Cᵀ dg).
+#define ICL_TILE_ROWS_TIMES(name, W)                                                                                  \
+inline __attribute__((always_inline)) void name(float8 (*g8)[W], __global const float8* rows, const int n,            \
+                                                const float* x, const int xStride) {                                  \
+    _Pragma("unroll") for (int u = 0; u < ICL_NP; ++u)                                                                \
+        _Pragma("unroll") for (int k = 0; k < W; ++k) g8[u][k] = (float8)(0.0f);                                      \
+    for (int r = 0; r < n; ++r) {                                                                                     \
+        float xr[ICL_NP];                                                                                             \
+        _Pragma("unroll") for (int u = 0; u < ICL_NP; ++u) xr[u] = x[u * xStride + r];                                \
+        _Pragma("unroll") for (int k = 0; k < W; ++k) {                                                               \
+            const float8 row = rows[r * W + k];                                                                       \
+            _Pragma("unroll") for (int u = 0; u < ICL_NP; ++u) g8[u][k] += row * xr[u];                               \
+        }                                                                                                             \
+    }                                                                                                                 \
 }
+ICL_TILE_ROWS_TIMES(icl_tile_rows_times, ICL_MV)
+ICL_TILE_ROWS_TIMES(icl_tile_rows_times_d, ICL_DV)
 
 // F = Σ a_n ReLU(g_n) and the hinge of each prompt with label z[u]: prompts b + u below b1 add their loss and error to
 // the sums; back[u] says whether prompt u back-propagates (training, live, margin below 1). Returns whether any does.
