@@ -41,24 +41,37 @@
 #define PROJT_OFFSET (3 * RMAX * ICL_D)
 #define PROJT8(w, i) ((__global float8*)(proj + PROJT_OFFSET + ((w) * ICL_D + (i)) * RMAX))
 // The basis buffer: E [R, DPAD], then Eᵀ [D, RMAX] (zero past R).
+// Work-items of pattern_project and of pattern_grads_sgd's W_Q, W_K, W_V rows: a pair of rows each.
+#define PAIRS_D ((ICL_D + 1) / 2)
 #define ET8(E, j) ((__global const float8*)((E) + ICL_R * DPAD + (j) * RMAX))
 
-// Row i of W's projections, (W e_b)_i for every b, from row i of W (D floats): Σ_j W[i][j] Eᵀ[j][·], vector
-// over b, in both layouts of proj. One body for the row in global memory (pattern_project) and in private
-// memory (pattern_grads_sgd), so both round the same way: a projection made by a training step equals
-// pattern_project's.
-#define ICL_PROJECT_ROW_BODY                                                                \
-    float8 acc[RV];                                                                         \
-    _Pragma("unroll") for (int c = 0; c < RV; ++c) acc[c] = (float8)(0.0f);                 \
+// Rows i0 and i1 of W's projections, (W e_b)_i for every b, from those rows of W (D floats each):
+// Σ_j W[i][j] Eᵀ[j][·], vector over b, in both layouts of proj. Two rows at once give the FMAs independent chains;
+// i1 = i0 computes one row twice. One body for rows in global memory (pattern_project) and in private memory
+// (pattern_grads_sgd), so both round the same way: a projection made by a training step equals pattern_project's.
+#define ICL_PROJECT_ROWS_BODY                                                               \
+    float8 acc0[RV], acc1[RV];                                                              \
+    _Pragma("unroll") for (int c = 0; c < RV; ++c) acc0[c] = acc1[c] = (float8)(0.0f);      \
     for (int j = 0; j < ICL_D; ++j) {                                                       \
-        const float x = row[j];                                                             \
-        _Pragma("unroll") for (int c = 0; c < RV; ++c) acc[c] += x * ET8(E, j)[c];          \
+        const float x0 = row0[j], x1 = row1[j];                                             \
+        _Pragma("unroll") for (int c = 0; c < RV; ++c) {                                    \
+            const float8 e = ET8(E, j)[c];                                                  \
+            acc0[c] += x0 * e;                                                              \
+            acc1[c] += x1 * e;                                                              \
+        }                                                                                   \
     }                                                                                       \
-    _Pragma("unroll") for (int c = 0; c < RV; ++c) PROJT8(w, i)[c] = acc[c];                \
-    const float* v = (const float*)acc;                                                     \
-    for (int b = 0; b < RMAX; ++b) PROJ(w, b, i) = v[b];
-inline void icl_project_row(__global const float* row, __global const float* E, __global float* proj, const int w,
-                            const int i) { ICL_PROJECT_ROW_BODY }
-inline void icl_project_row_private(const float* row, __global const float* E, __global float* proj, const int w,
-                                    const int i) { ICL_PROJECT_ROW_BODY }
-
+    _Pragma("unroll") for (int c = 0; c < RV; ++c) {                                        \
+        PROJT8(w, i0)[c] = acc0[c];                                                         \
+        PROJT8(w, i1)[c] = acc1[c];                                                         \
+    }                                                                                       \
+    const float* v0 = (const float*)acc0, *v1 = (const float*)acc1;                         \
+    for (int b = 0; b < RMAX; ++b) {                                                        \
+        PROJ(w, b, i0) = v0[b];                                                             \
+        PROJ(w, b, i1) = v1[b];                                                             \
+    }
+inline void icl_project_rows_global(__global const float* row0, __global const float* row1, __global const float* E,
+                                    __global float* proj, const int w, const int i0, const int i1) {
+    ICL_PROJECT_ROWS_BODY
+}
+inline void icl_project_rows(const float* row0, const float* row1, __global const float* E, __global float* proj,
+                             const int w, const int i0, const int i1) { ICL_PROJECT_ROWS_BODY }

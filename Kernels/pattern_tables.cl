@@ -1,11 +1,13 @@
 // The pattern-space tables of the current weights (definitions: pattern_common.cl).
 
-// Work-item per row (w, i) of W = W_Q, W_K, W_V: its projections (W e_b)_i for every b. E: the basis buffer.
+// Work-item per pair of rows (w, i0), (w, i1 = i0 + 1) of W = W_Q, W_K, W_V: their projections (W e_b)_i for every
+// b (i1 = i0 for the last pair of an odd D). E: the basis buffer.
 __kernel void pattern_project(__global const float* params, __global const float* E, __global float* proj) {
     const int gid = get_global_id(0);
-    if (gid >= 3 * ICL_D) return;
-    const int w = gid / ICL_D, i = gid % ICL_D;
-    icl_project_row(params + w * ICL_DD + i * ICL_D, E, proj, w, i);
+    if (gid >= 3 * PAIRS_D) return;
+    const int w = gid / PAIRS_D, i0 = 2 * (gid % PAIRS_D), i1 = min(i0 + 1, ICL_D - 1);
+    __global const float* W = params + w * ICL_DD;
+    icl_project_rows_global(W + i0 * ICL_D, W + i1 * ICL_D, E, proj, w, i0, i1);
 }
 
 // Work-item per row b of Ãᵀ (Ãᵀ[b][a] = K̃_a · Q̃_b = Σ_i Q̃_b[i] K̃[i][a], vector over a), then per padded

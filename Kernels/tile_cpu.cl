@@ -48,8 +48,9 @@ inline __attribute__((always_inline)) int icl_tile_hinge(float8 (*g8)[ICL_MV], _
 // The softmax of a prompt's ICL_L scores in place, on float8 vectors (the vector exp is far cheaper than ICL_L scalar
 // calls); the lanes past ICL_L become 0.
 inline __attribute__((always_inline)) void icl_tile_softmax(float8* sc8) {
-    float* sc = (float*)sc8;
-    for (int s = ICL_L; s < 8 * ((ICL_L + 7) / 8); ++s) sc[s] = -INFINITY;
+    // -∞ in the lanes past ICL_L by a select (scalar stores into the vector would stall its next load)
+    const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7) + (int8)(8 * ((ICL_L + 7) / 8 - 1));
+    sc8[(ICL_L + 7) / 8 - 1] = select(sc8[(ICL_L + 7) / 8 - 1], (float8)(-INFINITY), lane >= (int8)(ICL_L));
     float8 top8 = sc8[0];
     for (int k = 1; k < (ICL_L + 7) / 8; ++k) top8 = fmax(top8, sc8[k]);
     const float4 t4 = fmax(top8.lo, top8.hi);

@@ -99,13 +99,16 @@ public final class PatternProgram {
     /// Work-items of pattern_tables (the kernel's TABLE_ROWS): one per row of Ãᵀ, one per padded neuron (its
     /// row of C̃ and its a). A multiple of 8.
     var tableRows: Int { paddedBasis + paddedNeurons }
+    /// Row pairs of each of W_Q, W_K, W_V (the kernels' PAIRS_D): pattern_project and pattern_grads_sgd take a
+    /// pair of rows per work-item, pattern_grads_sgd also a pair of W_O rows.
+    var rowPairs: Int { (shape.d + 1) / 2 }
 
     /// Q̃, K̃, Ṽ: the weights applied to the prompt basis, into the workspace's current projection.
     @discardableResult
     public func launchProject(params: CLMemory, basis: SpecBuffers, ws: PatternWorkspace, timed: Bool = false) throws -> CLEvent? {
         precondition(basis.basisSize == basisSize, "pattern program compiled for another basis size")
         try project.set(args: [params, basis.basisPadded, ws.proj])
-        return try project.launch(global: [3 * shape.d], local: nil, timed: timed)
+        return try project.launch(global: [3 * rowPairs], local: nil, timed: timed)
     }
 
     /// The tables Ã, C̃ᵀ, a for the current weights and a spec's basis; first Q̃, K̃, Ṽ unless the workspace's
@@ -151,7 +154,7 @@ public final class PatternProgram {
     public func launchGradsSGD(old: CLMemory, new: CLMemory, grads: CLMemory, mask: CLMemory, lr: Float,
                                basis: SpecBuffers, ws: PatternWorkspace, timed: Bool = false) throws -> CLEvent? {
         try gradsSGD.set(args: [old, new, grads, basis.basisPadded, ws.proj, ws.sums, mask, lr, ws.projNext])
-        let event = try gradsSGD.launch(global: [3 * shape.d + shape.m], local: gradsGroup, timed: timed)
+        let event = try gradsSGD.launch(global: [3 * rowPairs + (shape.m + 1) / 2], local: gradsGroup, timed: timed)
         ws.swapProjections()
         return event
     }
