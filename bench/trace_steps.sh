@@ -3,12 +3,13 @@
 # kernel, the median gap between consecutive commands, and the step period (tables launch to tables launch),
 # over the steps of an `icl train` run at B = 1024 (all-backward: lr 1e-30 keeps the margins below 1).
 # Usage: bash bench/trace_steps.sh [icl] [steps]     (PoCL only: POCL_TRACING=text; about 10 s)
+#        BATCH=256 LR=1 bash bench/trace_steps.sh    (the quick start's steps: most prompts stop back-propagating)
 set -euo pipefail
 icl=$(realpath "${1:-.build/release/icl}")
 steps=${2:-3000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && POCL_TRACING=text "$icl" train --out "$work/run" --set batch=1024 --set lr=1e-30 --set steps="$steps" \
+(cd "$work" && POCL_TRACING=text "$icl" train --out "$work/run" --set batch="${BATCH:-1024}" --set lr="${LR:-1e-30}" --set steps="$steps" \
     --set evalEvery=0 --set checkpointEvery=0 --set evalPrompts=100 --quiet >/dev/null)
 python3 - "$work/pocl_trace_events.log" <<'PY'
 import collections, statistics, sys

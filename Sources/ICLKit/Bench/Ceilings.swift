@@ -37,17 +37,20 @@ public struct Ceilings: Sendable {
     /// Runs each probe several times; keeps the best (a ceiling is the best the device showed).
     static func measure(context: CLContext, repeats: Int = 5) throws -> Ceilings {
         let program = try ProgramBuild(files: ["ceilings.cl"], defines: ["ICL_PEAK_ITERS": peakIterations]).build(context)
-        // Two shapes of the same FMA chains: float16 per work-item (CPUs vectorise within a work-item) and float per
-        // work-item, 16 times as many (GPUs and llvmpipe vectorise across work-items); the ceiling is the faster.
+        // Three shapes of FMA chains: eight float16 per work-item (CPUs vectorise within a work-item; AVX-512), twelve
+        // float8 (the same on CPUs with 16 vector registers, where eight float16 chains spill), and eight floats per
+        // work-item, 16 times as many (GPUs and llvmpipe vectorise across work-items); the ceiling is the fastest.
         let items = max(1024, context.device.computeUnits * 1024)
         var best = 0.0
-        for (name, count, lanes) in [("icl_peak_fma", items, 16), ("icl_peak_fma_scalar", 16 * items, 1)] {
+        let probes = [("icl_peak_fma", items, 16, 8), ("icl_peak_fma8", 2 * items, 8, 12),
+                      ("icl_peak_fma_scalar", 16 * items, 1, 8)]
+        for (name, count, lanes, chains) in probes {
             let peak = try program.kernel(name)
             let out = try context.buffer(Float.self, count: count, label: "peak probe output")
             try peak.set(args: [out, Float(1)])
             for r in 0...repeats {
                 let t = try Timing.seconds(context: context) { try peak.launch(global: [count], local: nil, timed: true) }
-                if r > 0 { best = max(best, Double(count) * 2 * Double(lanes) * 8 * Double(peakIterations) / t / 1e9) }
+                if r > 0 { best = max(best, Double(count * 2 * lanes * chains) * Double(peakIterations) / t / 1e9) }
             }
         }
         let copy = try program.kernel("icl_copy_bandwidth")
