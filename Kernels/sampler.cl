@@ -113,10 +113,16 @@ inline void icl_philox8_round(ulong8* x0, ulong8* x1, ulong8* x2, ulong8* x3, co
     *x3 = p0;
 }
 
-// Prompts the pattern-space sampler draws per call (their Philox rounds interleave).
+// Prompts the pattern-space sampler draws per call.
 #ifndef ICL_NP
 #define ICL_NP 2
 #endif
+// Vector registers of the target (DevicePath.vectorRegisters, passed by the programs with a CPU tile kernel; 16 where
+// none is passed). Prompts whose Philox rounds interleave: all ICL_NP with 32, one at a time with 16.
+#ifndef ICL_VREGS
+#define ICL_VREGS 16
+#endif
+#define ICL_PHILOX_PROMPTS (ICL_VREGS >= 32 ? ICL_NP : 1)
 #define ICL_NCH ((ICL_COLS + 7) / 8)
 // A prompt's per-column coefficient arrays are padded to whole chunks of eight (the lanes past the last column
 // hold the decode of the spare counters: finite values that no sum uses), so they can be read as float8s.
@@ -163,8 +169,10 @@ inline __attribute__((always_inline)) void icl_sample_coefficients(int (*pat)[IC
                                     const uint seedHi, const uint step, const uint stream) {
     // All Philox blocks first, eight columns per chunk. When l + 1 is not a multiple of 8, the first spare lane
     // of the last chunk computes the prompt's head block (counter word 0xFFFFFFFF) instead of a separate call.
-    // The rounds of every prompt's chunks are interleaved (chunk loops inside the round loop) so their
-    // independent multiply chains overlap; one chunk at a time leaves the core waiting on each round's latency.
+    // The rounds of a prompt's chunks are interleaved (chunk loop inside the round loop) so their independent
+    // multiply chains overlap; one chunk at a time leaves the core waiting on each round's latency. With 16 vector
+    // registers the prompts run one after the other: all their chunks at once (8 · ICL_NCH · ICL_NP registers of
+    // state on AVX2, 48 at l = 20) spill (traced pattern tile on PoCL built for haswell: 190 → 178 µs).
     ulong8 W0[ICL_NP][ICL_NCH], W1[ICL_NP][ICL_NCH], W2[ICL_NP][ICL_NCH], W3[ICL_NP][ICL_NCH];
     #pragma unroll
     for (int u = 0; u < ICL_NP; ++u) {
@@ -176,15 +184,18 @@ inline __attribute__((always_inline)) void icl_sample_coefficients(int (*pat)[IC
             W2[u][c] = (ulong8)(step); W3[u][c] = (ulong8)(stream);
         }
     }
-    uint k0 = seedLo, k1 = seedHi;
-    for (int round = 0; round < 10; ++round) {
-        #pragma unroll
-        for (int u = 0; u < ICL_NP; ++u) {
+    #pragma unroll
+    for (int u0 = 0; u0 < ICL_NP; u0 += ICL_PHILOX_PROMPTS) {
+        uint k0 = seedLo, k1 = seedHi;
+        for (int round = 0; round < 10; ++round) {
             #pragma unroll
-            for (int c = 0; c < ICL_NCH; ++c) icl_philox8_round(&W0[u][c], &W1[u][c], &W2[u][c], &W3[u][c], k0, k1);
+            for (int u = u0; u < u0 + ICL_PHILOX_PROMPTS; ++u) {
+                #pragma unroll
+                for (int c = 0; c < ICL_NCH; ++c) icl_philox8_round(&W0[u][c], &W1[u][c], &W2[u][c], &W3[u][c], k0, k1);
+            }
+            k0 += 0x9E3779B9u;
+            k1 += 0xBB67AE85u;
         }
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
     }
     #pragma unroll
     for (int u = 0; u < ICL_NP; ++u) {

@@ -53,9 +53,14 @@ def line_owners(files, kernel_dir, kernel_file):
                 elif re.match(r"^(__kernel|inline|void)", line):
                     bare = re.sub(r"__attribute__\s*\(\(.*?\)\)", "", line)
                     part = f"{name}: " + (re.search(r"(\w+)\s*\(", bare) or re.search(r"(\w+)", bare)).group(1)
+            elif previous.rstrip().endswith("\\"):
+                pass      # inside a macro's body: its code is counted at the line that expands it
             else:
                 m = re.match(r"^(?:__kernel\s+)?(?:inline\s+)?(?:__attribute__\(\(.*?\)\)\s+)?[\w ]+?\s\**(\w+)\s*\(", line)
-                if m and not line.startswith(" ") and not line.startswith("#"):
+                expands = re.match(r"^[A-Z][A-Z0-9_]*\((\w+)", line)   # a macro that defines a function, by its name
+                if expands:
+                    part = f"{name}: {expands.group(1)}"
+                elif m and not line.startswith(" ") and not line.startswith("#"):
                     part = f"{name}: {m.group(1)}"
             previous = line
             owners.append((name, part))

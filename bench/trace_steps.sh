@@ -4,12 +4,13 @@
 # over the steps of an `icl train` run at B = 1024 (all-backward: lr 1e-30 keeps the margins below 1).
 # Usage: bash bench/trace_steps.sh [icl] [steps]     (PoCL only: POCL_TRACING=text; about 10 s)
 #        BATCH=256 LR=1 bash bench/trace_steps.sh    (the quick start's steps: most prompts stop back-propagating)
+#        PIPELINE=fused bash bench/trace_steps.sh     (another pipeline; the period is then precompute to precompute)
 set -euo pipefail
 icl=$(realpath "${1:-.build/release/icl}")
 steps=${2:-3000}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && POCL_TRACING=text "$icl" train --out "$work/run" --set batch="${BATCH:-1024}" --set lr="${LR:-1e-30}" --set steps="$steps" \
+(cd "$work" && POCL_TRACING=text "$icl" train --out "$work/run" --set batch="${BATCH:-1024}" --set lr="${LR:-1e-30}" --set steps="$steps" ${PIPELINE:+--pipeline "$PIPELINE"} \
     --set evalEvery=0 --set checkpointEvery=0 --set evalPrompts=100 --quiet >/dev/null)
 python3 - "$work/pocl_trace_events.log" <<'PY'
 import collections, statistics, sys
@@ -28,7 +29,8 @@ for e in steady:
     runs[e['name']].append(e['complete'] - e['running'])
 for a, b in zip(steady, steady[1:]):
     gaps[(a['name'], b['name'])].append(b['running'] - a['complete'])
-starts = [e['running'] for e in steady if e['name'] == 'pattern_tables']
+first = 'pattern_tables' if any(e['name'] == 'pattern_tables' for e in steady) else 'fused_precompute'
+starts = [e['running'] for e in steady if e['name'] == first]
 print('command                     runs   median µs')
 for name, v in sorted(runs.items(), key=lambda kv: -len(kv[1])):
     print('%-26s %6d %10.1f' % (name, len(v), us(v)))
@@ -37,5 +39,5 @@ for (a, b), v in sorted(gaps.items(), key=lambda kv: -len(kv[1])):
     if len(v) >= len(starts) // 10:
         print('  %-24s -> %-20s %6d %8.1f' % (a, b, len(v), us(v)))
 if len(starts) > 1:
-    print('step period (tables to tables): median %.1f µs over %d steps' % (us([b - a for a, b in zip(starts, starts[1:])]), len(starts) - 1))
+    print('step period (' + first + ' to ' + first + '): median %.1f µs over %d steps' % (us([b - a for a, b in zip(starts, starts[1:])]), len(starts) - 1))
 PY

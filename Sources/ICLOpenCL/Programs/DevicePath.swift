@@ -11,6 +11,11 @@ import Foundation
 public enum DevicePath: String, CaseIterable, Sendable {
     case avx512, avx2, portable
 
+    /// Vector registers the path's target has (32 on AVX-512; 16 on AVX2, and assumed elsewhere), passed to the CPU
+    /// tile kernels as ICL_VREGS: their row loops and the sampler's Philox keep that many sums or words in flight
+    /// (`tile_cpu.cl`, `sampler.cl`). Only how the loops are blocked, not the order of any sum, so no rounding changes.
+    public var vectorRegisters: Int { self == .avx512 ? 32 : 16 }
+
     /// The kernel files of the pattern tile kernel's table reads on this path, in order.
     public var patternReadsFiles: [String] {
         switch self {

@@ -48,20 +48,23 @@ public final class FusedProgram {
         }
     }
 
-    /// Builds the program for `variant` at a batch (which sizes the tiles); see `tileKernel`.
+    /// Builds the program for `variant` at a batch (which sizes the tiles); see `tileKernel`. The CPU tile's loops are
+    /// blocked for the vector registers of the device's best path (`DevicePath.vectorRegisters`; no rounding changes).
     public convenience init(context: CLContext, shape: ModelShape, variant: KernelVariant, batch: Int, cpuTile: Int) throws {
         let device = context.device
         try self.init(context: context, shape: shape,
-                      tileKernel: try FusedProgram.tileKernel(variant, shape: shape, batch: batch, cpuTile: cpuTile, device: device)) {
+                      tileKernel: try FusedProgram.tileKernel(variant, shape: shape, batch: batch, cpuTile: cpuTile, device: device),
+                      registers: try DevicePath.best(for: context).vectorRegisters) {
             try FusedProgram.tileKernel(variant, shape: shape, batch: batch, cpuTile: cpuTile, device: device, workGroupLimit: $0)
         }
     }
 
-    init(context: CLContext, shape: ModelShape, tileKernel chosen: TileKernel,
+    init(context: CLContext, shape: ModelShape, tileKernel chosen: TileKernel, registers: Int,
          rechoose: (Int) throws -> TileKernel) throws {
         self.shape = shape
         let (tileKernel, program, tiles) = try TileKernel.build(chosen, cpuName: "fused_tile", context: context, program: {
-            try shape.build(files: FusedProgram.sourceFiles($0), extra: $0.defines).build(context)
+            try shape.build(files: FusedProgram.sourceFiles($0), extra: $0.defines.merging(["ICL_VREGS": registers]) { $1 })
+                .build(context)
         }, rechoose: rechoose)
         self.tileKernel = tileKernel
         self.tiles = tiles

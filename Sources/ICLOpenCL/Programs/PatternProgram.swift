@@ -73,9 +73,10 @@ public final class PatternProgram {
         let device = context.device
         self.shape = shape
         basisSize = spec.nRelevant + spec.nIrrelevant + 1
+        let registers = path.vectorRegisters
         let path = variant == .cpu ? DevicePath.forPattern(path, paddedBasis: PatternProgram.padded(basisSize)) : .portable
         self.path = path
-        let defines = ["ICL_R": basisSize, "ICL_RMAX": PatternProgram.padded(basisSize)]
+        let defines = ["ICL_R": basisSize, "ICL_RMAX": PatternProgram.padded(basisSize), "ICL_VREGS": registers]
         let chosen = try PatternProgram.tileKernel(variant, spec: spec, shape: shape, batch: batch, cpuTile: cpuTile, device: device)
         let (tileKernel, program, tiles) = try TileKernel.build(chosen, cpuName: "pattern_tile", context: context, program: {
             try shape.build(files: PatternProgram.sourceFiles($0, path: path), extra: defines.merging($0.defines) { $1 })
