@@ -7,6 +7,11 @@
 #  2. Mesa rusticl on llvmpipe (RUSTICL_ENABLE=llvmpipe): another compiler and runtime with GPU-like limits (32 KiB of
 #     local memory): `icl check --quick` of both models, and the gpu variant's fused and pattern pipelines trained at
 #     B = 32 for 2000 steps, which must reach the quick start's ICL errors.
+#  3. PoCL built for haswell on a CPU with AVX-512 (POCL_KERNELLIB_NAME=avx2: the device becomes pthread-haswell and
+#     the host picks the avx2 path, compiled with AVX2 and FMA only): `icl check --quick`, and 300 quick-start steps
+#     whose weights must equal, bit for bit, those of the same steps on the AVX-512 build (the two paths read the
+#     same table values and sum in the same order). On a CPU without AVX-512, PoCL builds for AVX2 or less already,
+#     and this part says so and runs nothing.
 # Usage: scripts/test-implementations.sh [path to icl]   (default .build/debug/icl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -105,4 +110,32 @@ if bad:
     sys.exit("test-implementations: rusticl " + sys.argv[2] + " missed the quick start's errors: " + "; ".join(bad))
 PY
 done
-echo "oclgrind and rusticl stages passed"
+unset RUSTICL_ENABLE
+echo "-- PoCL built for haswell (POCL_KERNELLIB_NAME=avx2) on an AVX-512 CPU: the avx2 path's own code generation"
+if grep -qw avx512f /proc/cpuinfo; then
+  POCL_KERNELLIB_NAME=avx2 "$icl" devices | grep -q "pthread-haswell.*avx2 path" \
+    || fail "POCL_KERNELLIB_NAME=avx2 did not give a pthread-haswell device on the avx2 path: $(POCL_KERNELLIB_NAME=avx2 "$icl" devices | head -n 1)"
+  POCL_KERNELLIB_NAME=avx2 "$icl" check --quick > "$tmp/haswell-check.out" || { tail -n 40 "$tmp/haswell-check.out" >&2; fail "check on PoCL built for haswell"; }
+  grep -q "avx2 path" "$tmp/haswell-check.out" || fail "the haswell check did not run the avx2 path"
+  steps="steps=300 evalEvery=0 checkpointEvery=0 evalPrompts=200"
+  "$icl" train --set "$steps" --out "$tmp/native" --quiet > /dev/null
+  POCL_KERNELLIB_NAME=avx2 "$icl" train --set "$steps" --out "$tmp/haswell" --quiet > /dev/null
+  count=$(python3 - "$tmp/native/checkpoint.safetensors" "$tmp/haswell/checkpoint.safetensors" <<'PY'
+import json, struct, sys
+def tensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    return {k: raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]] for k, v in header.items() if k != "__metadata__"}
+a, b = tensors(sys.argv[1]), tensors(sys.argv[2])
+differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+if differ:
+    sys.exit("test-implementations: 300 steps on the avx2 build differ from the avx512 build's in " + ", ".join(differ))
+print(f"{len(a)}")
+PY
+  )
+  echo "   $(grep -c '^\[' "$tmp/haswell-check.out") check items passed on the avx2 path; 300 quick-start steps bit-identical to the avx512 build's ($count tensors)"
+else
+  echo "   not an AVX-512 CPU: PoCL already builds for this CPU's own vector width, whose path CrossCheckTests checks"
+fi
+echo "oclgrind, rusticl and haswell-build stages passed"

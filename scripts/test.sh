@@ -5,7 +5,8 @@
 #  3. interop: a checkpoint and a check dump are opened with the PyPI `safetensors` package;
 #  4. ICLKit as a library: Examples/TrainAndEvaluate builds against the root package, trains, evaluates and saves;
 #  5. two more OpenCL implementations (scripts/test-implementations.sh): Oclgrind (races, out-of-bounds, uninitialised
-#     reads, API misuse) and Mesa rusticl on llvmpipe (another compiler, GPU-like limits);
+#     reads, API misuse) and Mesa rusticl on llvmpipe (another compiler, GPU-like limits); and on an AVX-512 CPU,
+#     PoCL built for haswell (the avx2 path's own code, checked and bit-identical to the avx512 path's training);
 #  6. `icl sweep` on a real scheduler (scripts/slurm-sweep.sh): a single-node SLURM cluster runs a sweep as an
 #     sbatch array of shards; merged, it must equal the unsharded run byte for byte.
 set -euo pipefail
@@ -50,7 +51,7 @@ tmp=$(mktemp -d)
 swift run --skip-build --package-path Examples/TrainAndEvaluate TrainAndEvaluate "$tmp/example" 1000
 .build/debug/icl eval --checkpoint "$tmp/example/checkpoint.safetensors" --prompts 500
 rm -rf "$tmp"
-echo "== oclgrind and rusticl (scripts/test-implementations.sh)"
+echo "== oclgrind, rusticl and PoCL built for haswell (scripts/test-implementations.sh)"
 bash scripts/test-implementations.sh .build/debug/icl
 echo "== icl sweep as a SLURM array (scripts/slurm-sweep.sh)"
 bash scripts/slurm-sweep.sh --icl .build/debug/icl
