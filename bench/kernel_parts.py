@@ -29,12 +29,14 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def program_files(pipeline, path):
-    """The kernel files of the pipeline's CPU-variant program, in ProgramBuild's order."""
+def program_files(pipeline, path, target):
+    """The kernel files of the pipeline's CPU-variant program, in ProgramBuild's order (`target`: the device's best
+    path, which picks the Philox layout as DevicePath.philoxFile does)."""
+    sampler = ["sampler.cl", "philox8_wide.cl" if target == "avx512" else "philox8_packed.cl", "sampler_chunks.cl"]
     if pipeline == "fused":
-        return ["common.cl", "onelayer.cl", "sampler.cl", "fused.cl", "tile_cpu.cl", "fused_tile.cl"], "fused_tile"
+        return ["common.cl", "onelayer.cl"] + sampler + ["fused.cl", "tile_cpu.cl", "fused_tile.cl"], "fused_tile"
     reads = ["pattern_reads_portable.cl"] if path == "portable" else [f"pattern_lookup_{path}.cl", "pattern_reads_vector.cl"]
-    return (["common.cl", "onelayer.cl", "sampler.cl", "pattern_common.cl", "pattern_tables.cl"] + reads
+    return (["common.cl", "onelayer.cl"] + sampler + ["pattern_common.cl", "pattern_tables.cl"] + reads
             + ["tile_cpu.cl", "pattern_tile.cl", "pattern_reduce.cl", "pattern_grads.cl"]), "pattern_tile"
 
 
@@ -134,15 +136,13 @@ def main():
     work = tempfile.mkdtemp(prefix="kernel-parts-")
     env = dict(os.environ, POCL_EXTRA_BUILD_FLAGS="-g", POCL_CACHE_DIR=os.path.join(work, "pocl"),
                ICL_CACHE_DIR="off", ICL_KERNEL_DIR=a.kernel_dir)
-    path = "portable"
-    if a.pipeline == "pattern":
-        if a.portable:
-            env["ICL_PORTABLE_KERNELS"] = "1"
-        else:
-            devices = subprocess.run([a.icl, "devices"], capture_output=True, text=True, env=env).stdout
-            m = re.search(r"(avx512|avx2|portable) path", devices)
-            path = m.group(1) if m else "portable"
-    files, kernel = program_files(a.pipeline, path)
+    if a.pipeline == "pattern" and a.portable:
+        env["ICL_PORTABLE_KERNELS"] = "1"
+    devices = subprocess.run([a.icl, "devices"], capture_output=True, text=True, env=env).stdout
+    m = re.search(r"(avx512|avx2|portable) path", devices)
+    target = m.group(1) if m else "portable"
+    path = target if a.pipeline == "pattern" else "portable"
+    files, kernel = program_files(a.pipeline, path, target)
     perf_data = os.path.join(work, "perf.data")
     cmd = [a.icl, "bench", "--batch", str(a.batch), "--pipelines", a.pipeline, "--no-reference", "--prune-rates", "0",
            "--kernel-batch", "0"] + (["--set", a.set] if a.set else [])

@@ -13,8 +13,16 @@ public enum DevicePath: String, CaseIterable, Sendable {
 
     /// Vector registers the path's target has (32 on AVX-512; 16 on AVX2, and assumed elsewhere), passed to the CPU
     /// tile kernels as ICL_VREGS: their row loops and the sampler's Philox keep that many sums or words in flight
-    /// (`tile_cpu.cl`, `sampler.cl`). Only how the loops are blocked, not the order of any sum, so no rounding changes.
+    /// (`tile_cpu.cl`, `sampler_chunks.cl`). Only how the loops are blocked, not the order of any sum, so no rounding changes.
     public var vectorRegisters: Int { self == .avx512 ? 32 : 16 }
+
+    /// The layout of the chunk sampler's Philox words (`sampler_chunks.cl`): `philox8_wide.cl` (a word per ulong lane)
+    /// with 32 vector registers, `philox8_packed.cl` (eight words per uint8) with 16, where the wide layout's state
+    /// spills. Integer arithmetic: both draw the same words.
+    public var philoxFile: String { vectorRegisters >= 32 ? "philox8_wide.cl" : "philox8_packed.cl" }
+
+    /// The chunk sampler's files for this path's target, in order, after `sampler.cl`.
+    public var chunkSamplerFiles: [String] { [philoxFile, "sampler_chunks.cl"] }
 
     /// The kernel files of the pattern tile kernel's table reads on this path, in order.
     public var patternReadsFiles: [String] {

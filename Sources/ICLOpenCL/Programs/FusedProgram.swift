@@ -3,9 +3,10 @@ import ICLCore
 /// The fused kernels (`Kernels/fused.cl`, and the tile kernel of either variant) compiled for one shape, with
 /// typed launchers.
 public final class FusedProgram {
-    /// The kernel files of a tile kernel, in order.
-    public static func sourceFiles(_ tileKernel: TileKernel) -> [String] {
-        ["sampler.cl", "fused.cl"] + tileKernel.files(cpu: ["tile_cpu.cl", "fused_tile.cl"], columns: "wg_columns_dense.cl")
+    /// The kernel files of a tile kernel, in order, with the chunk sampler for the device's `target` path.
+    public static func sourceFiles(_ tileKernel: TileKernel, target: DevicePath) -> [String] {
+        ["sampler.cl"] + target.chunkSamplerFiles + ["fused.cl"]
+            + tileKernel.files(cpu: ["tile_cpu.cl", "fused_tile.cl"], columns: "wg_columns_dense.cl")
     }
     /// How the tile kernel runs, and its prompts per tile.
     public let tileKernel: TileKernel
@@ -48,22 +49,24 @@ public final class FusedProgram {
         }
     }
 
-    /// Builds the program for `variant` at a batch (which sizes the tiles); see `tileKernel`. The CPU tile's loops are
-    /// blocked for the vector registers of the device's best path (`DevicePath.vectorRegisters`; no rounding changes).
+    /// Builds the program for `variant` at a batch (which sizes the tiles); see `tileKernel`. The CPU tile's loops and
+    /// the chunk sampler are laid out for the vector registers of the device's best path (`DevicePath.vectorRegisters`,
+    /// `philoxFile`; no rounding changes).
     public convenience init(context: CLContext, shape: ModelShape, variant: KernelVariant, batch: Int, cpuTile: Int) throws {
         let device = context.device
         try self.init(context: context, shape: shape,
                       tileKernel: try FusedProgram.tileKernel(variant, shape: shape, batch: batch, cpuTile: cpuTile, device: device),
-                      registers: try DevicePath.best(for: context).vectorRegisters) {
+                      target: try DevicePath.best(for: context)) {
             try FusedProgram.tileKernel(variant, shape: shape, batch: batch, cpuTile: cpuTile, device: device, workGroupLimit: $0)
         }
     }
 
-    init(context: CLContext, shape: ModelShape, tileKernel chosen: TileKernel, registers: Int,
+    init(context: CLContext, shape: ModelShape, tileKernel chosen: TileKernel, target: DevicePath,
          rechoose: (Int) throws -> TileKernel) throws {
         self.shape = shape
         let (tileKernel, program, tiles) = try TileKernel.build(chosen, cpuName: "fused_tile", context: context, program: {
-            try shape.build(files: FusedProgram.sourceFiles($0), extra: $0.defines.merging(["ICL_VREGS": registers]) { $1 })
+            try shape.build(files: FusedProgram.sourceFiles($0, target: target),
+                            extra: $0.defines.merging(["ICL_VREGS": target.vectorRegisters]) { $1 })
                 .build(context)
         }, rechoose: rechoose)
         self.tileKernel = tileKernel

@@ -5,9 +5,10 @@ import ICLCore
 /// non-zero coefficients. Exact, and usable whenever the basis has at most `maxBasis` vectors. Both kernel variants
 /// (`TileKernel`); only the CPU variant's tile kernel reads its tables through a `DevicePath`.
 public final class PatternProgram {
-    /// The kernel files, in order, with the tile kernel of `tileKernel` (the CPU variant's table reads for `path`).
-    public static func sourceFiles(_ tileKernel: TileKernel, path: DevicePath) -> [String] {
-        ["sampler.cl", "pattern_common.cl", "pattern_tables.cl"]
+    /// The kernel files, in order, with the tile kernel of `tileKernel` (the CPU variant's table reads for `path`), and
+    /// the chunk sampler for the device's `target` path (its vector registers; `path` itself where not given).
+    public static func sourceFiles(_ tileKernel: TileKernel, path: DevicePath, target: DevicePath? = nil) -> [String] {
+        ["sampler.cl"] + (target ?? path).chunkSamplerFiles + ["pattern_common.cl", "pattern_tables.cl"]
             + tileKernel.files(cpu: path.patternReadsFiles + ["tile_cpu.cl", "pattern_tile.cl"], columns: "wg_columns_pattern.cl")
             + ["pattern_reduce.cl", "pattern_grads.cl"]
     }
@@ -73,13 +74,13 @@ public final class PatternProgram {
         let device = context.device
         self.shape = shape
         basisSize = spec.nRelevant + spec.nIrrelevant + 1
-        let registers = path.vectorRegisters
+        let target = path
         let path = variant == .cpu ? DevicePath.forPattern(path, paddedBasis: PatternProgram.padded(basisSize)) : .portable
         self.path = path
-        let defines = ["ICL_R": basisSize, "ICL_RMAX": PatternProgram.padded(basisSize), "ICL_VREGS": registers]
+        let defines = ["ICL_R": basisSize, "ICL_RMAX": PatternProgram.padded(basisSize), "ICL_VREGS": target.vectorRegisters]
         let chosen = try PatternProgram.tileKernel(variant, spec: spec, shape: shape, batch: batch, cpuTile: cpuTile, device: device)
         let (tileKernel, program, tiles) = try TileKernel.build(chosen, cpuName: "pattern_tile", context: context, program: {
-            try shape.build(files: PatternProgram.sourceFiles($0, path: path), extra: defines.merging($0.defines) { $1 })
+            try shape.build(files: PatternProgram.sourceFiles($0, path: path, target: target), extra: defines.merging($0.defines) { $1 })
                 .build(context)
         }, rechoose: {
             try PatternProgram.tileKernel(variant, spec: spec, shape: shape, batch: batch, cpuTile: cpuTile, device: device,
