@@ -31,7 +31,7 @@
 #define TAB_C (RMAX * RMAX)
 #define TAB_C2 (RMAX * RMAX + RMAX * MPAD)
 #define TAB_a (RMAX * RMAX + 2 * RMAX * MPAD)
-// work-items of pattern_tables: one per row of Ãᵀ, one per padded neuron (its row of C̃ and its a)
+// rows of pattern_tables: one per row of Ãᵀ, one per padded neuron (its row of C̃ and its a); a work-item takes two
 #define TABLE_ROWS (RMAX + MPAD)
 // partials per tile: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX]
 #define PART_SIZE (RMAX * RMAX + RMAX * MPAD)

@@ -55,10 +55,12 @@ inline __attribute__((always_inline)) void pattern_coefficient_sums(float8 (*out
     }
 }
 
-// Adds lane `lane` of every in-flight prompt's dg chunk k (neuron n) times row n of C̃ into acc: one neuron of
-// dc̃ = C̃ᵀ dg; the row is loaded once for all prompts.
+// Adds lane `lane` of the dg chunk k (neuron n) of prompts u0 … u0 + DCD_PROMPTS − 1 times row n of C̃ into acc:
+// one neuron of dc̃ = C̃ᵀ dg; the row is loaded once for those prompts. All ICL_NP prompts at once with 32 vector
+// registers; one at a time with 16 (ICL_VREGS), where 2 · ICL_NP · RC sums (16) and the row do not fit.
+#define DCD_PROMPTS (ICL_VREGS >= 32 ? ICL_NP : 1)
 #define DCD_LANE(acc, lane, n) { _Pragma("unroll") for (int c = 0; c < RC; ++c) { const float8 row = C2[(n) * RV + c]; \
-    _Pragma("unroll") for (int u = 0; u < ICL_NP; ++u) acc[u][c] += row * dg8[u][k].lane; } }
+    _Pragma("unroll") for (int u = u0; u < u0 + DCD_PROMPTS; ++u) acc[u][c] += row * dg8[u][k].lane; } }
 
 // One work-item per tile of ICL_TILE prompts: sample coefficients, forward, hinge and (train) backward,
 // accumulating the tile's dÃ and dC̃ᵀ in local memory. ICL_NP prompts are in flight at once: each step of the
@@ -148,10 +150,13 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             #pragma unroll
             for (int k = 0; k < RC; ++k) { e8[u][k] = (float8)(0.0f); o8[u][k] = (float8)(0.0f); }
         #pragma unroll
-        for (int k = 0; k < MV; ++k) {
-            const int n = 8 * k;
-            DCD_LANE(e8, s0, n) DCD_LANE(o8, s1, n + 1) DCD_LANE(e8, s2, n + 2) DCD_LANE(o8, s3, n + 3)
-            DCD_LANE(e8, s4, n + 4) DCD_LANE(o8, s5, n + 5) DCD_LANE(e8, s6, n + 6) DCD_LANE(o8, s7, n + 7)
+        for (int u0 = 0; u0 < ICL_NP; u0 += DCD_PROMPTS) {
+            #pragma unroll
+            for (int k = 0; k < MV; ++k) {
+                const int n = 8 * k;
+                DCD_LANE(e8, s0, n) DCD_LANE(o8, s1, n + 1) DCD_LANE(e8, s2, n + 2) DCD_LANE(o8, s3, n + 3)
+                DCD_LANE(e8, s4, n + 4) DCD_LANE(o8, s5, n + 5) DCD_LANE(e8, s6, n + 6) DCD_LANE(o8, s7, n + 7)
+            }
         }
         #pragma unroll
         for (int u = 0; u < ICL_NP; ++u) {

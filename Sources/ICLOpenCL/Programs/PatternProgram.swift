@@ -98,9 +98,9 @@ public final class PatternProgram {
     }
 
     public func tileCount(_ batch: Int) -> Int { LaunchGeometry.tiles(batch, tile: tile) }
-    /// Work-items of pattern_tables (the kernel's TABLE_ROWS): one per row of Ãᵀ, one per padded neuron (its
-    /// row of C̃ and its a). A multiple of 8.
-    var tableRows: Int { paddedBasis + paddedNeurons }
+    /// Work-items of pattern_tables (the kernel's TABLE_ROWS / 2): one per pair of rows of Ãᵀ, one per pair of padded
+    /// neurons (their rows of C̃ and their a); the launch rounds it up to the group, and the kernel skips the rest.
+    var tableItems: Int { (paddedBasis + paddedNeurons) / 2 }
     /// Row pairs of each of W_Q, W_K, W_V (the kernels' PAIRS_D): pattern_project and pattern_grads_sgd take a
     /// pair of rows per work-item, pattern_grads_sgd also a pair of W_O rows.
     var rowPairs: Int { (shape.d + 1) / 2 }
@@ -121,7 +121,7 @@ public final class PatternProgram {
         let R = Int32(basis.basisSize)
         if !ws.projectionIsCurrent { try launchProject(params: params, basis: basis, ws: ws) }
         try tables.set(args: [params, a, ws.proj, ws.tables, R])
-        return try tables.launch(global: [tableRows], local: tablesGroup, timed: timed)
+        return try tables.launch(global: [tableItems], local: tablesGroup, timed: timed)
     }
 
     /// Samples, runs forward (and, for training, backward) over `batch` prompts, a tile per work-item (CPU variant) or
