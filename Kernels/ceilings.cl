@@ -38,7 +38,7 @@ __kernel void icl_peak_fma8(__global float* out, const float seed) {
 
 // The same with one float per chain (2 · 8 · ICL_PEAK_ITERS flops per work-item), for compilers that vectorise across
 // work-items (GPUs, llvmpipe), where a float16 per work-item takes 16 registers per chain and spills. The host runs
-// both and keeps the faster.
+// all three shapes and keeps the fastest.
 __kernel void icl_peak_fma_scalar(__global float* out, const float seed) {
     const int gid = get_global_id(0);
     float x0 = seed + gid, x1 = x0 + 1.0f, x2 = x0 + 2.0f, x3 = x0 + 3.0f;

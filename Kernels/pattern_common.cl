@@ -40,9 +40,9 @@
 #define PROJ(w, b, i) proj[((w) * RMAX + (b)) * ICL_D + (i)]
 #define PROJT_OFFSET (3 * RMAX * ICL_D)
 #define PROJT8(w, i) ((__global float8*)(proj + PROJT_OFFSET + ((w) * ICL_D + (i)) * RMAX))
-// The basis buffer: E [R, DPAD], then Eᵀ [D, RMAX] (zero past R).
 // Work-items of pattern_project and of pattern_grads_sgd's W_Q, W_K, W_V rows: a pair of rows each.
 #define PAIRS_D ((ICL_D + 1) / 2)
+// The basis buffer: E [R, DPAD], then Eᵀ [D, RMAX] (zero past R).
 #define ET8(E, j) ((__global const float8*)((E) + ICL_R * DPAD + (j) * RMAX))
 
 // Rows i0 and i1 of W's projections, (W e_b)_i for every b, from those rows of W (D floats each):

@@ -55,12 +55,11 @@ inline __attribute__((always_inline)) void pattern_coefficient_sums(float8 (*out
     }
 }
 
-// Adds lane `lane` of the dg chunk k (neuron n) of prompts u0 … u0 + DCD_PROMPTS − 1 times row n of C̃ into acc:
-// one neuron of dc̃ = C̃ᵀ dg; the row is loaded once for those prompts. All ICL_NP prompts at once with 32 vector
-// registers; one at a time with 16 (ICL_VREGS), where 2 · ICL_NP · RC sums (16) and the row do not fit.
-#define DCD_PROMPTS (ICL_VREGS >= 32 ? ICL_NP : 1)
+// Adds lane `lane` of the dg chunk k (neuron n) of prompts u0 … u0 + ICL_NP_TOGETHER − 1 times row n of C̃ into acc:
+// one neuron of dc̃ = C̃ᵀ dg; the row is loaded once for those prompts. With 16 vector registers one prompt at a time
+// (sampler_chunks.cl's ICL_NP_TOGETHER): 2 · ICL_NP · RC sums (16) and the row do not fit.
 #define DCD_LANE(acc, lane, n) { _Pragma("unroll") for (int c = 0; c < RC; ++c) { const float8 row = C2[(n) * RV + c]; \
-    _Pragma("unroll") for (int u = u0; u < u0 + DCD_PROMPTS; ++u) acc[u][c] += row * dg8[u][k].lane; } }
+    _Pragma("unroll") for (int u = u0; u < u0 + ICL_NP_TOGETHER; ++u) acc[u][c] += row * dg8[u][k].lane; } }
 
 // One work-item per tile of ICL_TILE prompts: sample coefficients, forward, hinge and (train) backward,
 // accumulating the tile's dÃ and dC̃ᵀ in local memory. ICL_NP prompts are in flight at once: each step of the
@@ -150,7 +149,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             #pragma unroll
             for (int k = 0; k < RC; ++k) { e8[u][k] = (float8)(0.0f); o8[u][k] = (float8)(0.0f); }
         #pragma unroll
-        for (int u0 = 0; u0 < ICL_NP; u0 += DCD_PROMPTS) {
+        for (int u0 = 0; u0 < ICL_NP; u0 += ICL_NP_TOGETHER) {
             #pragma unroll
             for (int k = 0; k < MV; ++k) {
                 const int n = 8 * k;

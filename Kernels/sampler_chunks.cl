@@ -9,12 +9,10 @@
 #ifndef ICL_NP
 #define ICL_NP 2
 #endif
-// Vector registers of the target (DevicePath.vectorRegisters, passed by the programs with a CPU tile kernel; 16 where
-// none is passed). Prompts whose Philox rounds interleave: all ICL_NP with 32, one at a time with 16.
-#ifndef ICL_VREGS
-#define ICL_VREGS 16
-#endif
-#define ICL_PHILOX_PROMPTS (ICL_VREGS >= 32 ? ICL_NP : 1)
+// Requires ICL_VREGS, the vector registers of the target (DevicePath.vectorRegisters; the programs that include this
+// file pass it). Prompts whose independent chains a step keeps in registers side by side (the Philox rounds here, the
+// pattern tile's dc̃-dots): all ICL_NP with 32 registers, one at a time with 16.
+#define ICL_NP_TOGETHER (ICL_VREGS >= 32 ? ICL_NP : 1)
 #define ICL_NCH ((ICL_COLS + 7) / 8)
 // A prompt's per-column coefficient arrays are padded to whole chunks of eight (the lanes past the last column
 // hold the decode of the spare counters: finite values that no sum uses), so they can be read as float8s.
@@ -77,11 +75,11 @@ inline __attribute__((always_inline)) void icl_sample_coefficients(int (*pat)[IC
         }
     }
     #pragma unroll
-    for (int u0 = 0; u0 < ICL_NP; u0 += ICL_PHILOX_PROMPTS) {
+    for (int u0 = 0; u0 < ICL_NP; u0 += ICL_NP_TOGETHER) {
         uint k0 = seedLo, k1 = seedHi;
         for (int round = 0; round < 10; ++round) {
             #pragma unroll
-            for (int u = u0; u < u0 + ICL_PHILOX_PROMPTS; ++u) {
+            for (int u = u0; u < u0 + ICL_NP_TOGETHER; ++u) {
                 #pragma unroll
                 for (int c = 0; c < ICL_NCH; ++c) icl_philox8_round(&W0[u][c], &W1[u][c], &W2[u][c], &W3[u][c], k0, k1);
             }

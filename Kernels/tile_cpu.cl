@@ -1,5 +1,5 @@
 // Steps the CPU-variant tile kernels (fused_tile.cl, pattern_tile.cl) share, for their ICL_NP prompts in flight.
-// Requires ICL_NP and ICL_VREGS (sampler.cl), ICL_MV and ICL_DV.
+// Requires ICL_NP and ICL_VREGS (sampler_chunks.cl), ICL_MV and ICL_DV.
 
 // g[u] = Σ_r rows[r] x_u[r] over r < n, where x_u[r] = x[u · xStride + r] and rows[r] is W float8s: each row is
 // loaded once for all the prompts. The zero coefficients are multiplied too (skipping them mispredicts). One body for

@@ -74,13 +74,13 @@ public final class PatternProgram {
         let device = context.device
         self.shape = shape
         basisSize = spec.nRelevant + spec.nIrrelevant + 1
-        let target = path
+        let best = path
         let path = variant == .cpu ? DevicePath.forPattern(path, paddedBasis: PatternProgram.padded(basisSize)) : .portable
         self.path = path
-        let defines = ["ICL_R": basisSize, "ICL_RMAX": PatternProgram.padded(basisSize), "ICL_VREGS": target.vectorRegisters]
+        let defines = ["ICL_R": basisSize, "ICL_RMAX": PatternProgram.padded(basisSize), "ICL_VREGS": best.vectorRegisters]
         let chosen = try PatternProgram.tileKernel(variant, spec: spec, shape: shape, batch: batch, cpuTile: cpuTile, device: device)
         let (tileKernel, program, tiles) = try TileKernel.build(chosen, cpuName: "pattern_tile", context: context, program: {
-            try shape.build(files: PatternProgram.sourceFiles($0, path: path, target: target), extra: defines.merging($0.defines) { $1 })
+            try shape.build(files: PatternProgram.sourceFiles($0, path: path, target: best), extra: defines.merging($0.defines) { $1 })
                 .build(context)
         }, rechoose: {
             try PatternProgram.tileKernel(variant, spec: spec, shape: shape, batch: batch, cpuTile: cpuTile, device: device,
