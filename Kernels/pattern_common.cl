@@ -35,18 +35,17 @@
 #define TABLE_ROWS (RMAX + MPAD)
 // partials per tile: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX]
 #define PART_SIZE (RMAX * RMAX + RMAX * MPAD)
-// proj: Q̃ᵀ | K̃ᵀ | Ṽᵀ, each [RMAX, D] (row b = W e_b), then the same transposed, Q̃ | K̃ | Ṽ, each [D, RMAX]
-// (row i = (W e_b)_i over b), so that the tables are vector sums over rows, with no horizontal sums.
-#define PROJ(w, b, i) proj[((w) * RMAX + (b)) * ICL_D + (i)]
-#define PROJT_OFFSET (3 * RMAX * ICL_D)
-#define PROJT8(w, i) ((__global float8*)(proj + PROJT_OFFSET + ((w) * ICL_D + (i)) * RMAX))
+// proj: Q̃ | K̃ | Ṽ, each [D, RMAX] (row i = (W e_b)_i over b), so that the tables are vector sums over rows, with no
+// horizontal sums; then Ṽᵀ [RMAX, D] (row b = W_V e_b), the rows of dW_O = dC̃ Ṽᵀ as vectors over i.
+#define PROJT8(w, i) ((__global float8*)(proj + ((w) * ICL_D + (i)) * RMAX))
+#define PROJ_VT(b, i) proj[3 * ICL_D * RMAX + (b) * ICL_D + (i)]
 // Work-items of pattern_project and of pattern_grads_sgd's W_Q, W_K, W_V rows: a pair of rows each.
 #define PAIRS_D ((ICL_D + 1) / 2)
 // The basis buffer: E [R, DPAD], then Eᵀ [D, RMAX] (zero past R).
 #define ET8(E, j) ((__global const float8*)((E) + ICL_R * DPAD + (j) * RMAX))
 
 // Rows i0 and i1 of W's projections, (W e_b)_i for every b, from those rows of W (D floats each):
-// Σ_j W[i][j] Eᵀ[j][·], vector over b, in both layouts of proj. Two rows at once give the FMAs independent chains;
+// Σ_j W[i][j] Eᵀ[j][·], vector over b, into proj (for W_V also into Ṽᵀ). Two rows at once give the FMAs independent chains;
 // i1 = i0 computes one row twice. One body for rows in global memory (pattern_project) and in private memory
 // (pattern_grads_sgd), so both round the same way: a projection made by a training step equals pattern_project's.
 #define ICL_PROJECT_ROWS_BODY                                                               \
@@ -64,10 +63,12 @@
         PROJT8(w, i0)[c] = acc0[c];                                                         \
         PROJT8(w, i1)[c] = acc1[c];                                                         \
     }                                                                                       \
-    const float* v0 = (const float*)acc0, *v1 = (const float*)acc1;                         \
-    for (int b = 0; b < RMAX; ++b) {                                                        \
-        PROJ(w, b, i0) = v0[b];                                                             \
-        PROJ(w, b, i1) = v1[b];                                                             \
+    if (w == 2) {                                                                           \
+        const float* v0 = (const float*)acc0, *v1 = (const float*)acc1;                     \
+        for (int b = 0; b < RMAX; ++b) {                                                    \
+            PROJ_VT(b, i0) = v0[b];                                                         \
+            PROJ_VT(b, i1) = v1[b];                                                         \
+        }                                                                                   \
     }
 inline void icl_project_rows_global(__global const float* row0, __global const float* row1, __global const float* E,
                                     __global float* proj, const int w, const int i0, const int i1) {

@@ -75,7 +75,7 @@ __kernel void pattern_grads_sgd(__global const float* oldParams, __global float*
         __global const float8* dC0 = dC + i0 * RV, *dC1 = dC + i1 * RV;
         #pragma unroll
         for (int c = 0; c < RC; ++c) { back0[c] = dC0[c]; back1[c] = dC1[c]; }
-        V = &PROJ(2, 0, 0);
+        V = &PROJ_VT(0, 0);
         vStride = ICL_D;
     }
     float8 acc0[ICL_DV], acc1[ICL_DV];

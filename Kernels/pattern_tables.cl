@@ -24,7 +24,8 @@ __kernel void pattern_tables(__global const float* params, __global const float*
         const int b0 = 2 * gid, b1 = b0 + 1;
         if (b0 < R)
             for (int i = 0; i < ICL_D; ++i) {
-                const float x0 = PROJ(0, b0, i), x1 = b1 < R ? PROJ(0, b1, i) : 0.0f;
+                __global const float* q = (__global const float*)PROJT8(0, i);     // Q̃[i][·]
+                const float x0 = q[b0], x1 = b1 < R ? q[b1] : 0.0f;
                 #pragma unroll
                 for (int c = 0; c < RV; ++c) {
                     const float8 k = PROJT8(1, i)[c];

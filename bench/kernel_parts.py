@@ -12,6 +12,7 @@ that each kernel of the pipeline takes.
     python3 bench/kernel_parts.py --pipeline fused                 # d = 40, l = 20, m = 64, B = 1024
     python3 bench/kernel_parts.py --pipeline pattern               # the pattern tile on the device's best path
     python3 bench/kernel_parts.py --pipeline pattern --portable    # ... on the portable path
+    python3 bench/kernel_parts.py --pipeline pattern --kernel pattern_grads_sgd --batch 256   # another kernel's parts
 
 Needs perf (Debian's linux-perf) and objdump (binutils). Numbers are of the machine it runs on; say which.
 """
@@ -127,6 +128,8 @@ def main():
     ap.add_argument("--icl", default=os.path.join(ROOT, ".build/release/icl"))
     ap.add_argument("--kernel-dir", default=os.path.join(ROOT, "Kernels"))
     ap.add_argument("--set", default="", help="config fields for icl bench --set (e.g. \"m=256 dX=60\")")
+    ap.add_argument("--kernel", help="another kernel of the pipeline to split into parts (default: its tile kernel); "
+                    "its own file is the one of the program's files that defines it")
     a = ap.parse_args()
     for tool in ("perf", "objdump", "nm"):
         if not shutil.which(tool):
@@ -143,6 +146,14 @@ def main():
     target = m.group(1) if m else "portable"
     path = target if a.pipeline == "pattern" else "portable"
     files, kernel = program_files(a.pipeline, path, target)
+    kernel_file = kernel + ".cl"
+    if a.kernel:
+        kernel = a.kernel
+        owner = [f for f in files if re.search(r"__kernel\b[^;{]*?\b" + kernel + r"\s*\(",
+                                               open(os.path.join(a.kernel_dir, f), encoding="utf-8").read())]
+        if not owner:
+            sys.exit(f"kernel_parts: no kernel {kernel} in the {a.pipeline} pipeline's files ({', '.join(files)}).")
+        kernel_file = owner[0]
     perf_data = os.path.join(work, "perf.data")
     cmd = [a.icl, "bench", "--batch", str(a.batch), "--pipelines", a.pipeline, "--no-reference", "--prune-rates", "0",
            "--kernel-batch", "0"] + (["--set", a.set] if a.set else [])
@@ -179,7 +190,7 @@ def main():
     syms = symbols(so_path)
     table = decoded_lines(so_path)
     addrs = [p[0] for p in table]
-    owners = line_owners(files, a.kernel_dir, kernel + ".cl")
+    owners = line_owners(files, a.kernel_dir, kernel_file)
     mapping, matched = workgroup_to_kernel(instructions(so_path), kernel)
     parts = collections.Counter()
     order = {}

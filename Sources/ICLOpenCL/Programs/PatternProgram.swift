@@ -185,8 +185,9 @@ public final class PatternWorkspace {
     public init(context: CLContext, program p: PatternProgram, capacity: Int) throws {
         self.capacity = capacity
         let R = p.paddedBasis, tiles = p.tileCount(capacity)
-        proj = try context.buffer(Float.self, count: 6 * R * p.shape.d, label: "projected basis")
-        projNext = try context.buffer(Float.self, count: 6 * R * p.shape.d, label: "projected basis (next step)")
+        // Q̃ | K̃ | Ṽ | Ṽᵀ (pattern_common.cl's proj)
+        proj = try context.buffer(Float.self, count: 4 * R * p.shape.d, label: "projected basis")
+        projNext = try context.buffer(Float.self, count: 4 * R * p.shape.d, label: "projected basis (next step)")
         tables = try context.buffer(Float.self, count: p.tableCount, label: "pattern tables")
         partials = try context.buffer(Float.self, count: tiles * p.partialCount, label: "per-tile pattern gradients [\(tiles) tiles]")
         partStats = try context.buffer(Float.self, count: 2 * tiles, label: "per-tile statistics")
