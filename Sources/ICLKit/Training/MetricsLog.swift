@@ -32,6 +32,16 @@ public final class MetricsLog {
         handle.write(data + Data("\n".utf8))
     }
 
+    /// Appends the training loop's loss line, the record {"loss", "step", "train_error", "train_s", "wall_s"} (keys
+    /// sorted, as `append` writes them), formatted directly: JSONSerialization took about 60 µs a line, host time
+    /// taken from the kernels on a CPU device. Each number is written as Swift's shortest round-trip form; the values
+    /// must be finite (the trainer stops on a non-finite loss before logging it).
+    public func appendLoss(step: Int, loss: Double, trainError: Double, trainSeconds: Double, wallSeconds: Double) {
+        precondition([loss, trainError, trainSeconds, wallSeconds].allSatisfy(\.isFinite), "a loss line needs finite numbers")
+        let line = "{\"loss\":\(loss),\"step\":\(step),\"train_error\":\(trainError),\"train_s\":\(trainSeconds),\"wall_s\":\(wallSeconds)}\n"
+        handle.write(Data(line.utf8))
+    }
+
     /// Drops lines whose step is beyond `step` (used on resume, so the log matches the checkpoint).
     public static func truncate(path: String, afterStep step: Int) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }

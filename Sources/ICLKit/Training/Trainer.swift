@@ -188,8 +188,8 @@ public enum Trainer {
                     if req.keepLosses { losses.append(stats.loss) }
                     lastLoss = stats.loss
                     if done % config.logEvery == 0 || done == config.steps {
-                        metrics.append(["step": done, "loss": Double(stats.loss), "train_error": stats.errorRate,
-                                        "train_s": trainSeconds, "wall_s": Date().timeIntervalSince(began)])
+                        metrics.appendLoss(step: done, loss: Double(stats.loss), trainError: stats.errorRate,
+                                           trainSeconds: trainSeconds, wallSeconds: Date().timeIntervalSince(began))
                     }
                     progress.update(step: done, loss: stats.loss)
                     stopping = StopSignal.received != 0

@@ -1,8 +1,12 @@
 import COpenCL
 
 /// Anything that can be bound to a `__global` kernel argument.
-public protocol CLMemory: AnyObject {
+public protocol CLMemory: AnyObject, CLKernelArgument {
     var mem: cl_mem { get }
+}
+
+extension CLMemory {
+    public func bind(to kernel: CLKernel, at index: Int) throws { try kernel.set(index, self) }
 }
 
 /// A device buffer of `count` elements of `T` (a plain value type: Float, Int32, UInt32, ...); released in deinit.

@@ -220,7 +220,7 @@ public final class GPT2Program {
         guard P > 0, Q > 0 else { return nil }
         let any = GPT2Slice(c.buffer)
         let bias = bias ?? any, residual = residual ?? any, g = g ?? any, c2 = c2 ?? any
-        let args: [Any] = [a.buffer, a.offset, sAp, sAk, b.buffer, b.offset, sBk, sBq, bias.buffer, bias.offset,
+        let args: [any CLKernelArgument] = [a.buffer, a.offset, sAp, sAk, b.buffer, b.offset, sBk, sBq, bias.buffer, bias.offset,
                            residual.buffer, residual.offset, max(period ?? P, 1), g.buffer, g.offset,
                            c.buffer, c.offset, c2.buffer, c2.offset, P, Q, K, epilogue.rawValue]
         if let tiled = mmTiled {

@@ -90,7 +90,7 @@ public final class FusedProgram {
     public func launchTiles(_ prompts: SpecBuffers, step: Int, firstPrompt: Int = 0, batch: Int,
                             ws: FusedWorkspace, train: Bool, timed: Bool = false) throws -> CLEvent? {
         // The CPU variant reads the basis as padded float8 rows, the GPU variant as plain rows.
-        let basis: [Any] = variant == .cpu ? [prompts.relevantPadded, prompts.irrelevantPadded, prompts.qPadded]
+        let basis: [any CLKernelArgument] = variant == .cpu ? [prompts.relevantPadded, prompts.irrelevantPadded, prompts.qPadded]
                                            : [prompts.relevant, prompts.irrelevant, prompts.q]
         try tiles.set(args: basis + [prompts.tasks]
                            + prompts.samplerArgs(step: step, firstPrompt: firstPrompt, batch: batch)

@@ -79,7 +79,7 @@ public final class ModelProgram {
 
     /// Launches a per-prompt kernel over `batch` prompts: a work-item per prompt (cpu variant) or a work-group of
     /// `groupSize` per prompt (gpu variant).
-    func launchPerPrompt(_ kernel: CLKernel, _ args: [Any], batch: Int, timed: Bool) throws -> CLEvent? {
+    func launchPerPrompt(_ kernel: CLKernel, _ args: [any CLKernelArgument], batch: Int, timed: Bool) throws -> CLEvent? {
         try kernel.set(args: args + [Int32(batch)])
         return variant == .cpu
             ? try kernel.launch(global: [batch], local: nil, timed: timed)

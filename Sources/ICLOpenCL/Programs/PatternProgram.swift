@@ -131,7 +131,7 @@ public final class PatternProgram {
                             ws: PatternWorkspace, train: Bool, timed: Bool = false) throws -> CLEvent? {
         precondition(prompts.basisSize == basisSize, "pattern program compiled for another basis size")
         precondition(batch <= ws.capacity, "batch exceeds the workspace's capacity")
-        let basis: [Any] = variant == .cpu ? [] : [prompts.relevant, prompts.irrelevant, prompts.q]
+        let basis: [any CLKernelArgument] = variant == .cpu ? [] : [prompts.relevant, prompts.irrelevant, prompts.q]
         try tiles.set(args: basis + [prompts.tasks]
                            + prompts.samplerArgs(step: step, firstPrompt: firstPrompt, batch: batch)
                            + [ws.tables, ws.partials, ws.partStats, Int32(train ? 1 : 0)])

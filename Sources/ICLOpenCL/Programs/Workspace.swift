@@ -52,7 +52,7 @@ public final class SpecBuffers {
 
     /// The sampler's scalar arguments, in the order every sampling kernel takes them after its tables:
     /// nTasks, nRelevant, nIrrelevant, alpha, K, seedLo, seedHi, step, stream, firstPrompt, batch.
-    func samplerArgs(step: Int, firstPrompt: Int, batch: Int) -> [Any] {
+    func samplerArgs(step: Int, firstPrompt: Int, batch: Int) -> [any CLKernelArgument] {
         [Int32(spec.tasks.count), Int32(spec.nRelevant), Int32(spec.nIrrelevant), spec.alpha, spec.K,
          UInt32(truncatingIfNeeded: spec.seed), UInt32(truncatingIfNeeded: spec.seed >> 32),
          UInt32(truncatingIfNeeded: step), spec.stream, UInt32(truncatingIfNeeded: firstPrompt), Int32(batch)]
