@@ -37,8 +37,10 @@
 #define PART_SIZE (RMAX * RMAX + RMAX * MPAD)
 // proj: Q̃ | K̃ | Ṽ, each [D, RMAX] (row i = (W e_b)_i over b), so that the tables are vector sums over rows, with no
 // horizontal sums; then Ṽᵀ [RMAX, D] (row b = W_V e_b), the rows of dW_O = dC̃ Ṽᵀ as vectors over i.
-#define PROJT8(w, i) ((__global float8*)(proj + ((w) * ICL_D + (i)) * RMAX))
-#define PROJ_VT(b, i) proj[3 * ICL_D * RMAX + (b) * ICL_D + (i)]
+#define PROJT8_OF(p, w, i) ((__global float8*)((p) + ((w) * ICL_D + (i)) * RMAX))
+#define PROJ_VT_OF(p, b, i) (p)[3 * ICL_D * RMAX + (b) * ICL_D + (i)]
+#define PROJT8(w, i) PROJT8_OF(proj, w, i)
+#define PROJ_VT(b, i) PROJ_VT_OF(proj, b, i)
 // Work-items of pattern_project and of pattern_grads_sgd's W_Q, W_K, W_V rows: a pair of rows each.
 #define PAIRS_D ((ICL_D + 1) / 2)
 // The basis buffer: E [R, DPAD], then Eᵀ [D, RMAX] (zero past R).
@@ -76,3 +78,17 @@ inline void icl_project_rows_global(__global const float* row0, __global const f
 }
 inline void icl_project_rows(const float* row0, const float* row1, __global const float* E, __global float* proj,
                              const int w, const int i0, const int i1) { ICL_PROJECT_ROWS_BODY }
+// Rows i0 and i1 of W's projections copied from `from` into proj, every place ICL_PROJECT_ROWS_BODY writes them.
+inline void icl_copy_projection_rows(__global const float* from, __global float* proj, const int w, const int i0,
+                                     const int i1) {
+    #pragma unroll
+    for (int c = 0; c < RV; ++c) {
+        PROJT8(w, i0)[c] = PROJT8_OF(from, w, i0)[c];
+        PROJT8(w, i1)[c] = PROJT8_OF(from, w, i1)[c];
+    }
+    if (w == 2)
+        for (int b = 0; b < RMAX; ++b) {
+            PROJ_VT(b, i0) = PROJ_VT_OF(from, b, i0);
+            PROJ_VT(b, i1) = PROJ_VT_OF(from, b, i1);
+        }
+}

@@ -9,6 +9,10 @@
 // then the gradient row Σ_r factor[r] E[r]. Rows n of W_O: dW_O[n] = Σ_r dC̃[n][r] Ṽ_r. Then
 // W_new = W_old − η ∇W, with W_O rows masked, and for W_Q, W_K, W_V rows the next step's projections
 // (W_new e_b)_i into projNext, which saves the next step a pattern_project launch.
+// A still step, one in which no prompt back-propagated (every margin ≥ 1, so the mean hinge loss that pattern_reduce
+// wrote into stats slot statsSlot is exactly 0; after convergence most steps are: 1071 of the quick start's 2000),
+// skips the sums: its dÃ and dC̃ are +0, so every gradient is +0, keep · (old − lr · 0) is keep · old bit for bit, and
+// the projections of the unchanged rows are the ones in proj (made by the same function), copied.
 // sums: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX] | dÃ [RMAX, RMAX].
 #define GRAD_ITEMS (3 * PAIRS_D + (ICL_M + 1) / 2)
 
@@ -39,9 +43,11 @@ inline void grads_store_row(__global const float* oldParams, __global float* new
 
 __kernel void pattern_grads_sgd(__global const float* oldParams, __global float* newParams, __global float* grads,
                                 __global const float* E, __global const float* proj, __global const float* sums,
-                                __global const float* mask, const float lr, __global float* projNext) {
+                                __global const float* mask, const float lr, __global float* projNext,
+                                __global const float* stats, const int statsSlot) {
     const int gid = get_global_id(0);
     if (gid >= GRAD_ITEMS) return;
+    const int still = stats[2 * statsSlot] == 0.0f;
     __global const float8* dAt = (__global const float8*)sums;
     __global const float8* dC = dAt + RMAX * RV;
     __global const float8* dA = dAt + (PART_SIZE / 8);
@@ -50,12 +56,15 @@ __kernel void pattern_grads_sgd(__global const float* oldParams, __global float*
     const int i0 = 2 * (gid - w * PAIRS_D), i1 = min(i0 + 1, rows - 1);
     // factor[r] of each row, then acc = Σ_r factor[r] V[r] with V the basis E (rows DPAD apart) or, for W_O, Ṽ
     // (rows ICL_D apart).
+    float8 acc0[ICL_DV], acc1[ICL_DV];
+    #pragma unroll
+    for (int c = 0; c < ICL_DV; ++c) acc0[c] = acc1[c] = (float8)(0.0f);
     float8 back0[RV], back1[RV];
     #pragma unroll
     for (int c = 0; c < RV; ++c) back0[c] = back1[c] = (float8)(0.0f);
     __global const float* V = E;
     int vStride = DPAD;
-    if (w < 3) {
+    if (w < 3 && !still) {
         // x_k for k < count: K̃_a[i] over a (contiguous), Q̃_b[i] over b, or W_O[n, i] over n (ICL_D apart).
         __global const float* X = (__global const float*)(w == 0 ? PROJT8(1, 0) : PROJT8(0, 0));
         int xStride = 1, count = ICL_R;
@@ -71,18 +80,15 @@ __kernel void pattern_grads_sgd(__global const float* oldParams, __global float*
                 back1[c] += x1 * d;
             }
         }
-    } else {
+    } else if (w == 3) {
         __global const float8* dC0 = dC + i0 * RV, *dC1 = dC + i1 * RV;
         #pragma unroll
         for (int c = 0; c < RC; ++c) { back0[c] = dC0[c]; back1[c] = dC1[c]; }
         V = &PROJ_VT(0, 0);
         vStride = ICL_D;
     }
-    float8 acc0[ICL_DV], acc1[ICL_DV];
-    #pragma unroll
-    for (int c = 0; c < ICL_DV; ++c) acc0[c] = acc1[c] = (float8)(0.0f);
     const float* f0 = (const float*)back0, *f1 = (const float*)back1;
-    for (int r = 0; r < ICL_R; ++r) {
+    for (int r = 0; r < ICL_R && !still; ++r) {
         const float x0 = f0[r], x1 = f1[r];
         #pragma unroll
         for (int c = 0; c < ICL_DV; ++c) {
@@ -96,5 +102,6 @@ __kernel void pattern_grads_sgd(__global const float* oldParams, __global float*
     float updated0[DPAD], updated1[DPAD];
     grads_store_row(oldParams, newParams, grads, row0, acc0, keep0, lr, updated0);
     grads_store_row(oldParams, newParams, grads, row1, acc1, keep1, lr, updated1);
-    if (w < 3) icl_project_rows(updated0, updated1, E, projNext, w, i0, i1);
+    if (w < 3 && still) icl_copy_projection_rows(proj, projNext, w, i0, i1);
+    else if (w < 3) icl_project_rows(updated0, updated1, E, projNext, w, i0, i1);
 }

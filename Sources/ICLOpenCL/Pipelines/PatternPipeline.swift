@@ -41,7 +41,7 @@ public final class PatternPipeline: OneLayerPipeline {
         try p.launchTiles(trainSpec, step: step, batch: batch, ws: ws, train: true)
         try p.launchReduce(ws: ws, batch: batch, train: true, statsSlot: statsSlot)
         try p.launchGradsSGD(old: state.params, new: state.spare, grads: state.grads, mask: state.mask, lr: training.lr,
-                             basis: trainSpec, ws: ws)
+                             basis: trainSpec, ws: ws, statsSlot: statsSlot)
         state.swapParameters()
         return ws.stats
     }
@@ -92,8 +92,9 @@ public final class PatternPipeline: OneLayerPipeline {
             },
             BenchKernel(name: "pattern_grads_sgd", flops: 2 * (3 * d * m * R + 3 * d * d * R + m * d * R + 3 * R * d * d),
                         bytes: f4 * 3 * (3 * d * d + m * d)) {
+                // slot 0 holds the reduce row's statistics (a live batch), so this times the full update
                 try p.launchGradsSGD(old: s.params, new: s.spare, grads: s.grads, mask: s.mask, lr: 0, basis: spec, ws: ws,
-                                     timed: true)
+                                     statsSlot: 0, timed: true)
             },
         ]
     }

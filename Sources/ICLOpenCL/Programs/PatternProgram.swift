@@ -151,11 +151,15 @@ public final class PatternProgram {
     }
 
     /// The four weight gradients from dÃ and dC̃, the masked SGD update old → new, and the projections of
-    /// the new weights (the workspace's projection then belongs to `new`).
+    /// the new weights (the workspace's projection then belongs to `new`). A step whose statistics in slot `statsSlot`
+    /// (`launchReduce`'s) have a zero loss back-propagated nothing: its update only copies.
     @discardableResult
     public func launchGradsSGD(old: CLMemory, new: CLMemory, grads: CLMemory, mask: CLMemory, lr: Float,
-                               basis: SpecBuffers, ws: PatternWorkspace, timed: Bool = false) throws -> CLEvent? {
-        try gradsSGD.set(args: [old, new, grads, basis.basisPadded, ws.proj, ws.sums, mask, lr, ws.projNext])
+                               basis: SpecBuffers, ws: PatternWorkspace, statsSlot: Int,
+                               timed: Bool = false) throws -> CLEvent? {
+        precondition((0..<PatternWorkspace.statsSlots).contains(statsSlot), "no such statistics slot")
+        try gradsSGD.set(args: [old, new, grads, basis.basisPadded, ws.proj, ws.sums, mask, lr, ws.projNext, ws.stats,
+                                Int32(statsSlot)])
         let event = try gradsSGD.launch(global: [3 * rowPairs + (shape.m + 1) / 2], local: gradsGroup, timed: timed)
         ws.swapProjections()
         return event
