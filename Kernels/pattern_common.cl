@@ -36,9 +36,10 @@
 // partials per tile: dÃᵀ [RMAX, RMAX] | dC̃ [MPAD, RMAX]
 #define PART_SIZE (RMAX * RMAX + RMAX * MPAD)
 // proj: Q̃ | K̃ | Ṽ, each [D, RMAX] (row i = (W e_b)_i over b), so that the tables are vector sums over rows, with no
-// horizontal sums; then Ṽᵀ [RMAX, D] (row b = W_V e_b), the rows of dW_O = dC̃ Ṽᵀ as vectors over i.
+// horizontal sums; then Ṽᵀ [RMAX, DPAD] (row b = W_V e_b), the rows of dW_O = dC̃ Ṽᵀ as float8s over i. Its lanes
+// past D are never written: the host zeroes the buffer once.
 #define PROJT8_OF(p, w, i) ((__global float8*)((p) + ((w) * ICL_D + (i)) * RMAX))
-#define PROJ_VT_OF(p, b, i) (p)[3 * ICL_D * RMAX + (b) * ICL_D + (i)]
+#define PROJ_VT_OF(p, b, i) (p)[3 * ICL_D * RMAX + (b) * DPAD + (i)]
 #define PROJT8(w, i) PROJT8_OF(proj, w, i)
 #define PROJ_VT(b, i) PROJ_VT_OF(proj, b, i)
 // Work-items of pattern_project and of pattern_grads_sgd's W_Q, W_K, W_V rows: a pair of rows each.

@@ -54,8 +54,7 @@ __kernel void pattern_grads_sgd(__global const float* oldParams, __global float*
     const int w = min(gid / PAIRS_D, 3);                        // 0, 1, 2: W_Q, W_K, W_V; 3: W_O
     const int rows = w < 3 ? ICL_D : ICL_M;
     const int i0 = 2 * (gid - w * PAIRS_D), i1 = min(i0 + 1, rows - 1);
-    // factor[r] of each row, then acc = Σ_r factor[r] V[r] with V the basis E (rows DPAD apart) or, for W_O, Ṽ
-    // (rows ICL_D apart).
+    // factor[r] of each row, then acc = Σ_r factor[r] V[r] with V the basis E or, for W_O, Ṽᵀ (rows DPAD apart).
     float8 acc0[ICL_DV], acc1[ICL_DV];
     #pragma unroll
     for (int c = 0; c < ICL_DV; ++c) acc0[c] = acc1[c] = (float8)(0.0f);
@@ -63,7 +62,6 @@ __kernel void pattern_grads_sgd(__global const float* oldParams, __global float*
     #pragma unroll
     for (int c = 0; c < RV; ++c) back0[c] = back1[c] = (float8)(0.0f);
     __global const float* V = E;
-    int vStride = DPAD;
     if (w < 3 && !still) {
         // x_k for k < count: K̃_a[i] over a (contiguous), Q̃_b[i] over b, or W_O[n, i] over n (ICL_D apart).
         __global const float* X = (__global const float*)(w == 0 ? PROJT8(1, 0) : PROJT8(0, 0));
@@ -85,14 +83,13 @@ __kernel void pattern_grads_sgd(__global const float* oldParams, __global float*
         #pragma unroll
         for (int c = 0; c < RC; ++c) { back0[c] = dC0[c]; back1[c] = dC1[c]; }
         V = &PROJ_VT(0, 0);
-        vStride = ICL_D;
     }
     const float* f0 = (const float*)back0, *f1 = (const float*)back1;
     for (int r = 0; r < ICL_R && !still; ++r) {
         const float x0 = f0[r], x1 = f1[r];
         #pragma unroll
         for (int c = 0; c < ICL_DV; ++c) {
-            const float8 v = vload8(c, V + r * vStride);
+            const float8 v = vload8(c, V + r * DPAD);
             acc0[c] += x0 * v;
             acc1[c] += x1 * v;
         }

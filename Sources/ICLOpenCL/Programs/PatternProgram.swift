@@ -189,9 +189,12 @@ public final class PatternWorkspace {
     public init(context: CLContext, program p: PatternProgram, capacity: Int) throws {
         self.capacity = capacity
         let R = p.paddedBasis, tiles = p.tileCount(capacity)
-        // Q̃ | K̃ | Ṽ | Ṽᵀ (pattern_common.cl's proj)
-        proj = try context.buffer(Float.self, count: 4 * R * p.shape.d, label: "projected basis")
-        projNext = try context.buffer(Float.self, count: 4 * R * p.shape.d, label: "projected basis (next step)")
+        // Q̃ | K̃ | Ṽ [d, R] each, then Ṽᵀ [R, d padded to 8] (pattern_common.cl's proj), written as zeros first so the
+        // padding that no kernel writes reads as 0. (Written, not filled: with clEnqueueFillBuffer, Oclgrind's
+        // --uninitialized check reported the projections that pattern_tables read after pattern_project wrote them.)
+        let zeros = [Float](repeating: 0, count: 3 * R * p.shape.d + R * 8 * ((p.shape.d + 7) / 8))
+        proj = try context.buffer(zeros, label: "projected basis")
+        projNext = try context.buffer(zeros, label: "projected basis (next step)")
         tables = try context.buffer(Float.self, count: p.tableCount, label: "pattern tables")
         partials = try context.buffer(Float.self, count: tiles * p.partialCount, label: "per-tile pattern gradients [\(tiles) tiles]")
         partStats = try context.buffer(Float.self, count: 2 * tiles, label: "per-tile statistics")
