@@ -79,14 +79,18 @@ __kernel void fused_reduce(__global const float8* partials, __global const float
 }
 
 // Work-item per float8 chunk of a parameter row: its gradient from dA / dC, then W_new = W_old − η ∇W (W_O rows
-// masked). dAC rows are DV float8s: dA [D, DV] then dC [M, DV].
+// masked). dAC rows are DV float8s: dA [D, DV] then dC [M, DV]. A still step (no prompt back-propagated: the mean
+// hinge loss fused_reduce wrote into stats[0] is exactly 0, as in most steps after convergence) skips the sums: its
+// dA and dC are +0, so every gradient is +0 and the update is the old weights bit for bit.
 //   dW_Q[r,j] = Σ_i W_K[r,i] dA[i,j]     dW_K[r,i] = Σ_j W_Q[r,j] dA[i,j]
 //   dW_V[r,j] = Σ_n W_O[n,r] dC[n,j]     dW_O[n,r] = Σ_j dC[n,j] W_V[r,j]
 #define GRAD_ITEMS ((3 * ICL_D + ICL_M) * DV)
 __kernel void fused_grads_sgd(__global const float* oldParams, __global float* newParams, __global float* grads,
-                              __global const float8* dAC, __global const float* mask, const float lr) {
+                              __global const float8* dAC, __global const float* mask, const float lr,
+                              __global const float* stats) {
     const int gid = get_global_id(0);
     if (gid >= GRAD_ITEMS) return;
+    const int still = stats[0] == 0.0f;
     __global const float* WQ = WQ_OF(oldParams);
     __global const float* WK = WK_OF(oldParams);
     __global const float* WV = WV_OF(oldParams);
@@ -95,29 +99,31 @@ __kernel void fused_grads_sgd(__global const float* oldParams, __global float* n
     __global const float8* dC = dAC + ICL_D * DV;
     const int row = gid / DV, c = gid % DV;   // row of the stacked [3D + M, D] parameters, and its chunk
     float8 grad = (float8)(0.0f);
-    if (row < ICL_D) {
-        for (int i = 0; i < ICL_D; ++i) grad += WK[row * ICL_D + i] * dA[i * DV + c];
-    } else if (row < 2 * ICL_D) {
-        const int r = row - ICL_D;
-        float sums[8];
-        for (int l = 0; l < 8; ++l) {   // i = 8c + l
-            float8 acc = (float8)(0.0f);
-            if (8 * c + l < ICL_D) for (int k = 0; k < DV; ++k) acc += icl_row8(WQ, r, k) * dA[(8 * c + l) * DV + k];
-            sums[l] = icl_hsum8(acc);
+    if (!still) {
+        if (row < ICL_D) {
+            for (int i = 0; i < ICL_D; ++i) grad += WK[row * ICL_D + i] * dA[i * DV + c];
+        } else if (row < 2 * ICL_D) {
+            const int r = row - ICL_D;
+            float sums[8];
+            for (int l = 0; l < 8; ++l) {   // i = 8c + l
+                float8 acc = (float8)(0.0f);
+                if (8 * c + l < ICL_D) for (int k = 0; k < DV; ++k) acc += icl_row8(WQ, r, k) * dA[(8 * c + l) * DV + k];
+                sums[l] = icl_hsum8(acc);
+            }
+            grad = vload8(0, sums);
+        } else if (row < 3 * ICL_D) {
+            const int r = row - 2 * ICL_D;
+            for (int n = 0; n < ICL_M; ++n) grad += WO[n * ICL_D + r] * dC[n * DV + c];
+        } else {
+            const int n = row - 3 * ICL_D;
+            float sums[8];
+            for (int l = 0; l < 8; ++l) {   // r = 8c + l
+                float8 acc = (float8)(0.0f);
+                if (8 * c + l < ICL_D) for (int k = 0; k < DV; ++k) acc += dC[n * DV + k] * icl_row8(WV, 8 * c + l, k);
+                sums[l] = icl_hsum8(acc);
+            }
+            grad = vload8(0, sums);
         }
-        grad = vload8(0, sums);
-    } else if (row < 3 * ICL_D) {
-        const int r = row - 2 * ICL_D;
-        for (int n = 0; n < ICL_M; ++n) grad += WO[n * ICL_D + r] * dC[n * DV + c];
-    } else {
-        const int n = row - 3 * ICL_D;
-        float sums[8];
-        for (int l = 0; l < 8; ++l) {   // r = 8c + l
-            float8 acc = (float8)(0.0f);
-            if (8 * c + l < ICL_D) for (int k = 0; k < DV; ++k) acc += dC[n * DV + k] * icl_row8(WV, 8 * c + l, k);
-            sums[l] = icl_hsum8(acc);
-        }
-        grad = vload8(0, sums);
     }
     icl_store_row8(grads, row, c, grad);
     const float8 updated = icl_row8(oldParams, row, c) - lr * grad;

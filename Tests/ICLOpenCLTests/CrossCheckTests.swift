@@ -250,37 +250,38 @@ final class CrossCheckTests: XCTestCase {
 
     /// A still step, in which no prompt back-propagates (the batch's hinge loss is exactly 0, as in most steps after
     /// convergence), leaves the weights bit for bit, and the steps after it compute exactly what a backend loaded
-    /// afresh with those weights computes: the update's copied projections are the ones pattern_project makes.
+    /// afresh with those weights computes (the pattern pipeline's copied projections are the ones pattern_project
+    /// makes). Both pipelines whose update skips such steps, both kernel variants.
     func testStillStepsChangeNothing() throws {
         var config = Config()
         config.batch = 128
         let bank = PatternBank(config: config)
         let ones = [Float](repeating: 1, count: config.m)
-        for variant in KernelVariant.allCases {
+        for (variant, pipeline) in KernelVariant.allCases.flatMap({ v in [Pipeline.pattern, .fused].map { (v, $0) } }) {
             func backend() throws -> OpenCLBackend<OneLayerDeviceState> {
                 try OpenCLBackend<OneLayerDeviceState>.oneLayer(config: config, bank: bank, context: Self.context,
-                                                                variant: variant, pipeline: .pattern)
+                                                                variant: variant, pipeline: pipeline)
             }
             let scout = try backend()
             var still: Int?
             for s in 0..<3000 where try scout.trainStep(step: s).loss == 0 { still = s; break }
-            let s0 = try XCTUnwrap(still, "[\(variant)] training never reached a step with zero loss")
+            let s0 = try XCTUnwrap(still, "[\(variant), \(pipeline)] training never reached a step with zero loss")
             let run = try backend()
             for s in 0..<s0 { _ = try run.trainStep(step: s) }
             let before = try run.readWeights().packed.map(\.bitPattern)
-            XCTAssertEqual(try run.trainStep(step: s0).loss, 0, "[\(variant)]")
-            XCTAssertEqual(try run.readWeights().packed.map(\.bitPattern), before, "[\(variant)] a still step changed the weights")
+            XCTAssertEqual(try run.trainStep(step: s0).loss, 0, "[\(variant), \(pipeline)]")
+            XCTAssertEqual(try run.readWeights().packed.map(\.bitPattern), before, "[\(variant), \(pipeline)] a still step changed the weights")
             let fresh = try backend()
             try fresh.load(weights: try run.readWeights(), mask: ones)
             var live = 0
             for s in (s0 + 1)..<(s0 + 200) {
                 let a = try run.trainStep(step: s), b = try fresh.trainStep(step: s)
-                XCTAssertEqual(a, b, "[\(variant)] step \(s)")
+                XCTAssertEqual(a, b, "[\(variant), \(pipeline)] step \(s)")
                 if a.loss > 0 { live += 1 }
             }
-            XCTAssertGreaterThan(live, 0, "[\(variant)] the steps compared must include some that update the weights")
+            XCTAssertGreaterThan(live, 0, "[\(variant), \(pipeline)] the steps compared must include some that update the weights")
             XCTAssertEqual(try run.readWeights().packed.map(\.bitPattern), try fresh.readWeights().packed.map(\.bitPattern),
-                           "[\(variant)]")
+                           "[\(variant), \(pipeline)]")
         }
     }
 

@@ -118,10 +118,12 @@ public final class FusedProgram {
         return try reduce.launch(global: [entries], local: nil, timed: timed)
     }
 
+    /// The weight gradients from dA and dC and the masked SGD update old → new; a step whose statistics
+    /// (`launchReduce`'s) have a zero loss back-propagated nothing, and its update only copies.
     @discardableResult
     public func launchGradsSGD(old: CLMemory, new: CLMemory, grads: CLMemory, mask: CLMemory, lr: Float,
                                ws: FusedWorkspace, timed: Bool = false) throws -> CLEvent? {
-        try gradsSGD.set(args: [old, new, grads, ws.gradientsAC, mask, lr])
+        try gradsSGD.set(args: [old, new, grads, ws.gradientsAC, mask, lr, ws.stats])
         return try gradsSGD.launch(global: [gradientItems], local: nil, timed: timed)
     }
 }
