@@ -13,6 +13,8 @@ that each kernel of the pipeline takes.
     python3 bench/kernel_parts.py --pipeline pattern               # the pattern tile on the device's best path
     python3 bench/kernel_parts.py --pipeline pattern --portable    # ... on the portable path
     python3 bench/kernel_parts.py --pipeline pattern --kernel pattern_grads_sgd --batch 256   # another kernel's parts
+    python3 bench/kernel_parts.py --pipeline pattern --train-steps 8000 --batch 256   # icl train's steps (the quick
+                                                                  # start's, most of which back-propagate nothing)
 
 Needs perf (Debian's linux-perf) and objdump (binutils). Numbers are of the machine it runs on; say which.
 """
@@ -128,6 +130,9 @@ def main():
     ap.add_argument("--icl", default=os.path.join(ROOT, ".build/release/icl"))
     ap.add_argument("--kernel-dir", default=os.path.join(ROOT, "Kernels"))
     ap.add_argument("--set", default="", help="config fields for icl bench --set (e.g. \"m=256 dX=60\")")
+    ap.add_argument("--train-steps", type=int, default=0,
+                    help="profile N steps of `icl train` (default config, lr as configured) instead of icl bench's "
+                         "training, in which every prompt back-propagates")
     ap.add_argument("--kernel", help="another kernel of the pipeline to split into parts (default: its tile kernel); "
                     "its own file is the one of the program's files that defines it")
     a = ap.parse_args()
@@ -155,21 +160,26 @@ def main():
             sys.exit(f"kernel_parts: no kernel {kernel} in the {a.pipeline} pipeline's files ({', '.join(files)}).")
         kernel_file = owner[0]
     perf_data = os.path.join(work, "perf.data")
-    cmd = [a.icl, "bench", "--batch", str(a.batch), "--pipelines", a.pipeline, "--no-reference", "--prune-rates", "0",
-           "--kernel-batch", "0"] + (["--set", a.set] if a.set else [])
+    if a.train_steps > 0:
+        cmd = [a.icl, "train", "--out", os.path.join(work, "run"), "--pipeline", a.pipeline, "--quiet",
+               "--set", f"steps={a.train_steps} batch={a.batch} evalEvery=0 checkpointEvery=0 evalPrompts=100 {a.set}"]
+    else:
+        cmd = [a.icl, "bench", "--batch", str(a.batch), "--pipelines", a.pipeline, "--no-reference", "--prune-rates",
+               "0", "--kernel-batch", "0"] + (["--set", a.set] if a.set else [])
     print("running:", " ".join(cmd), file=sys.stderr)
     bench = subprocess.run(["perf", "record", "-e", "cpu-clock", "-F", "4000", "-o", perf_data, "--"] + cmd,
                            capture_output=True, text=True, env=env)
     if bench.returncode != 0:
-        sys.exit(f"kernel_parts: icl bench failed:\n{bench.stderr[-2000:]}")
+        sys.exit(f"kernel_parts: {' '.join(cmd[:2])} failed:\n{bench.stderr[-2000:]}")
     for row in bench.stdout.splitlines():
         if re.match(r"^(device|pipelines|model|measured ceilings):|^  train ", row):
             print(row)
     script = subprocess.run(["perf", "script", "-i", perf_data, "-F", "ip,sym,symoff,dso"], capture_output=True,
                             text=True, check=True).stdout
     per_kernel = collections.Counter()
-    tile_samples = []
-    so_path = None
+    # A kernel built twice (a program per batch or length, as training and evaluation have) has a shared object per
+    # build; the parts are of the one with the most samples.
+    by_object = collections.defaultdict(list)
     for row in script.splitlines():
         m = re.match(r"^\s*[0-9a-f]+ (\S+)\+0x([0-9a-f]+) \((\S+\.so)\)", row)
         if not m or "/kernel-parts-" not in m.group(3):
@@ -177,8 +187,9 @@ def main():
         name = os.path.basename(m.group(3))[:-3]
         per_kernel[name] += 1
         if name == kernel:
-            so_path = m.group(3)
-            tile_samples.append((m.group(1), int(m.group(2), 16)))
+            by_object[m.group(3)].append((m.group(1), int(m.group(2), 16)))
+    so_path = max(by_object, key=lambda p: len(by_object[p])) if by_object else None
+    tile_samples = by_object.get(so_path, [])
     if not tile_samples:
         sys.exit(f"kernel_parts: perf recorded no samples in {kernel}; is {a.pipeline} running on a CPU-variant "
                  f"PoCL device?")
