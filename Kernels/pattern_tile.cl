@@ -21,6 +21,12 @@ inline void pattern_flush_dC(__local float8* dC2, const float8* DG, const float8
     }
 }
 
+// The tile's sums dÃᵀ (rows < R) and dC̃ (chunks < RC) to zero.
+inline void pattern_zero_sums(__local float8* dAtT, __local float8* dC2) {
+    for (int k = 0; k < ICL_R * RV; ++k) dAtT[k] = (float8)(0.0f);
+    for (int n = 0; n < MPAD; ++n) for (int k = 0; k < RC; ++k) dC2[n * RV + k] = (float8)(0.0f);
+}
+
 // Coefficient sums Σ_s w_s c_s of each in-flight prompt's context columns (c̃ with w = attention, dṽ with
 // w = its gradient) into out[u] (RV float8s of sums, then LV spare float8s). The sums every column may add
 // to (the task's patterns a and b, and the label q) stay in registers; the other columns scatter, the a/b
@@ -81,10 +87,9 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
     __global const float8* a8 = (__global const float8*)(tables + TAB_a);
     __local float8 dAtT[RMAX * RV];
     __local float8 dC2[MPAD * RV];
-    if (train) {
-        for (int k = 0; k < R * RV; ++k) dAtT[k] = (float8)(0.0f);
-        for (int n = 0; n < MPAD; ++n) for (int k = 0; k < RC; ++k) dC2[n * RV + k] = (float8)(0.0f);
-    }
+    // The sums are zeroed when a first prompt back-propagates: a tile in which none does (its loss sum is exactly 0,
+    // as in most tiles after convergence) writes no partials, and pattern_reduce skips it.
+    int summing = 0;
     float lossSum = 0.0f, errSum = 0.0f;
     int pat[ICL_NP][ICL_COLS8], irr[ICL_NP][ICL_COLS8];
     float kap[ICL_NP][ICL_COLS8], yv[ICL_NP][ICL_COLS8], at[ICL_NP][ICL_COLS8], da[ICL_NP][ICL_COLS8];
@@ -128,6 +133,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
         int back[ICL_NP];
         const int anyBack = icl_tile_hinge(g8, a8, z, b, b1, train, &lossSum, &errSum, back);
         if (!anyBack) continue;
+        if (!summing) { pattern_zero_sums(dAtT, dC2); summing = 1; }
         // dg = dF a ⊙ [g > 0] (zero for a prompt that does not backpropagate); dC̃ += dg c̃ᵀ, buffered.
         float8 dg8[ICL_NP][MV];
         icl_tile_relu_grads(dg8, g8, a8, z, back, batch);
@@ -177,7 +183,8 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             }
         }
     }
-    if (train) {
+    if (train && lossSum != 0.0f) {        // also a NaN loss: the reduce reads what the loss says was written
+        if (!summing) pattern_zero_sums(dAtT, dC2);
         if (pend > 0) pattern_flush_dC(dC2, DG, CPB, pend);
         __global float* out = partials + (size_t)tile * PART_SIZE;
         __global float8* outA = (__global float8*)out;
