@@ -51,6 +51,10 @@ inline float icl_group_max(__local float* red, const float value) {
 // the gradient of the batch's mean loss, ∂ℓ/∂F = −z/B where m < 1 (reference: Sources/ICLCore/Reference/Hinge.swift).
 inline float icl_hinge_loss(const float margin) { return margin < 1.0f ? 1.0f - margin : 0.0f; }
 inline float icl_hinge_error(const float margin) { return margin > 0.0f ? 0.0f : 1.0f; }
+// Whether a hinge loss summed or averaged over prompts says some prompt back-propagated: a prompt's loss is > 0
+// exactly when its margin is below 1, so the sum is exactly 0 when none did (a NaN counts as yes). The one rule by
+// which the pattern tile writes its partials, pattern_reduce reads them, and both updates skip a still step.
+inline int icl_any_backprop(const float loss) { return loss != 0.0f; }
 inline float icl_hinge_dF(const float z, const float margin, const int batch) {
     return margin < 1.0f ? -z / (float)batch : 0.0f;
 }

@@ -90,7 +90,7 @@ __kernel void fused_grads_sgd(__global const float* oldParams, __global float* n
                               __global const float* stats) {
     const int gid = get_global_id(0);
     if (gid >= GRAD_ITEMS) return;
-    const int still = stats[0] == 0.0f;
+    const int still = !icl_any_backprop(stats[0]);
     __global const float* WQ = WQ_OF(oldParams);
     __global const float* WK = WK_OF(oldParams);
     __global const float* WV = WV_OF(oldParams);

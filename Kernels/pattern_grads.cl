@@ -47,7 +47,7 @@ __kernel void pattern_grads_sgd(__global const float* oldParams, __global float*
                                 __global const float* stats, const int statsSlot) {
     const int gid = get_global_id(0);
     if (gid >= GRAD_ITEMS) return;
-    const int still = stats[2 * statsSlot] == 0.0f;
+    const int still = !icl_any_backprop(stats[2 * statsSlot]);
     __global const float8* dAt = (__global const float8*)sums;
     __global const float8* dC = dAt + RMAX * RV;
     __global const float8* dA = dAt + (PART_SIZE / 8);

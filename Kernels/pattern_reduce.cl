@@ -13,7 +13,7 @@ __kernel void pattern_reduce(__global const float8* partials, __global const flo
     if (train && e < PART_SIZE / 8) {
         float8 acc = (float8)(0.0f);
         for (int t = 0; t < tiles; ++t)
-            if (partStats[2 * t] != 0.0f) acc += partials[(size_t)t * (PART_SIZE / 8) + e];
+            if (icl_any_backprop(partStats[2 * t])) acc += partials[(size_t)t * (PART_SIZE / 8) + e];
         sums[e] = acc;
         if (e < RMAX * RV) {                      // dÃᵀ[b][8c..8c+7] → dÃ[8c + lane][b]
             __global float* dA = (__global float*)(sums + PART_SIZE / 8);

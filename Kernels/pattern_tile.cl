@@ -183,7 +183,7 @@ void pattern_tile(__global const int* tasks, const int nTasks, const int nReleva
             }
         }
     }
-    if (train && lossSum != 0.0f) {        // also a NaN loss: the reduce reads what the loss says was written
+    if (train && icl_any_backprop(lossSum)) {    // pattern_reduce reads the partials by the same rule
         if (!summing) pattern_zero_sums(dAtT, dC2);
         if (pend > 0) pattern_flush_dC(dC2, DG, CPB, pend);
         __global float* out = partials + (size_t)tile * PART_SIZE;
