@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Where a CPU-variant tile kernel's time goes, by part of its source.
 
-Runs `icl bench` for one pipeline under `perf record -e cpu-clock` (a software clock: it works in VMs without
+Runs `icl train` for one pipeline under `perf record -e cpu-clock` (a software clock: it works in VMs without
 hardware counters), with PoCL building every kernel with debug lines (POCL_EXTRA_BUILD_FLAGS=-g, fresh kernel
 caches; -g adds line tables, not different code). Each sample in the tile kernel's shared object is mapped to its line
 of the program source (the kernel files concatenated as ProgramBuild does), and the lines are grouped into parts:
@@ -9,7 +9,8 @@ in the tile kernel's own file, by the full-line comment that opens the block (`/
 by the function the line is in. Prints each part's share of the kernel's samples, and the share of the whole step
 that each kernel of the pipeline takes.
 
-    python3 bench/kernel_parts.py --pipeline fused                 # d = 40, l = 20, m = 64, B = 1024
+    python3 bench/kernel_parts.py --pipeline fused                 # d = 40, l = 20, m = 64, B = 1024, every prompt
+                                                                  # back-propagating (lr 1e-30), as in icl bench's rows
     python3 bench/kernel_parts.py --pipeline pattern               # the pattern tile on the device's best path
     python3 bench/kernel_parts.py --pipeline pattern --portable    # ... on the portable path
     python3 bench/kernel_parts.py --pipeline pattern --kernel pattern_grads_sgd --batch 256   # another kernel's parts
@@ -129,10 +130,11 @@ def main():
     ap.add_argument("--batch", type=int, default=1024)
     ap.add_argument("--icl", default=os.path.join(ROOT, ".build/release/icl"))
     ap.add_argument("--kernel-dir", default=os.path.join(ROOT, "Kernels"))
-    ap.add_argument("--set", default="", help="config fields for icl bench --set (e.g. \"m=256 dX=60\")")
+    ap.add_argument("--set", default="", help="config fields for icl train --set (e.g. \"m=256 dX=60\")")
     ap.add_argument("--train-steps", type=int, default=0,
-                    help="profile N steps of `icl train` (default config, lr as configured) instead of icl bench's "
-                         "training, in which every prompt back-propagates")
+                    help="profile N steps of `icl train` with the config's lr (most of the quick start's steps "
+                         "back-propagate nothing) instead of 4000 steps at lr 1e-30, in which every prompt "
+                         "back-propagates, as in icl bench's training rows")
     ap.add_argument("--kernel", help="another kernel of the pipeline to split into parts (default: its tile kernel); "
                     "its own file is the one of the program's files that defines it")
     a = ap.parse_args()
@@ -160,20 +162,17 @@ def main():
             sys.exit(f"kernel_parts: no kernel {kernel} in the {a.pipeline} pipeline's files ({', '.join(files)}).")
         kernel_file = owner[0]
     perf_data = os.path.join(work, "perf.data")
-    if a.train_steps > 0:
-        cmd = [a.icl, "train", "--out", os.path.join(work, "run"), "--pipeline", a.pipeline, "--quiet",
-               "--set", f"steps={a.train_steps} batch={a.batch} evalEvery=0 checkpointEvery=0 evalPrompts=100 {a.set}"]
-    else:
-        cmd = [a.icl, "bench", "--batch", str(a.batch), "--pipelines", a.pipeline, "--no-reference", "--prune-rates",
-               "0", "--kernel-batch", "0"] + (["--set", a.set] if a.set else [])
+    # Not `icl bench`: its inference rows run the tile kernel built a second time (the evaluation program), and that
+    # build would get the most samples. A tiny lr keeps every margin below 1, as the bench's step size 0 does.
+    steps, lr = (a.train_steps, "") if a.train_steps > 0 else (4000, "lr=1e-30 ")
+    cmd = [a.icl, "train", "--out", os.path.join(work, "run"), "--pipeline", a.pipeline, "--quiet",
+           "--set", f"steps={steps} batch={a.batch} {lr}evalEvery=0 checkpointEvery=0 evalPrompts=100 {a.set}"]
     print("running:", " ".join(cmd), file=sys.stderr)
     bench = subprocess.run(["perf", "record", "-e", "cpu-clock", "-F", "4000", "-o", perf_data, "--"] + cmd,
                            capture_output=True, text=True, env=env)
     if bench.returncode != 0:
         sys.exit(f"kernel_parts: {' '.join(cmd[:2])} failed:\n{bench.stderr[-2000:]}")
-    for row in bench.stdout.splitlines():
-        if re.match(r"^(device|pipelines|model|measured ceilings):|^  train ", row):
-            print(row)
+    print("device:", next((row.strip() for row in devices.splitlines() if row.strip().startswith("opencl:")), "?"))
     script = subprocess.run(["perf", "script", "-i", perf_data, "-F", "ip,sym,symoff,dso"], capture_output=True,
                             text=True, check=True).stdout
     per_kernel = collections.Counter()
