@@ -67,13 +67,19 @@ def bar(name, values, floor, unit=""):
         bars.append(f"  {name:44s} median {med:9.3g}{unit}  rounds {' '.join(f'{v:.3g}' for v in values)}  "
                     f"bar ≥ {floor:g}{unit}: {'met' if med >= floor else 'MISSED'}")
 pattern, fused = train("pattern"), train("fused")
-bar("train, pattern, % of the FP32 ceiling", [num(r[5]) for r in pattern], 50, " %")
+# A round whose FMA probe ran in a slow moment of the machine reads a low ceiling and so a high share; the share of
+# the highest ceiling of all rounds (the hardware's FMA rate does not change) is the one the bars are judged by.
+top = max(num(r[6]) for r in rows)
+share = lambda rs: [num(r[5]) * num(r[6]) / top for r in rs]
+print(f"\nthe highest FP32 ceiling of the rounds: {top:.1f} GFLOP/s (each round's own: "
+      f"{' '.join(sorted({r[6] for r in rows}, key=float))})")
+bar("train, pattern, % of the highest ceiling", share(pattern), 50, " %")
 bar("train, pattern, ÷ JAX jit", [num(r[8]) for r in pattern if len(r) > 8], 9, "×")
 bar("train, pattern, ÷ PyTorch eager", [num(r[10]) for r in pattern if len(r) > 10], 20, "×")
-bar("train, fused (dense), % of the FP32 ceiling", [num(r[5]) for r in fused], 30, " %")
+bar("train, fused (dense), % of the highest ceiling", share(fused), 30, " %")
 bar(f"quick start SGD steps, ÷ reference {rev}", [n / o for o, n in qs], 2, "×")
 if path == "avx512":
     bar("train, pattern, prompts/s (avx512 path: not below)", [num(r[4]) for r in pattern], 5.07e6)
-print(f"\nissue 16's bars on this machine ({cpu} CPU, the {path} path; medians over the rounds above):")
+print(f"issue 16's bars on this machine ({cpu} CPU, the {path} path; medians over the rounds above):")
 print("\n".join(bars))
 EOF
