@@ -77,7 +77,8 @@ bar("train, pattern, % of the highest ceiling", share(pattern), 50, " %")
 bar("train, pattern, ÷ JAX jit", [num(r[8]) for r in pattern if len(r) > 8], 9, "×")
 bar("train, pattern, ÷ PyTorch eager", [num(r[10]) for r in pattern if len(r) > 10], 20, "×")
 bar("train, fused (dense), % of the highest ceiling", share(fused), 30, " %")
-bar(f"quick start SGD steps, ÷ reference {rev}", [n / o for o, n in qs], 2, "×")
+# 2× on AVX2; on the avx512 path the issue asks only that nothing be slower.
+bar(f"quick start SGD steps, ÷ reference {rev}", [n / o for o, n in qs], 1 if path == "avx512" else 2, "×")
 if path == "avx512":
     bar("train, pattern, prompts/s (avx512 path: not below)", [num(r[4]) for r in pattern], 5.07e6)
 print(f"issue 16's bars on this machine ({cpu} CPU, the {path} path; medians over the rounds above):")
