@@ -28,7 +28,8 @@ export PYTHON
 ref_dir=.build/ref-$rev
 if [ ! -x "$ref_dir/.build/release/icl" ]; then
   echo "cpu_bars: building the reference $rev in $ref_dir (once)" >&2
-  [ -d "$ref_dir" ] || git worktree add --detach "$ref_dir" "$rev" >/dev/null
+  # (prune first: a worktree whose folder went with a deleted .build is still registered)
+  [ -d "$ref_dir" ] || { git worktree prune; git worktree add --detach "$ref_dir" "$rev" >/dev/null; }
   (cd "$ref_dir" && swift build -c release --product icl >/dev/null)
 fi
 ref_icl=$ref_dir/.build/release/icl
