@@ -58,7 +58,7 @@ python3 - "$work" "$rev" "$cpu" "${path:-?}" <<'EOF'
 import statistics, sys
 work, rev, cpu, path = sys.argv[1:5]
 qs = [tuple(map(float, l.split())) for l in open(f"{work}/qs.txt")]
-rows = [l.split() for l in open(f"{work}/peers.txt") if l.split()[:1] != [] and l.split()[0].isdigit()]
+rows = [f for f in map(str.split, open(f"{work}/peers.txt")) if f and f[0].isdigit()]   # one per round and row
 train = lambda p: [r for r in rows if r[1] == "train" and r[2] == p]
 num = lambda s: float(s.rstrip("×")) if s else float("nan")
 bars = []

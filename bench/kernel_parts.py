@@ -168,10 +168,10 @@ def main():
     cmd = [a.icl, "train", "--out", os.path.join(work, "run"), "--pipeline", a.pipeline, "--quiet",
            "--set", f"steps={steps} batch={a.batch} {lr}evalEvery=0 checkpointEvery=0 evalPrompts=100 {a.set}"]
     print("running:", " ".join(cmd), file=sys.stderr)
-    bench = subprocess.run(["perf", "record", "-e", "cpu-clock", "-F", "4000", "-o", perf_data, "--"] + cmd,
+    train = subprocess.run(["perf", "record", "-e", "cpu-clock", "-F", "4000", "-o", perf_data, "--"] + cmd,
                            capture_output=True, text=True, env=env)
-    if bench.returncode != 0:
-        sys.exit(f"kernel_parts: {' '.join(cmd[:2])} failed:\n{bench.stderr[-2000:]}")
+    if train.returncode != 0:
+        sys.exit(f"kernel_parts: {' '.join(cmd[:2])} failed:\n{train.stderr[-2000:]}")
     print("device:", next((row.strip() for row in devices.splitlines() if row.strip().startswith("opencl:")), "?"))
     script = subprocess.run(["perf", "script", "-i", perf_data, "-F", "ip,sym,symoff,dso"], capture_output=True,
                             text=True, check=True).stdout
